@@ -1,0 +1,216 @@
+"""The ``slimline`` command: serve, api, worker, db, keys, openapi, optimize."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.settings import Settings, SettingsError, load_settings
+
+cli = typer.Typer(help="Slimline: model optimization as a service.", no_args_is_help=True, add_completion=False)
+db_cli = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
+keys_cli = typer.Typer(help="API keys.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(keys_cli, name="keys")
+
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Home of the embedded default (SLIMLINE_DATA_DIR).")]
+REPO_OPENAPI = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+
+
+def _settings(data_dir: Path | None = None) -> Settings:
+    if data_dir is not None:
+        os.environ["SLIMLINE_DATA_DIR"] = str(data_dir.expanduser().resolve())
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def _bootstrap_key(settings: Settings) -> str | None:
+    """Ensure SLIMLINE_BOOTSTRAP_API_KEY exists, or create a first key. Returns a key to print once."""
+    from app.db import session_scope
+    from app.services.keys import create_key, ensure_key, tenant_has_keys
+
+    with session_scope(settings.database_url) as session:
+        if settings.bootstrap_api_key is not None:
+            ensure_key(session, settings.default_tenant, settings.bootstrap_api_key.get_secret_value())
+            return None
+        if tenant_has_keys(session, settings.default_tenant):
+            return None
+        _, _, plaintext = create_key(session, settings.default_tenant)
+        return plaintext
+
+
+def _check_schema(settings: Settings) -> None:
+    from app.migrate import SchemaBehind, ensure_database_ready
+
+    try:
+        ensure_database_ready(settings)
+    except SchemaBehind as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def worker_command(queues: str, concurrency: int, loglevel: str = "INFO") -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "worker.celery_app:celery", "worker",
+            "--queues", queues, "--concurrency", str(concurrency), "--loglevel", loglevel,
+            "--without-gossip", "--without-mingle", "--hostname", f"slimline-{queues.replace(',', '-')}@%h"]
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: DataDirOpt = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Concurrent jobs in the embedded worker.")] = 1,
+) -> None:
+    """Run the API and a real Celery worker on this machine (embedded default when nothing is set)."""
+    import uvicorn
+
+    from app.main import create_app
+    from app.observability import configure_logging
+
+    settings = _settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    configure_logging(settings.log_level, settings.log_json)
+    _check_schema(settings)
+    new_key = _bootstrap_key(settings)
+    env = {**os.environ, "SLIMLINE_DATA_DIR": str(settings.data_dir)}
+    worker = subprocess.Popen(worker_command("cpu,gpu", workers, settings.log_level), env=env)
+    url = f"http://{host}:{port}"
+    typer.echo(f"Slimline is running at {url}  (docs: {url}/docs, data: {settings.data_dir})")
+    if new_key:
+        typer.echo(f"API key (shown once, keep it): {new_key}")
+    elif settings.bootstrap_api_key is not None:
+        typer.echo("API key: the value of SLIMLINE_BOOTSTRAP_API_KEY")
+    else:
+        typer.echo("API key: the one printed at first start (or run `slimline keys create --tenant default`)")
+    sys.stdout.flush()
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+@cli.command()
+def api(
+    host: Annotated[str, typer.Option()] = "0.0.0.0",
+    port: Annotated[int, typer.Option()] = 8000,
+    processes: Annotated[int, typer.Option("--processes", min=1, help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Run only the HTTP API (scale-out: run several behind a load balancer)."""
+    import uvicorn
+
+    from app.observability import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+    _check_schema(settings)
+    _bootstrap_key(settings)
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=processes,
+                log_config=None, access_log=False)
+
+
+@cli.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queues: cpu, gpu.")] = "cpu",
+    concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once.")] = 1,
+) -> None:
+    """Run a Celery worker that executes optimization jobs."""
+    settings = _settings()
+    unknown = set(queues.split(",")) - {"cpu", "gpu"}
+    if unknown:
+        typer.echo(f"error: unknown queue(s) {', '.join(sorted(unknown))}; use cpu and/or gpu", err=True)
+        raise typer.Exit(2)
+    _check_schema(settings)
+    os.execv(sys.executable, worker_command(queues, concurrency, settings.log_level))
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from app.migrate import current_revision, upgrade
+
+    settings = _settings()
+    upgrade(settings, revision)
+    typer.echo(f"database at revision {current_revision(settings.database_url)}")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Print the database's revision and this build's head."""
+    from app.migrate import current_revision, head_revision
+
+    settings = _settings()
+    typer.echo(json.dumps({"current": current_revision(settings.database_url), "head": head_revision()}))
+
+
+@keys_cli.command("create")
+def keys_create(tenant: Annotated[str, typer.Option(help="Tenant name (created if new).")]) -> None:
+    """Create an API key for TENANT and print it once (only its sha256 is stored)."""
+    from app.db import session_scope
+    from app.services.keys import create_key
+
+    settings = _settings()
+    _check_schema(settings)
+    with session_scope(settings.database_url) as session:
+        t, row, plaintext = create_key(session, tenant)
+    typer.echo(json.dumps({"tenant": t.name, "key_id": row.id, "api_key": plaintext}))
+
+
+def openapi_document() -> str:
+    from app.main import create_app
+
+    return json.dumps(create_app(Settings(data_dir=Path("/nonexistent-slimline"))).openapi(), indent=2) + "\n"
+
+
+@cli.command()
+def openapi(
+    out: Annotated[Path, typer.Option(help="Where to write the document.")] = REPO_OPENAPI,
+    check: Annotated[bool, typer.Option("--check", help="Fail if OUT differs from the app's document.")] = False,
+) -> None:
+    """Write the OpenAPI document generated from the app (or --check it)."""
+    document = openapi_document()
+    if check:
+        if not out.exists() or out.read_text() != document:
+            typer.echo(f"{out} is out of date: run `slimline openapi`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{out} is current")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(document)
+    typer.echo(f"wrote {out}")
+
+
+@cli.command()
+def optimize(
+    model: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An .onnx model or .pt2 archive.")],
+    data: Annotated[Path, typer.Option("--data", exists=True, dir_okay=False, help="An .npz dataset.")],
+    recipe: Annotated[Path | None, typer.Option("--recipe", exists=True, dir_okay=False, help="Recipe JSON.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory for the artifacts.")] = Path("slimline-out"),
+    threads: Annotated[int | None, typer.Option(min=1, help="onnxruntime threads.")] = None,
+) -> None:
+    """Run the optimization engine offline, without a server."""
+    from worker.engine.cli import optimize_command
+
+    raise typer.Exit(optimize_command(model, data, recipe, out, threads))
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

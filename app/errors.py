@@ -1,0 +1,79 @@
+"""Domain errors. No HTTP in here: ``app.main`` maps them to RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error a user can act on. ``code`` is stable; ``detail`` is for humans."""
+
+    code = "error"
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.extra = extra
+
+
+class Unauthorized(DomainError):
+    code, status, title = "unauthorized", 401, "Unauthorized"
+
+
+class NotFound(DomainError):
+    code, status, title = "not_found", 404, "Not found"
+
+
+class Conflict(DomainError):
+    code, status, title = "conflict", 409, "Conflict"
+
+
+class InUse(Conflict):
+    code = "in_use"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_key_reused"
+
+
+class InvalidState(Conflict):
+    code = "invalid_state"
+
+
+class PayloadTooLarge(DomainError):
+    code, status, title = "payload_too_large", 413, "Payload too large"
+
+
+class UnsupportedMediaType(DomainError):
+    code, status, title = "unsupported_media_type", 415, "Unsupported media type"
+
+
+class InvalidInput(DomainError):
+    code, status, title = "invalid_input", 422, "Invalid input"
+
+
+class InvalidModel(InvalidInput):
+    code = "invalid_model"
+
+
+class UnsafeModel(InvalidModel):
+    code = "unsafe_model"
+
+
+class InvalidDataset(InvalidInput):
+    code = "invalid_dataset"
+
+
+class IncompatibleDataset(InvalidInput):
+    code = "dataset_incompatible"
+
+
+class ServiceUnavailable(DomainError):
+    code, status, title = "service_unavailable", 503, "Service unavailable"
+
+
+class StorageError(DomainError):
+    code, status, title = "storage_error", 503, "Storage unavailable"

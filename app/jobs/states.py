@@ -1,0 +1,97 @@
+"""The job state machine: the only code that changes a job's ``status``.
+
+Transitions are data. Every change is a guarded UPDATE (``WHERE status = :expected``, plus the
+attempt number for a running job, which fences off a stale worker) and writes one job_event row
+in the same transaction. Zero rows updated means someone else won: the caller gets ``False``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from app.models import Job, JobEvent, utcnow
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.queued: frozenset({JobStatus.running, JobStatus.cancelled, JobStatus.failed}),
+    # running -> queued: the reaper hands a silent job back for another attempt.
+    JobStatus.running: frozenset({JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled, JobStatus.queued}),
+    JobStatus.succeeded: frozenset(),
+    JobStatus.failed: frozenset(),
+    JobStatus.cancelled: frozenset(),
+}
+TERMINAL = frozenset(s for s, nxt in ALLOWED.items() if not nxt)
+ACTIVE = frozenset({JobStatus.queued, JobStatus.running})
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+def can_transition(old: JobStatus, new: JobStatus) -> bool:
+    return new in ALLOWED[old]
+
+
+def next_event_seq(session: Session, job_id: str) -> int:
+    """Reserve the job's next event number (row-locking, so concurrent writers never collide)."""
+    seq = session.execute(
+        update(Job).where(Job.id == job_id).values(event_seq=Job.event_seq + 1).returning(Job.event_seq)
+    ).scalar_one()
+    return int(seq)
+
+
+def add_event(
+    session: Session, job_id: str, type_: str, message: str, data: dict[str, Any] | None = None
+) -> int:
+    seq = next_event_seq(session, job_id)
+    session.execute(
+        insert(JobEvent).values(job_id=job_id, seq=seq, at=utcnow(), type=type_, message=message, data=data or {})
+    )
+    return seq
+
+
+def transition(
+    session: Session,
+    job_id: str,
+    old: JobStatus,
+    new: JobStatus,
+    *,
+    attempt: int | None = None,
+    message: str | None = None,
+    data: dict[str, Any] | None = None,
+    **values: Any,
+) -> bool:
+    """Move ``job_id`` from ``old`` to ``new`` if it is still ``old`` (and on ``attempt``, when given).
+
+    Extra keyword values are written in the same UPDATE. Returns False when the guard did not match.
+    """
+    if not can_transition(old, new):
+        raise IllegalTransition(f"{old} -> {new} is not allowed")
+    now: datetime = utcnow()
+    stmt = update(Job).where(Job.id == job_id, Job.status == old.value)
+    if attempt is not None:
+        stmt = stmt.where(Job.attempts == attempt)
+    fields: dict[str, Any] = {"status": new.value, "updated_at": now, **values}
+    if new in TERMINAL:
+        fields.setdefault("finished_at", now)
+    if new is JobStatus.running:
+        fields.setdefault("started_at", now)
+        fields.setdefault("heartbeat_at", now)
+    result = session.execute(stmt.values(**fields).execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    add_event(session, job_id, "state", message or f"{old.value} -> {new.value}", {"from": old.value, "to": new.value, **(data or {})})
+    return True

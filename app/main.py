@@ -1,0 +1,172 @@
+"""create_app(): routers, problem+json mapping, request ids, metrics, start-up checks."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app import __version__
+from app.errors import DomainError, PayloadTooLarge
+from app.observability import Metrics, request_id_var
+from app.schemas.common import Problem
+from app.settings import Settings, get_settings
+from app.storage import make_store
+
+log = logging.getLogger("slimline.api")
+PROBLEM_BASE = "https://slimline.dev/problems/"
+
+
+def problem(status: int, code: str, title: str, detail: str, *, errors: list[dict[str, Any]] | None = None,
+            instance: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = Problem(type=PROBLEM_BASE + code, title=title, status=status, code=code, detail=detail,
+                   instance=instance, errors=errors or [], request_id=request_id_var.get())
+    return JSONResponse(body.model_dump(), status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "header", "path"):
+        parts = parts[1:] if parts[0] == "body" else parts
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, instance=request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]) or "invalid request"
+        return problem(422, "validation_error", "Invalid request", detail, errors=errors, instance=request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable", 400: "bad_request"}
+        code = codes.get(exc.status_code, f"http_{exc.status_code}")
+        return problem(exc.status_code, code, str(exc.detail), str(exc.detail), instance=request.url.path,
+                       headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable", extra={"error": str(exc.orig)})
+        return problem(503, "database_unavailable", "Service unavailable",
+                       "the database is unreachable; retry shortly", instance=request.url.path, headers={"Retry-After": "5"})
+
+    @app.exception_handler(DBAPIError)
+    async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            return problem(503, "database_unavailable", "Service unavailable",
+                           "the database connection was lost; retry shortly", instance=request.url.path, headers={"Retry-After": "5"})
+        log.exception("database error")
+        return problem(500, "internal_error", "Internal error", "an unexpected database error occurred", instance=request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return problem(500, "internal_error", "Internal error",
+                       "an unexpected error occurred; quote the request id when reporting it", instance=request.url.path)
+
+
+class RequestContextMiddleware:
+    """Request id, JSON body size limit, access log and metrics, as plain ASGI (streaming-safe)."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics) -> None:
+        self.app = app
+        self.settings = settings
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_wrapper(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            if headers.get("content-type", "").startswith("application/json"):
+                length = headers.get("content-length", "")
+                if length.isdigit() and int(length) > self.settings.max_json_body_bytes:
+                    exc = PayloadTooLarge(f"JSON bodies are limited to {self.settings.max_json_body_bytes} bytes")
+                    response = problem(exc.status, exc.code, exc.title, exc.detail, instance=scope["path"])
+                    await response(scope, receive, send_wrapper)
+                    return
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            route_path = getattr(route, "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], route_path, str(status_holder["status"])).inc()
+            self.metrics.latency.labels(scope["method"], route_path).observe(elapsed)
+            log.info("request", extra={"method": scope["method"], "path": scope["path"], "route": route_path,
+                                       "status": status_holder["status"], "duration_ms": round(elapsed * 1000, 2)})
+            request_id_var.reset(token)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
+    schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer", "description": "API key"}}
+    schema["security"] = [{"bearer": []}]
+    for path in ("/healthz", "/readyz", "/metrics"):
+        for op in schema["paths"].get(path, {}).values():
+            op["security"] = []
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        from app.migrate import ensure_database_ready
+
+        ensure_database_ready(settings)
+        yield
+
+    app = FastAPI(
+        title="Slimline",
+        version=__version__,
+        description="Model optimization as a service: upload a model and a dataset, queue an optimization "
+        "job, and download a smaller, faster ONNX model with a report that proves what changed.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = make_store(settings.storage_url)
+    app.state.metrics = Metrics(settings.database_url)
+    install_error_handlers(app)
+
+    from app.api import health, jobs, uploads
+
+    app.include_router(health.router)
+    app.include_router(uploads.models_router)
+    app.include_router(uploads.datasets_router)
+    app.include_router(jobs.router)
+    app.add_middleware(RequestContextMiddleware, settings=settings, metrics=app.state.metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

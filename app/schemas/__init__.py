@@ -1,0 +1,1 @@
+"""Request/response pydantic models (pure pydantic: no heavy imports)."""

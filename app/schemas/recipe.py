@@ -1,0 +1,82 @@
+"""The optimization recipe: one pydantic model used by the API, the worker and the SDK.
+
+Pass configs form a discriminated union on ``type``, so the OpenAPI document lists every
+pass and its options. The engine's ``worker/engine/passes/registry.py`` maps each ``type``
+to its implementation.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Target(_Strict):
+    """Where the optimized model will run; latency is measured there."""
+
+    device: Literal["cpu", "cuda"] = "cpu"
+    batch_size: int = Field(1, ge=1, le=1024, description="Batch size used to measure latency.")
+
+
+class QuantizePass(_Strict):
+    """Quantize with onnxruntime: int8 dynamic, int8 static (QDQ), fp16, or ``auto`` (measure and pick)."""
+
+    type: Literal["quantize"] = "quantize"
+    mode: Literal["auto", "dynamic", "static", "fp16"] = Field(
+        "auto",
+        description="`auto` measures every candidate that fits the model on the target (including the "
+        "fp32 graph optimized offline) and keeps the fastest that stays within the quality limit.",
+    )
+    per_channel: bool = Field(True, description="Per-channel weight scales (static and dynamic).")
+    reduce_range: bool = Field(False, description="7-bit weights; helps on CPUs without VNNI (dynamic).")
+    weight_type: Literal["int8", "uint8"] = "int8"
+    activation_type: Literal["int8", "uint8"] = Field("uint8", description="Static mode only.")
+    symmetric_weights: bool = True
+    symmetric_activations: bool = False
+    calibration: Literal["minmax", "entropy", "percentile"] = "minmax"
+    percentile: float = Field(99.999, gt=90.0, le=100.0, description="For `calibration: percentile`.")
+    calibration_samples: int = Field(128, ge=1, le=100_000, description="Samples used to calibrate (static).")
+    nodes_to_exclude: list[str] = Field(default_factory=list, description="Node names kept in float.")
+    op_types_to_quantize: list[str] | None = Field(
+        None, description="Restrict quantization to these op types (e.g. [\"Conv\", \"MatMul\"])."
+    )
+    keep_io_types: bool = Field(True, description="fp16 mode: keep float32 model inputs and outputs.")
+
+
+PassConfig = Annotated[QuantizePass, Field(discriminator="type")]
+
+
+class QualityLimit(_Strict):
+    """How much worse the optimized model may be than the original.
+
+    With labels the limit is on accuracy (absolute drop, 0.01 = 1 point); without labels it is on
+    fidelity to the original model's outputs.
+    """
+
+    max_accuracy_drop: float = Field(0.01, ge=0.0, le=1.0)
+    min_top1_agreement: float = Field(0.99, ge=0.0, le=1.0, description="Classifier-like outputs, no labels.")
+    min_cosine: float = Field(0.99, ge=-1.0, le=1.0, description="Other outputs, no labels.")
+
+
+class DataSplit(_Strict):
+    """Reproducible split of the dataset into calibration and evaluation samples (no overlap)."""
+
+    calibration_fraction: float = Field(0.5, gt=0.0, lt=1.0)
+    seed: int = 0
+    max_eval_samples: int = Field(1000, ge=1, le=1_000_000)
+
+
+class Recipe(_Strict):
+    """What to do to the model. A recipe that names nothing means: quantize, mode auto, on CPU."""
+
+    target: Target = Field(default_factory=Target)
+    passes: list[PassConfig] = Field(
+        default_factory=lambda: [QuantizePass()], min_length=1, max_length=16
+    )
+    quality: QualityLimit = Field(default_factory=QualityLimit)
+    split: DataSplit = Field(default_factory=DataSplit)

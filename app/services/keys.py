@@ -1,0 +1,67 @@
+"""Tenants and API keys. Keys are random, shown once, and stored as sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import Unauthorized
+from app.ids import new_id
+from app.models import ApiKey, Tenant
+
+KEY_PREFIX = "sk_"
+
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def get_or_create_tenant(session: Session, name: str) -> Tenant:
+    tenant = session.scalar(select(Tenant).where(Tenant.name == name))
+    if tenant is None:
+        tenant = Tenant(id=new_id("tenant"), name=name)
+        session.add(tenant)
+        session.flush()
+    return tenant
+
+
+def create_key(session: Session, tenant_name: str, api_key: str | None = None) -> tuple[Tenant, ApiKey, str]:
+    """Create a key for ``tenant_name`` (created if new). Returns the plaintext key, never stored."""
+    tenant = get_or_create_tenant(session, tenant_name)
+    plaintext = api_key or KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(id=new_id("key"), tenant_id=tenant.id, key_sha256=hash_key(plaintext), prefix=plaintext[:8])
+    session.add(row)
+    session.flush()
+    return tenant, row, plaintext
+
+
+def ensure_key(session: Session, tenant_name: str, api_key: str) -> bool:
+    """Make sure ``api_key`` exists for ``tenant_name``. Returns True when it was created."""
+    existing = session.scalar(select(ApiKey).where(ApiKey.key_sha256 == hash_key(api_key)))
+    if existing is not None:
+        return False
+    create_key(session, tenant_name, api_key)
+    return True
+
+
+def tenant_has_keys(session: Session, tenant_name: str) -> bool:
+    return session.scalar(
+        select(ApiKey.id).join(Tenant).where(Tenant.name == tenant_name, ApiKey.revoked_at.is_(None)).limit(1)
+    ) is not None
+
+
+def authenticate(session: Session, api_key: str | None) -> Tenant:
+    """Return the key's tenant or raise Unauthorized. The lookup is by hash; the final compare is constant-time."""
+    if not api_key:
+        raise Unauthorized("missing API key: send `Authorization: Bearer <key>`")
+    digest = hash_key(api_key)
+    row = session.scalar(select(ApiKey).where(ApiKey.key_sha256 == digest, ApiKey.revoked_at.is_(None)))
+    if row is None or not hmac.compare_digest(row.key_sha256, digest):
+        raise Unauthorized("invalid or revoked API key")
+    tenant = session.get(Tenant, row.tenant_id)
+    assert tenant is not None
+    return tenant

@@ -1,0 +1,113 @@
+"""Blob storage: a small protocol and the local-directory backend.
+
+Keys are built by the service from ids (``<tenant>/<kind>/<id>``); names from users never become
+paths. Writes are atomic: data lands under a temporary name and is moved into place.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from app.errors import StorageError
+
+CHUNK_BYTES = 1024 * 1024
+
+
+class BlobStore(Protocol):
+    def put_file(self, key: str, source: Path) -> None:
+        """Store ``source`` under ``key`` atomically (the source may be moved away)."""
+
+    def get_to_file(self, key: str, dest: Path) -> None:
+        """Copy the blob to a local file."""
+
+    def iter_chunks(self, key: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """Stream the blob."""
+
+    def size(self, key: str) -> int: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Remove the blob; a missing blob is not an error."""
+
+    def delete_prefix(self, prefix: str) -> None: ...
+
+
+def _check_key(key: str) -> str:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"invalid blob key {key!r}")
+    return key
+
+
+class LocalBlobStore:
+    """Blobs as files under one root directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / _check_key(key)
+
+    def put_file(self, key: str, source: Path) -> None:
+        dest = self._path(key)
+        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(source, tmp)  # same filesystem: a rename, no copy
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                shutil.copyfile(source, tmp)
+            os.replace(tmp, dest)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if exc.errno == errno.ENOSPC:
+                raise StorageError("storage is full; the upload was not stored") from exc
+            raise StorageError(f"could not store the blob: {exc.strerror}") from exc
+
+    def get_to_file(self, key: str, dest: Path) -> None:
+        shutil.copyfile(self._path(key), dest)
+
+    def iter_chunks(self, key: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+        with self._path(key).open("rb") as handle:
+            while chunk := handle.read(chunk_bytes):
+                yield chunk
+
+    def size(self, key: str) -> int:
+        return self._path(key).stat().st_size
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def delete_prefix(self, prefix: str) -> None:
+        shutil.rmtree(self._path(prefix.rstrip("/")), ignore_errors=True)
+
+
+def make_store(storage_url: str) -> BlobStore:
+    if storage_url.startswith("file://"):
+        return LocalBlobStore(Path(storage_url.removeprefix("file://")))
+    raise ValueError(f"unsupported storage URL {storage_url!r}")
+
+
+def model_key(tenant_id: str, model_id: str) -> str:
+    return f"{tenant_id}/models/{model_id}"
+
+
+def dataset_key(tenant_id: str, dataset_id: str) -> str:
+    return f"{tenant_id}/datasets/{dataset_id}"
+
+
+def artifact_key(tenant_id: str, job_id: str, name: str) -> str:
+    return f"{tenant_id}/jobs/{job_id}/{name}"

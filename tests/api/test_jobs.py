@@ -1,0 +1,133 @@
+"""Creating, reading, listing and cancelling jobs (no worker: jobs stay queued here)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.factories import npz_bytes
+from tests.helpers import events, upload_ok
+
+
+def _create(client, auth, model, dataset, headers=None, **recipe):
+    body = {"model_id": model["id"], "dataset_id": dataset["id"], **recipe}
+    return client.post("/v1/jobs", headers={**auth, **(headers or {})}, json=body)
+
+
+def test_create_job_defaults(client, auth, model_and_data):
+    model, dataset = model_and_data
+    response = _create(client, auth, model, dataset)
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert job["id"].startswith("job_") and job["status"] == "queued" and job["attempts"] == 0
+    assert job["recipe"]["target"] == {"device": "cpu", "batch_size": 1}
+    assert job["recipe"]["passes"][0]["type"] == "quantize" and job["recipe"]["passes"][0]["mode"] == "auto"
+    assert job["result"] is None and job["error"] is None
+    assert response.headers["location"] == f"/v1/jobs/{job['id']}"
+    assert [e["type"] for e in events(client, auth, job["id"])] == ["state"]
+
+
+def test_invalid_recipe_is_422_with_field_errors(client, auth, model_and_data):
+    model, dataset = model_and_data
+    response = _create(client, auth, model, dataset, passes=[{"type": "quantize", "mode": "int3"}])
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert any(e["field"].startswith("passes.0") for e in body["errors"])
+    response = _create(client, auth, model, dataset, passes=[{"type": "teleport"}])
+    assert response.status_code == 422
+    response = _create(client, auth, model, dataset, target={"device": "tpu"})
+    assert response.status_code == 422 and body["errors"]
+    response = _create(client, auth, model, dataset, surprise=True)
+    assert response.status_code == 422
+
+
+def test_malformed_json_is_422_problem(client, auth):
+    response = client.post("/v1/jobs", headers={**auth, "Content-Type": "application/json"}, content=b"{not json")
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_mismatched_dataset_is_422_naming_the_mismatch(client, auth, cnn_bytes):
+    model = upload_ok(client, auth, "models", "cnn.onnx", cnn_bytes)
+    wrong_name = upload_ok(client, auth, "datasets", "a.npz", npz_bytes(image=np.zeros((4, 1, 8, 8), np.float32)))
+    response = _create(client, auth, model, wrong_name)
+    assert response.status_code == 422
+    assert response.json()["code"] == "dataset_incompatible"
+    assert "'x'" in response.json()["detail"] or any("x" in e.get("field", "") for e in response.json()["errors"])
+    wrong_dtype = upload_ok(client, auth, "datasets", "b.npz", npz_bytes(x=np.zeros((4, 1, 8, 8), np.float64)))
+    response = _create(client, auth, model, wrong_dtype)
+    assert response.status_code == 422 and "float64" in response.text
+    wrong_shape = upload_ok(client, auth, "datasets", "c.npz", npz_bytes(x=np.zeros((4, 1, 9, 9), np.float32)))
+    response = _create(client, auth, model, wrong_shape)
+    assert response.status_code == 422 and response.json()["code"] == "dataset_incompatible"
+
+
+def test_idempotency_key(client, auth, model_and_data):
+    model, dataset = model_and_data
+    first = _create(client, auth, model, dataset, headers={"Idempotency-Key": "abc-1"})
+    again = _create(client, auth, model, dataset, headers={"Idempotency-Key": "abc-1"})
+    assert first.status_code == again.status_code == 202
+    assert first.json()["id"] == again.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    other_body = _create(client, auth, model, dataset, headers={"Idempotency-Key": "abc-1"}, target={"batch_size": 4})
+    assert other_body.status_code == 409 and other_body.json()["code"] == "idempotency_key_reused"
+    assert _create(client, auth, model, dataset, headers={"Idempotency-Key": "abc-2"}).json()["id"] != first.json()["id"]
+
+
+def test_etag_and_304(client, auth, model_and_data):
+    model, dataset = model_and_data
+    job = _create(client, auth, model, dataset).json()
+    first = client.get(f"/v1/jobs/{job['id']}", headers=auth)
+    etag = first.headers["etag"]
+    unchanged = client.get(f"/v1/jobs/{job['id']}", headers={**auth, "If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    client.post(f"/v1/jobs/{job['id']}/cancel", headers=auth)
+    changed = client.get(f"/v1/jobs/{job['id']}", headers={**auth, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert changed.json()["status"] == "cancelled"
+
+
+def test_cancel_queued_job_and_cancel_twice(client, auth, model_and_data):
+    model, dataset = model_and_data
+    job = _create(client, auth, model, dataset).json()
+    response = client.post(f"/v1/jobs/{job['id']}/cancel", headers=auth)
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled" and response.json()["finished_at"] is not None
+    again = client.post(f"/v1/jobs/{job['id']}/cancel", headers=auth)
+    assert again.status_code == 409 and again.json()["code"] == "invalid_state"
+    types = [(e["type"], e["data"].get("to")) for e in events(client, auth, job["id"])]
+    assert types == [("state", "queued"), ("state", "cancelled")]
+
+
+def test_list_filters_and_events_after(client, auth, model_and_data):
+    model, dataset = model_and_data
+    a = _create(client, auth, model, dataset).json()
+    b = _create(client, auth, model, dataset).json()
+    client.post(f"/v1/jobs/{a['id']}/cancel", headers=auth)
+    cancelled = client.get("/v1/jobs", headers=auth, params={"status": "cancelled"}).json()["items"]
+    assert [j["id"] for j in cancelled] == [a["id"]]
+    since = client.get(f"/v1/jobs/{a['id']}", headers=auth).json()["updated_at"]
+    recent = client.get("/v1/jobs", headers=auth, params={"updated_since": since}).json()["items"]
+    assert a["id"] in [j["id"] for j in recent]
+    assert client.get("/v1/jobs", headers=auth, params={"status": "exploded"}).status_code == 422
+    after = client.get(f"/v1/jobs/{a['id']}/events", headers=auth, params={"after": 1}).json()
+    assert [e["seq"] for e in after] == [2]
+    assert b["status"] == "queued"
+
+
+def test_artifacts_of_a_queued_job_are_empty(client, auth, model_and_data):
+    model, dataset = model_and_data
+    job = _create(client, auth, model, dataset).json()
+    assert client.get(f"/v1/jobs/{job['id']}/artifacts", headers=auth).json() == []
+    missing = client.get(f"/v1/jobs/{job['id']}/artifacts/report.json", headers=auth)
+    assert missing.status_code == 404
+
+
+def test_cuda_jobs_go_to_the_gpu_queue(client, auth, model_and_data, settings):
+    from app.db import session_scope
+    from app.models import Job
+
+    model, dataset = model_and_data
+    job = _create(client, auth, model, dataset, target={"device": "cuda"}).json()
+    with session_scope(settings.database_url) as session:
+        assert session.get(Job, job["id"]).queue == "gpu"

@@ -1,0 +1,69 @@
+"""`slimline serve` on the embedded default (SQLite, SQLite broker, local blobs, a real worker child)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import SLIMLINE, Process, free_port
+from tests.helpers import upload_ok, wait_for_job
+
+pytestmark = pytest.mark.e2e
+
+
+def test_serve_runs_a_job_with_no_settings(tmp_path, cnn_bytes, images_npz):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLIMLINE_")}
+    env["SLIMLINE_ENGINE_THREADS"] = "1"
+    port = free_port()
+    server = Process([*SLIMLINE, "serve", "--data-dir", str(tmp_path / "home"), "--port", str(port)], env, "serve")
+    try:
+        line = server.wait_for("API key (shown once, keep it):", timeout=90)
+        key = re.search(r"(sk_\S+)", line).group(1)
+        url = server.wait_for("Slimline is running at").split()[4]
+        assert url == f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url, timeout=30) as http:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if http.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            auth = {"Authorization": f"Bearer {key}"}
+            model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
+            dataset = upload_ok(http, auth, "datasets", "images.npz", images_npz)
+            job = http.post("/v1/jobs", headers=auth, json={"model_id": model["id"], "dataset_id": dataset["id"],
+                                                            "passes": [{"type": "quantize", "mode": "dynamic"}]}).json()
+            done = wait_for_job(http, auth, job["id"], timeout=240)
+            assert done["status"] == "succeeded", (done, "\n".join(server.lines[-40:]))
+            artifact = http.get(f"/v1/jobs/{job['id']}/artifacts/{done['result']['model_artifact']}", headers=auth)
+            assert artifact.status_code == 200 and len(artifact.content) > 0
+        home = tmp_path / "home"
+        assert (home / "slimline.db").exists() and (home / "broker.db").exists() and (home / "blobs").is_dir()
+    finally:
+        server.stop()
+
+
+def test_bootstrap_key_and_second_start_prints_no_new_key(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLIMLINE_")}
+    env["SLIMLINE_BOOTSTRAP_API_KEY"] = "bootstrap-key-for-tests-0123456789"
+    port = free_port()
+    server = Process([*SLIMLINE, "serve", "--data-dir", str(tmp_path), "--port", str(port)], env, "serve")
+    try:
+        server.wait_for("SLIMLINE_BOOTSTRAP_API_KEY", timeout=90)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/v1/models",
+                                     headers={"Authorization": "Bearer bootstrap-key-for-tests-0123456789"})
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert not any("shown once" in line for line in server.lines)
+    finally:
+        server.stop()

@@ -1,0 +1,65 @@
+"""The Celery app of the worker processes (queues ``cpu`` and ``gpu``), plus the reaper thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
+
+from app.db import get_engine, session_scope
+from app.jobs.lifecycle import mark_enqueued, reap
+from app.observability import configure_logging
+from app.queue import celery_config, enqueue_job
+from app.settings import get_settings
+
+log = logging.getLogger("slimline.worker")
+settings = get_settings()
+configure_logging(settings.log_level, settings.log_json)
+
+celery = Celery("slimline", include=["worker.tasks"])
+celery.conf.update(celery_config(settings))
+
+_reaper_stop = threading.Event()
+
+
+def reap_once() -> int:
+    """One reaper pass: requeue or fail silent jobs, send queued jobs the broker never got."""
+    with session_scope(settings.database_url) as session:
+        to_send = reap(session, stale_after_s=settings.job_stale_after_s, max_attempts=settings.job_max_attempts,
+                       enqueue_grace_s=settings.enqueue_grace_s)
+    for job_id, queue in to_send:
+        try:
+            enqueue_job(settings, job_id, queue)
+        except Exception as exc:  # noqa: BLE001 - broker down: the next pass retries
+            log.warning("reaper could not enqueue", extra={"job_id": job_id, "error": str(exc)})
+            continue
+        with session_scope(settings.database_url) as session:
+            mark_enqueued(session, job_id)
+        log.info("reaper enqueued job", extra={"job_id": job_id, "queue": queue})
+    return len(to_send)
+
+
+def _reaper_loop() -> None:
+    while not _reaper_stop.wait(settings.reaper_interval_s):
+        try:
+            reap_once()
+        except Exception:  # noqa: BLE001 - keep reaping after a transient database error
+            log.exception("reaper pass failed")
+
+
+@worker_ready.connect
+def _start_reaper(**_: object) -> None:
+    threading.Thread(target=_reaper_loop, name="slimline-reaper", daemon=True).start()
+
+
+@worker_shutdown.connect
+def _stop_reaper(**_: object) -> None:
+    _reaper_stop.set()
+
+
+@worker_process_init.connect
+def _fresh_connections(**_: object) -> None:
+    # Pool connections inherited through fork must not be shared with the parent.
+    get_engine(settings.database_url).dispose(close=False)

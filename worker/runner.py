@@ -1,0 +1,174 @@
+"""One job, start to end, inside a worker process: claim, fetch blobs, run the engine, store results."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+
+from app.db import session_scope
+from app.jobs.lifecycle import ClaimedJob, claim, fail, heartbeat, record_progress, still_ours, succeed
+from app.observability import job_id_var
+from app.schemas.recipe import Recipe
+from app.settings import Settings
+from app.storage import BlobStore, artifact_key, make_store
+
+log = logging.getLogger("slimline.worker.runner")
+PROGRESS_WRITE_INTERVAL_S = 0.5
+CANCEL_POLL_INTERVAL_S = 0.5
+MEDIA_TYPES = {".onnx": "application/octet-stream", ".json": "application/json", ".html": "text/html",
+               ".png": "image/png", ".csv": "text/csv", ".txt": "text/plain"}
+
+
+class JobGone(Exception):
+    """The job is no longer this attempt's: cancelled, reaped, or finished elsewhere."""
+
+
+class JobContext:
+    """Progress, cancellation and heartbeat for one claimed job, throttled to spare the database."""
+
+    def __init__(self, settings: Settings, job: ClaimedJob) -> None:
+        self.settings = settings
+        self.job = job
+        self._lost = threading.Event()
+        self._stop = threading.Event()
+        self._last_write = 0.0
+        self._last_poll = 0.0
+        self._last_stage: str | None = None
+        self._beat = threading.Thread(target=self._heartbeat_loop, name=f"heartbeat-{job.job_id}", daemon=True)
+
+    def __enter__(self) -> JobContext:
+        self._beat.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._beat.join(timeout=5)
+
+    def _heartbeat_loop(self) -> None:
+        while not self._stop.wait(self.settings.job_heartbeat_s):
+            try:
+                with session_scope(self.settings.database_url) as session:
+                    if not heartbeat(session, self.job.job_id, self.job.attempt):
+                        self._lost.set()
+                        return
+            except Exception:  # noqa: BLE001 - a missed beat is retried; the reaper tolerates a few
+                log.warning("heartbeat failed", exc_info=True)
+
+    def is_cancelled(self) -> bool:
+        if self._lost.is_set():
+            return True
+        now = time.monotonic()
+        if now - self._last_poll >= CANCEL_POLL_INTERVAL_S:
+            self._last_poll = now
+            with session_scope(self.settings.database_url) as session:
+                if not still_ours(session, self.job.job_id, self.job.attempt):
+                    self._lost.set()
+        return self._lost.is_set()
+
+    def progress(self, stage: str, fraction: float, message: str = "", *, type: str = "progress",
+                 data: dict[str, Any] | None = None) -> None:
+        """The engine's progress callback: stage changes and events are written, fractions throttled."""
+        now = time.monotonic()
+        new_stage = stage != self._last_stage
+        event_type: str | None = type
+        if type == "progress":
+            if new_stage:
+                event_type = "stage"
+                message = message or f"stage: {stage}"
+            elif now - self._last_write < PROGRESS_WRITE_INTERVAL_S:
+                return
+            else:
+                event_type = None  # plain fraction updates go to the job row, not the event log
+        self._last_stage = stage
+        self._last_write = now
+        with session_scope(self.settings.database_url) as session:
+            ok = record_progress(session, self.job.job_id, self.job.attempt, stage=stage, progress=fraction,
+                                 event_type=event_type, message=message, data=data)
+        if not ok:
+            self._lost.set()
+
+
+def _store_artifacts(store: BlobStore, job: ClaimedJob, artifacts: dict[str, Path]) -> list[dict[str, Any]]:
+    rows = []
+    for name, path in sorted(artifacts.items()):
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                digest.update(chunk)
+        size = path.stat().st_size
+        key = artifact_key(job.tenant_id, job.job_id, f"attempt-{job.attempt}/{name}")
+        store.put_file(key, path)
+        rows.append({"name": name, "media_type": MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
+                     "size_bytes": size, "sha256": digest.hexdigest(), "blob_key": key})
+    return rows
+
+
+def _finish_failed(settings: Settings, job: ClaimedJob, code: str, message: str) -> None:
+    with session_scope(settings.database_url) as session:
+        fail(session, job.job_id, job.attempt, code=code, message=message)
+
+
+def run_job(settings: Settings, job_id: str, *, worker: str) -> None:
+    """Claim ``job_id`` and run it to a terminal state (or leave it to whoever owns it now)."""
+    token = job_id_var.set(job_id)
+    try:
+        with session_scope(settings.database_url) as session:
+            job = claim(session, job_id, worker)
+        if job is None:
+            log.info("job is not queued; nothing to do (duplicate or late delivery)")
+            return
+        log.info("job claimed", extra={"attempt": job.attempt})
+        _execute(settings, job)
+    finally:
+        job_id_var.reset(token)
+
+
+def _execute(settings: Settings, job: ClaimedJob) -> None:
+    from worker.engine import Cancelled, EngineError, optimize
+
+    store = make_store(settings.storage_url)
+    recipe = Recipe.model_validate(job.recipe)
+    with tempfile.TemporaryDirectory(prefix=f"slimline-{job.job_id}-") as tmp, JobContext(settings, job) as ctx:
+        work = Path(tmp)
+        stored: list[dict[str, Any]] = []
+        try:
+            ctx.progress("fetching inputs", 0.0)
+            model_path = work / ("model.pt2" if job.model_format == "torch_export" else "model.onnx")
+            data_path = work / "data.npz"
+            store.get_to_file(job.model_blob_key, model_path)
+            store.get_to_file(job.dataset_blob_key, data_path)
+            out_dir = work / "out"
+            out_dir.mkdir()
+            result = optimize(model_path, data_path, recipe, out_dir, model_format=job.model_format,  # type: ignore[arg-type]
+                              progress=ctx.progress, is_cancelled=ctx.is_cancelled, threads=settings.engine_threads)
+            if ctx.is_cancelled():
+                raise Cancelled("cancelled", "the job was cancelled")
+            ctx.progress("storing artifacts", 0.99)
+            stored = _store_artifacts(store, job, result.artifacts)
+            with session_scope(settings.database_url) as session:
+                done = succeed(session, job.job_id, job.attempt,
+                               result={"model_artifact": result.model_artifact, "report": result.report}, artifacts=stored)
+            if not done:
+                raise Cancelled("cancelled", "the job changed state while finishing")
+            log.info("job succeeded")
+        except Cancelled:
+            log.info("job stopped: cancelled or taken over")
+            for row in stored:
+                store.delete(row["blob_key"])
+        except EngineError as exc:
+            log.info("job failed", extra={"code": exc.code, "error": exc.message})
+            _finish_failed(settings, job, exc.code, exc.message)
+        except SoftTimeLimitExceeded:
+            _finish_failed(settings, job, "time_limit_exceeded",
+                           f"the job ran longer than {settings.job_soft_time_limit_s} s and was stopped")
+        except Exception as exc:  # noqa: BLE001 - the worker must survive anything a job does
+            log.exception("job crashed")
+            _finish_failed(settings, job, "internal_error",
+                           f"unexpected error in the worker ({type(exc).__name__}); the job id is {job.job_id}")

@@ -1,0 +1,14 @@
+"""Thin named tasks: claim the job, run the engine, record the outcome."""
+
+from __future__ import annotations
+
+from worker.celery_app import celery, settings
+from worker.runner import run_job as _run_job
+
+from app.queue import RUN_JOB_TASK
+
+
+@celery.task(name=RUN_JOB_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_job(self, job_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Run one optimization job; a message for a job that is not queued is a no-op."""
+    _run_job(settings, job_id, worker=self.request.hostname or "worker")
