@@ -21,6 +21,7 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     upgrade(settings)
     with session_scope(settings.database_url) as session:
         session.add(Tenant(id="ten_1", name="t"))
+        session.flush()
         session.add(Model(id="mdl_1", tenant_id="ten_1", name="m", format="onnx", size_bytes=1, sha256="0" * 64,
                           opset=17, inputs=[], outputs=[], parameter_count=0, warnings=[], blob_key="k"))
         session.add(Dataset(id="ds_1", tenant_id="ten_1", name="d", size_bytes=1, sha256="0" * 64, arrays=[],
