@@ -161,12 +161,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics(settings.database_url)
     install_error_handlers(app)
 
-    from app.api import health, jobs, uploads
+    from app.api import health, jobs, uploads, webhooks
 
     app.include_router(health.router)
     app.include_router(uploads.models_router)
     app.include_router(uploads.datasets_router)
     app.include_router(jobs.router)
+    app.include_router(webhooks.router)
     app.add_middleware(RequestContextMiddleware, settings=settings, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     reaper_interval_s: float = Field(5.0, gt=0)
     enqueue_grace_s: float = Field(10.0, gt=0, description="A queued job never handed to the broker is re-sent after this.")
 
+    webhook_allow_private: bool = Field(False, description="Allow webhook URLs on private/loopback networks.")
+    webhook_max_attempts: int = Field(8, ge=1, le=50)
+    webhook_backoff_s: float = Field(2.0, gt=0, description="First retry delay; doubles per attempt.")
+    webhook_timeout_s: float = Field(10.0, gt=0)
+
     engine_threads: int | None = Field(None, ge=1, le=256, description="onnxruntime intra-op threads.")
     bootstrap_api_key: SecretStr | None = None
     default_tenant: str = Field("default", min_length=1, max_length=64)

@@ -73,6 +73,8 @@ def service_env(pg_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFa
         "SLIMLINE_ENQUEUE_GRACE_S": "3",
         "SLIMLINE_ENGINE_THREADS": "1",
         "SLIMLINE_LOG_JSON": "true",
+        "SLIMLINE_WEBHOOK_ALLOW_PRIVATE": "true",  # the tests' webhook receiver listens on loopback
+        "SLIMLINE_WEBHOOK_BACKOFF_S": "0.5",
     }
 
 

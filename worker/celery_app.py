@@ -50,8 +50,12 @@ def _reaper_loop() -> None:
 
 
 @worker_ready.connect
-def _start_reaper(**_: object) -> None:
+def _start_background_threads(**_: object) -> None:
+    from worker.webhooks import dispatcher_loop
+
     threading.Thread(target=_reaper_loop, name="slimline-reaper", daemon=True).start()
+    threading.Thread(target=dispatcher_loop, args=(settings, _reaper_stop), name="slimline-webhooks",
+                     daemon=True).start()
 
 
 @worker_shutdown.connect

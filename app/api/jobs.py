@@ -60,7 +60,8 @@ def create_job(
     body: JobCreate, tenant: TenantDep, session: SessionDep, settings: SettingsDep, response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=255, description="Same key + same body returns the same job.")] = None,
 ) -> Any:
-    job, created = service.create_job(session, tenant_id=tenant.id, body=body, idempotency_key=idempotency_key)
+    job, created = service.create_job(session, tenant_id=tenant.id, body=body, idempotency_key=idempotency_key,
+                                      allow_private_webhooks=settings.webhook_allow_private)
     session.commit()
     if created:
         send_to_broker(settings, job)

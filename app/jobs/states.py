@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from app.models import Job, JobEvent, utcnow
+from app.models import Job, JobEvent, WebhookDelivery, utcnow
 
 
 class JobStatus(StrEnum):
@@ -90,8 +90,15 @@ def transition(
     if new is JobStatus.running:
         fields.setdefault("started_at", now)
         fields.setdefault("heartbeat_at", now)
-    result = session.execute(stmt.values(**fields).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    rows = session.execute(
+        stmt.values(**fields).returning(Job.webhook_url).execution_options(synchronize_session=False)
+    ).all()
+    if len(rows) != 1:
         return False
     add_event(session, job_id, "state", message or f"{old.value} -> {new.value}", {"from": old.value, "to": new.value, **(data or {})})
+    webhook_url = rows[0][0]
+    if new in TERMINAL and webhook_url:
+        # Outbox: the delivery exists if and only if the terminal state was committed.
+        session.execute(insert(WebhookDelivery).values(job_id=job_id, url=webhook_url, event=f"job.{new.value}",
+                                                       status="pending", attempts=0, next_attempt_at=now, created_at=now))
     return True

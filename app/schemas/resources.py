@@ -46,9 +46,14 @@ class JobCreate(Recipe):
 
     model_id: str
     dataset_id: str
+    webhook_url: str | None = Field(
+        None, max_length=2048,
+        description="POSTed (signed, see `Slimline-Signature`) when the job ends. Private and loopback "
+        "addresses are refused unless the server allows them.",
+    )
 
     def recipe(self) -> Recipe:
-        return Recipe.model_validate(self.model_dump(exclude={"model_id", "dataset_id"}))
+        return Recipe.model_validate(self.model_dump(exclude={"model_id", "dataset_id", "webhook_url"}))
 
 
 class JobError(BaseModel):
@@ -69,6 +74,7 @@ class JobRead(BaseModel):
     model_id: str
     dataset_id: str
     recipe: Recipe
+    webhook_url: str | None = None
     error: JobError | None
     result: JobResult | None
     created_at: datetime
@@ -98,3 +104,7 @@ class ApiKeyCreated(BaseModel):
     tenant: str
     key_id: str
     api_key: str = Field(description="Shown once; only its sha256 is stored.")
+
+
+class WebhookSecret(BaseModel):
+    secret: str = Field(description="HMAC-SHA256 key for the `Slimline-Signature` header of this tenant's webhooks.")

@@ -22,6 +22,7 @@ from app.schemas.tensors import TensorSpec
 from app.services.pagination import paginate
 from app.services.uploads import get_owned
 from app.validation import DatasetInfo, ModelInfo, check_compatible
+from app.webhooks import check_webhook_url
 
 
 def _request_sha256(body: JobCreate) -> str:
@@ -57,7 +58,9 @@ def find_by_idempotency_key(session: Session, tenant_id: str, key: str, request_
     return job
 
 
-def create_job(session: Session, *, tenant_id: str, body: JobCreate, idempotency_key: str | None) -> tuple[Job, bool]:
+def create_job(
+    session: Session, *, tenant_id: str, body: JobCreate, idempotency_key: str | None, allow_private_webhooks: bool = False
+) -> tuple[Job, bool]:
     """Create a queued job. Returns (job, created); an idempotent replay returns the first job."""
     digest = _request_sha256(body)
     if idempotency_key:
@@ -69,11 +72,13 @@ def create_job(session: Session, *, tenant_id: str, body: JobCreate, idempotency
     check_compatible(_model_info(model), _dataset_info(dataset))
     recipe = body.recipe()
     _check_recipe_against_data(recipe, dataset)
+    if body.webhook_url:
+        check_webhook_url(body.webhook_url, allow_private=allow_private_webhooks)
     job = Job(
         id=new_id("job"), tenant_id=tenant_id, model_id=model.id, dataset_id=dataset.id,
         recipe=recipe.model_dump(mode="json"), queue=queue_for_device(recipe.target.device),
         status=JobStatus.queued.value, progress=0.0, attempts=0, event_seq=0,
-        idempotency_key=idempotency_key, request_sha256=digest,
+        idempotency_key=idempotency_key, request_sha256=digest, webhook_url=body.webhook_url,
     )
     try:
         with session.begin_nested():
@@ -156,7 +161,7 @@ def job_view(job: Job) -> dict[str, Any]:
     """The Job resource as clients see it."""
     return {
         "id": job.id, "status": job.status, "stage": job.stage, "progress": job.progress,
-        "model_id": job.model_id, "dataset_id": job.dataset_id, "recipe": job.recipe,
+        "model_id": job.model_id, "dataset_id": job.dataset_id, "recipe": job.recipe, "webhook_url": job.webhook_url,
         "error": {"code": job.error_code, "message": job.error_message or ""} if job.error_code else None,
         "result": job.result, "created_at": job.created_at, "updated_at": job.updated_at,
         "started_at": job.started_at, "finished_at": job.finished_at, "attempts": job.attempts,

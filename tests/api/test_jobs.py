@@ -131,3 +131,18 @@ def test_cuda_jobs_go_to_the_gpu_queue(client, auth, model_and_data, settings):
     job = _create(client, auth, model, dataset, target={"device": "cuda"}).json()
     with session_scope(settings.database_url) as session:
         assert session.get(Job, job["id"]).queue == "gpu"
+
+
+def test_webhook_to_a_private_address_is_refused(settings, auth, cnn_bytes, images_npz):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    strict = settings.model_copy(update={"webhook_allow_private": False})
+    with TestClient(create_app(strict), raise_server_exceptions=False) as client:
+        model = upload_ok(client, auth, "models", "cnn.onnx", cnn_bytes)
+        dataset = upload_ok(client, auth, "datasets", "d.npz", images_npz)
+        response = _create(client, auth, model, dataset, webhook_url="http://127.0.0.1:6379/")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "webhook_url"
+    assert "private or loopback" in response.json()["detail"]

@@ -1,0 +1,55 @@
+"""Webhook dispatcher: a thread in every worker that sends due outbox deliveries, signed."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+import httpx
+
+from app.db import session_scope
+from app.errors import InvalidInput
+from app.jobs.outbox import DueDelivery, lease_due, record_attempt
+from app.settings import Settings
+from app.webhooks import SIGNATURE_HEADER, check_webhook_url, sign
+
+log = logging.getLogger("slimline.worker.webhooks")
+
+
+def send(settings: Settings, delivery: DueDelivery) -> tuple[bool, str]:
+    """POST one delivery; (ok, detail). Redirects are not followed (they could point anywhere)."""
+    try:
+        check_webhook_url(delivery.url, allow_private=settings.webhook_allow_private)
+    except InvalidInput as exc:
+        return False, exc.detail
+    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(delivery.secret, body),
+               "Slimline-Event": delivery.event, "Slimline-Delivery": str(delivery.id),
+               "User-Agent": "slimline-webhooks/1"}
+    try:
+        response = httpx.post(delivery.url, content=body, headers=headers, timeout=settings.webhook_timeout_s,
+                              follow_redirects=False)
+    except httpx.HTTPError as exc:
+        return False, f"{type(exc).__name__}: {exc}"[:500]
+    return 200 <= response.status_code < 300, f"HTTP {response.status_code}"
+
+
+def dispatch_once(settings: Settings) -> int:
+    with session_scope(settings.database_url) as session:
+        due = lease_due(session, lease_s=settings.webhook_timeout_s + 30)
+    for delivery in due:
+        ok, detail = send(settings, delivery)
+        with session_scope(settings.database_url) as session:
+            record_attempt(session, delivery, ok=ok, detail=detail, max_attempts=settings.webhook_max_attempts,
+                           backoff_s=settings.webhook_backoff_s)
+        log.info("webhook attempt", extra={"job_id": delivery.job_id, "ok": ok, "detail": detail})
+    return len(due)
+
+
+def dispatcher_loop(settings: Settings, stop: threading.Event, interval_s: float = 1.0) -> None:
+    while not stop.wait(interval_s):
+        try:
+            dispatch_once(settings)
+        except Exception:  # noqa: BLE001 - keep dispatching after a transient database error
+            log.exception("webhook dispatch pass failed")
