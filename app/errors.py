@@ -77,3 +77,7 @@ class ServiceUnavailable(DomainError):
 
 class StorageError(DomainError):
     code, status, title = "storage_error", 503, "Storage unavailable"
+
+
+class InsufficientStorage(DomainError):
+    code, status, title = "insufficient_storage", 507, "Insufficient storage"

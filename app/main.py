@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.store = make_store(settings.storage_url)
+    app.state.store = make_store(settings)
     app.state.metrics = Metrics(settings.database_url)
     install_error_handlers(app)
 

@@ -28,7 +28,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir, description="Home of the embedded default.")
     database_url: str = Field("", description="sqlite:///… or postgresql+psycopg://…; empty = SQLite in data_dir.")
     broker_url: str = Field("", description="redis://…, amqp://…, sqla+sqlite:///…; empty = SQLite in data_dir.")
-    storage_url: str = Field("", description="file:///dir; empty = data_dir/blobs.")
+    storage_url: str = Field("", description="file:///dir or s3://bucket/prefix; empty = data_dir/blobs.")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO, Ceph…); unset = AWS.")
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_presign_expiry_s: int = Field(900, ge=60, le=7 * 24 * 3600)
+    s3_multipart_chunk_bytes: int = Field(16 * 1024**2, ge=5 * 1024**2)
     tmp_dir: Path | None = Field(None, description="Where uploads are staged; default data_dir/tmp.")
 
     max_upload_bytes: int = Field(512 * 1024**2, gt=0)
@@ -76,8 +82,10 @@ class Settings(BaseSettings):
     @field_validator("storage_url")
     @classmethod
     def _storage_scheme(cls, value: str) -> str:
-        if value and not value.startswith("file://"):
-            raise ValueError("must be a file:// URL (file:///absolute/dir)")
+        if value and not value.startswith(("file://", "s3://")):
+            raise ValueError("must be file:///absolute/dir or s3://bucket[/prefix]")
+        if value.startswith("s3://") and not value.removeprefix("s3://").split("/", 1)[0]:
+            raise ValueError("s3:// URL needs a bucket name")
         return value
 
     @field_validator("bootstrap_api_key")

@@ -12,9 +12,12 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from app.errors import StorageError
+if TYPE_CHECKING:
+    from app.settings import Settings
+
+from app.errors import InsufficientStorage, StorageError
 
 CHUNK_BYTES = 1024 * 1024
 
@@ -37,6 +40,9 @@ class BlobStore(Protocol):
         """Remove the blob; a missing blob is not an error."""
 
     def delete_prefix(self, prefix: str) -> None: ...
+
+    def presigned_url(self, key: str, *, filename: str) -> str | None:
+        """A time-limited direct download URL, or None when the backend has none (local files)."""
 
 
 def _check_key(key: str) -> str:
@@ -70,8 +76,8 @@ class LocalBlobStore:
             os.replace(tmp, dest)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            if exc.errno == errno.ENOSPC:
-                raise StorageError("storage is full; the upload was not stored") from exc
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage("storage is full; nothing was stored") from exc
             raise StorageError(f"could not store the blob: {exc.strerror}") from exc
 
     def get_to_file(self, key: str, dest: Path) -> None:
@@ -94,11 +100,19 @@ class LocalBlobStore:
     def delete_prefix(self, prefix: str) -> None:
         shutil.rmtree(self._path(prefix.rstrip("/")), ignore_errors=True)
 
+    def presigned_url(self, key: str, *, filename: str) -> str | None:
+        return None
 
-def make_store(storage_url: str) -> BlobStore:
-    if storage_url.startswith("file://"):
-        return LocalBlobStore(Path(storage_url.removeprefix("file://")))
-    raise ValueError(f"unsupported storage URL {storage_url!r}")
+
+def make_store(settings: Settings) -> BlobStore:
+    """The blob store named by ``settings.storage_url``."""
+    if settings.storage_url.startswith("file://"):
+        return LocalBlobStore(Path(settings.storage_url.removeprefix("file://")))
+    if settings.storage_url.startswith("s3://"):
+        from app.storage_s3 import S3BlobStore
+
+        return S3BlobStore.from_settings(settings)
+    raise ValueError(f"unsupported storage URL {settings.storage_url!r}")
 
 
 def model_key(tenant_id: str, model_id: str) -> str:

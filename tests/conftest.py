@@ -200,3 +200,31 @@ def live_api(service_env: dict[str, str]) -> Iterator[str]:
     process, url = start_api(service_env)
     yield url
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible server (moto's server mode) in its own process."""
+    port = free_port()
+    server = Process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                     {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}, "moto")
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    yield url
+    server.stop()
+
+
+def s3_settings_for(endpoint: str, bucket: str) -> dict[str, str]:
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+                 aws_secret_access_key="test").create_bucket(Bucket=bucket)
+    return {"SLIMLINE_STORAGE_URL": f"s3://{bucket}/slimline", "SLIMLINE_S3_ENDPOINT_URL": endpoint,
+            "SLIMLINE_S3_ACCESS_KEY_ID": "test", "SLIMLINE_S3_SECRET_ACCESS_KEY": "test",
+            "SLIMLINE_S3_MULTIPART_CHUNK_BYTES": str(5 * 1024**2)}

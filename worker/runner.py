@@ -133,7 +133,7 @@ def run_job(settings: Settings, job_id: str, *, worker: str) -> None:
 def _execute(settings: Settings, job: ClaimedJob) -> None:
     from worker.engine import Cancelled, EngineError, optimize
 
-    store = make_store(settings.storage_url)
+    store = make_store(settings)
     recipe = Recipe.model_validate(job.recipe)
     with tempfile.TemporaryDirectory(prefix=f"slimline-{job.job_id}-") as tmp, JobContext(settings, job) as ctx:
         work = Path(tmp)

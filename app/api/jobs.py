@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 
 from app.api.deps import SessionDep, SettingsDep, StoreDep, TenantDep
-from app.api.uploads import PROBLEM
+from app.api.uploads import PROBLEM, RedirectQuery
 from app.db import session_scope
 from app.errors import InvalidInput
 from app.jobs.lifecycle import mark_enqueued
@@ -161,11 +161,16 @@ def list_artifacts(job_id: str, tenant: TenantDep, session: SessionDep) -> Any:
 
 @router.get(
     "/{job_id}/artifacts/{name}",
-    responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}, **ERRORS},
+    responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+               307: {"description": "Redirect to a presigned URL (`redirect=true` on S3 storage)"}, **ERRORS},
     response_class=StreamingResponse, operation_id="download_job_artifact", summary="Download an artifact",
 )
-def download_artifact(job_id: str, name: str, tenant: TenantDep, session: SessionDep, store: StoreDep) -> StreamingResponse:
+def download_artifact(
+    job_id: str, name: str, tenant: TenantDep, session: SessionDep, store: StoreDep, redirect: RedirectQuery = False
+) -> Response:
     artifact = service.get_artifact(session, tenant.id, job_id, name)
+    if redirect and (url := store.presigned_url(artifact.blob_key, filename=artifact.name)):
+        return RedirectResponse(url, status_code=307)
     return StreamingResponse(
         store.iter_chunks(artifact.blob_key), media_type=artifact.media_type,
         headers={"Content-Disposition": f'attachment; filename="{artifact.name}"',

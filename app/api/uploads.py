@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 from sqlalchemy import select
 
 from app.api.deps import SessionDep, SettingsDep, StoreDep, TenantDep
@@ -17,6 +17,7 @@ from app.services import uploads as service
 from app.services.pagination import MAX_LIMIT, paginate
 from app.uploads import receive_upload
 
+RedirectQuery = Annotated[bool, Query(description="With S3 storage: answer 307 to a short-lived presigned URL.")]
 PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
@@ -97,12 +98,16 @@ def make_router(entity: type[Model] | type[Dataset], read_schema: type[ModelRead
         return read_schema.model_validate(service.get_owned(session, entity, tenant.id, item_id))
 
     @router.get(
-        "/{item_id}/content", responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}, **errors},
+        "/{item_id}/content",
+        responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                   307: {"description": "Redirect to a presigned URL (`redirect=true` on S3 storage)"}, **errors},
         response_class=StreamingResponse, operation_id=f"download_{kind}", summary=f"Download a {kind}",
     )
-    def download(item_id: str, tenant: TenantDep, session: SessionDep, store: StoreDep) -> StreamingResponse:
+    def download(item_id: str, tenant: TenantDep, session: SessionDep, store: StoreDep, redirect: RedirectQuery = False) -> Response:
         row = service.get_owned(session, entity, tenant.id, item_id)
         media_type, filename = _media_type(entity, row)
+        if redirect and (url := store.presigned_url(row.blob_key, filename=filename)):
+            return RedirectResponse(url, status_code=307)
         return StreamingResponse(
             store.iter_chunks(row.blob_key), media_type=media_type,
             headers={"Content-Disposition": f'attachment; filename="{filename}"', "Content-Length": str(row.size_bytes),
