@@ -12,11 +12,13 @@ class DomainError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None, **extra: Any) -> None:
+    def __init__(
+        self, detail: str, *, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
-        self.extra = extra
+        self.headers = headers or {}
 
 
 class Unauthorized(DomainError):
@@ -81,3 +83,11 @@ class StorageError(DomainError):
 
 class InsufficientStorage(DomainError):
     code, status, title = "insufficient_storage", 507, "Insufficient storage"
+
+
+class RateLimited(DomainError):
+    code, status, title = "rate_limited", 429, "Too many requests"
+
+
+class QuotaExceeded(DomainError):
+    code, status, title = "quota_exceeded", 403, "Quota exceeded"

@@ -44,7 +44,8 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, instance=request.url.path)
+        return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, instance=request.url.path,
+                       headers=exc.headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -105,14 +106,38 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        limit = self.settings.max_json_body_bytes
+        received = 0
+        rejected = False
+
+        async def guarded_send(message: Any) -> None:
+            if not rejected:  # after our 413 went out, whatever the app answers is dropped
+                await send_wrapper(message)
+
+        async def counting_receive() -> Any:
+            # Bodies without Content-Length (chunked) are counted as they arrive.
+            nonlocal received, rejected
+            message = await receive()
+            if message["type"] == "http.request" and not rejected:
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exc = PayloadTooLarge(f"JSON bodies are limited to {limit} bytes")
+                    await problem(exc.status, exc.code, exc.title, exc.detail, instance=scope["path"])(
+                        scope, receive, send_wrapper)
+                    rejected = True
+                    return {"type": "http.disconnect"}
+            return message
+
         try:
             if headers.get("content-type", "").startswith("application/json"):
                 length = headers.get("content-length", "")
-                if length.isdigit() and int(length) > self.settings.max_json_body_bytes:
-                    exc = PayloadTooLarge(f"JSON bodies are limited to {self.settings.max_json_body_bytes} bytes")
+                if length.isdigit() and int(length) > limit:
+                    exc = PayloadTooLarge(f"JSON bodies are limited to {limit} bytes")
                     response = problem(exc.status, exc.code, exc.title, exc.detail, instance=scope["path"])
                     await response(scope, receive, send_wrapper)
                     return
+                await self.app(scope, counting_receive, guarded_send)
+                return
             await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started

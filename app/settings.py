@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(2.0, gt=0, description="First retry delay; doubles per attempt.")
     webhook_timeout_s: float = Field(10.0, gt=0)
 
+    tenant_jobs_per_minute: int = Field(120, ge=1, description="Job creations per tenant per minute (429 above).")
+    tenant_uploads_per_minute: int = Field(60, ge=1, description="Uploads per tenant per minute (429 above).")
+    tenant_max_active_jobs: int = Field(50, ge=1, description="Queued + running jobs per tenant.")
+    tenant_max_stored_bytes: int = Field(100 * 1024**3, ge=1, description="Models + datasets + artifacts per tenant.")
+
     engine_threads: int | None = Field(None, ge=1, le=256, description="onnxruntime intra-op threads.")
     bootstrap_api_key: SecretStr | None = None
     default_tenant: str = Field("default", min_length=1, max_length=64)

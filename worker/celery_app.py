@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 
 from celery import Celery
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from app.db import get_engine, session_scope
-from app.jobs.lifecycle import mark_enqueued, reap
+from app.jobs.lifecycle import forget_broker_messages, mark_enqueued, reap
 from app.observability import configure_logging
 from app.queue import celery_config, enqueue_job
 from app.settings import get_settings
@@ -24,8 +25,35 @@ celery.conf.update(celery_config(settings))
 _reaper_stop = threading.Event()
 
 
+BROKER_EPOCH_KEY = "slimline:broker-epoch"
+
+
+def reconcile_broker() -> int:
+    """Detect a Redis broker that lost its data and mark queued jobs for re-sending.
+
+    We keep a marker key in Redis; when it is missing, Redis restarted empty (or was flushed), so
+    the messages of queued jobs are gone too.
+    """
+    if not settings.broker_url.startswith(("redis://", "rediss://")):
+        return 0  # the SQLite broker keeps its messages on disk; AMQP queues are durable
+    import redis
+
+    client = redis.Redis.from_url(settings.broker_url, socket_timeout=3, socket_connect_timeout=3)
+    if client.set(BROKER_EPOCH_KEY, str(uuid.uuid4()), nx=True) is None:
+        return 0  # the marker survived: nothing was lost
+    with session_scope(settings.database_url) as session:
+        count = forget_broker_messages(session)
+    if count:
+        log.warning("broker lost its messages; re-sending queued jobs", extra={"jobs": count})
+    return count
+
+
 def reap_once() -> int:
     """One reaper pass: requeue or fail silent jobs, send queued jobs the broker never got."""
+    try:
+        reconcile_broker()
+    except Exception as exc:  # noqa: BLE001 - broker down: reaping stale jobs must go on
+        log.warning("broker reconciliation skipped", extra={"error": str(exc)})
     with session_scope(settings.database_url) as session:
         to_send = reap(session, stale_after_s=settings.job_stale_after_s, max_attempts=settings.job_max_attempts,
                        enqueue_grace_s=settings.enqueue_grace_s)

@@ -29,7 +29,8 @@ from app.settings import Settings
 
 log = logging.getLogger("slimline.api.jobs")
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
-ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 503: PROBLEM}
+ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 404: PROBLEM, 409: PROBLEM, 413: PROBLEM, 422: PROBLEM,
+                                           429: PROBLEM, 503: PROBLEM}
 SSE_POLL_S = 0.5
 SSE_KEEPALIVE_S = 15.0
 
@@ -60,8 +61,7 @@ def create_job(
     body: JobCreate, tenant: TenantDep, session: SessionDep, settings: SettingsDep, response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=255, description="Same key + same body returns the same job.")] = None,
 ) -> Any:
-    job, created = service.create_job(session, tenant_id=tenant.id, body=body, idempotency_key=idempotency_key,
-                                      allow_private_webhooks=settings.webhook_allow_private)
+    job, created = service.create_job(session, settings, tenant_id=tenant.id, body=body, idempotency_key=idempotency_key)
     session.commit()
     if created:
         send_to_broker(settings, job)

@@ -14,6 +14,7 @@ from app.models import Dataset, Model
 from app.schemas.common import Page
 from app.schemas.resources import DatasetRead, ModelRead
 from app.services import uploads as service
+from app.services.limits import check_upload_rate
 from app.services.pagination import MAX_LIMIT, paginate
 from app.uploads import receive_upload
 
@@ -51,7 +52,8 @@ def make_router(entity: type[Model] | type[Dataset], read_schema: type[ModelRead
     kind = "model" if entity is Model else "dataset"
     plural = kind + "s"
     router = APIRouter(prefix=f"/v1/{plural}", tags=[plural])
-    errors = {401: PROBLEM, 404: PROBLEM, 409: PROBLEM, 413: PROBLEM, 415: PROBLEM, 422: PROBLEM, 503: PROBLEM}
+    errors = {401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM, 413: PROBLEM, 415: PROBLEM, 422: PROBLEM,
+              429: PROBLEM, 503: PROBLEM, 507: PROBLEM}
     file_help = (
         "An ONNX model (.onnx) or a torch.export archive (.pt2)."
         if entity is Model
@@ -64,11 +66,12 @@ def make_router(entity: type[Model] | type[Dataset], read_schema: type[ModelRead
         summary=f"Upload a {kind}",
     )
     async def upload(request: Request, tenant: TenantDep, session: SessionDep, store: StoreDep, settings: SettingsDep) -> Any:
+        await run_in_threadpool(check_upload_rate, session, tenant.id, settings)
         staged = await receive_upload(request, staging_dir=settings.staging_dir, max_bytes=settings.max_upload_bytes)
         row = None
         try:
             if entity is Model:
-                row = await run_in_threadpool(service.create_model, session, store, tenant_id=tenant.id, staged=staged)
+                row = await run_in_threadpool(service.create_model, session, store, settings, tenant_id=tenant.id, staged=staged)
             else:
                 row = await run_in_threadpool(
                     service.create_dataset, session, store, settings, tenant_id=tenant.id, staged=staged

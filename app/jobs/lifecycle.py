@@ -123,3 +123,12 @@ def reap(session: Session, *, stale_after_s: float, max_attempts: int, enqueue_g
 
 def mark_enqueued(session: Session, job_id: str) -> None:
     session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=utcnow()))
+
+
+def forget_broker_messages(session: Session) -> int:
+    """The broker lost its messages (e.g. Redis restarted without persistence): every queued job
+    needs a new message. Marks them unsent so the reaper re-sends them; duplicates are no-ops."""
+    result = session.execute(
+        update(Job).where(Job.status == JobStatus.queued.value, Job.enqueued_at.is_not(None)).values(enqueued_at=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

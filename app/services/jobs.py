@@ -19,7 +19,9 @@ from app.queue import queue_for_device
 from app.schemas.recipe import Recipe
 from app.schemas.resources import JobCreate
 from app.schemas.tensors import TensorSpec
+from app.services.limits import check_job_creation
 from app.services.pagination import paginate
+from app.settings import Settings
 from app.services.uploads import get_owned
 from app.validation import DatasetInfo, ModelInfo, check_compatible
 from app.webhooks import check_webhook_url
@@ -59,7 +61,7 @@ def find_by_idempotency_key(session: Session, tenant_id: str, key: str, request_
 
 
 def create_job(
-    session: Session, *, tenant_id: str, body: JobCreate, idempotency_key: str | None, allow_private_webhooks: bool = False
+    session: Session, settings: Settings, *, tenant_id: str, body: JobCreate, idempotency_key: str | None
 ) -> tuple[Job, bool]:
     """Create a queued job. Returns (job, created); an idempotent replay returns the first job."""
     digest = _request_sha256(body)
@@ -67,13 +69,14 @@ def create_job(
         existing = find_by_idempotency_key(session, tenant_id, idempotency_key, digest)
         if existing is not None:
             return existing, False
+    check_job_creation(session, tenant_id, settings)
     model = get_owned(session, Model, tenant_id, body.model_id, lock=True)
     dataset = get_owned(session, Dataset, tenant_id, body.dataset_id, lock=True)
     check_compatible(_model_info(model), _dataset_info(dataset))
     recipe = body.recipe()
     _check_recipe_against_data(recipe, dataset)
     if body.webhook_url:
-        check_webhook_url(body.webhook_url, allow_private=allow_private_webhooks)
+        check_webhook_url(body.webhook_url, allow_private=settings.webhook_allow_private)
     job = Job(
         id=new_id("job"), tenant_id=tenant_id, model_id=model.id, dataset_id=dataset.id,
         recipe=recipe.model_dump(mode="json"), queue=queue_for_device(recipe.target.device),

@@ -11,6 +11,7 @@ from app.errors import InUse, NotFound
 from app.ids import new_id
 from app.jobs.states import ACTIVE
 from app.models import Dataset, Job, Model, utcnow
+from app.services.limits import check_storage_quota
 from app.settings import Settings
 from app.storage import BlobStore, dataset_key, model_key
 from app.uploads import StagedUpload
@@ -32,8 +33,9 @@ def _store_and_add(session: Session, store: BlobStore, staged: StagedUpload, row
     return row
 
 
-def create_model(session: Session, store: BlobStore, *, tenant_id: str, staged: StagedUpload) -> Model:
+def create_model(session: Session, store: BlobStore, settings: Settings, *, tenant_id: str, staged: StagedUpload) -> Model:
     """Validate an uploaded model (ONNX or torch.export .pt2) and store it."""
+    check_storage_quota(session, tenant_id, settings, staged.size_bytes)
     info = inspect_model(staged.path, filename=staged.filename)
     model_id = new_id("model")
     key = model_key(tenant_id, model_id)
@@ -50,6 +52,7 @@ def create_dataset(
     session: Session, store: BlobStore, settings: Settings, *, tenant_id: str, staged: StagedUpload
 ) -> Dataset:
     """Validate an uploaded ``.npz`` dataset (no pickles, zip-bomb safe) and store it."""
+    check_storage_quota(session, tenant_id, settings, staged.size_bytes)
     info = inspect_dataset(staged.path, max_uncompressed_bytes=settings.max_dataset_uncompressed_bytes)
     dataset_id = new_id("dataset")
     key = dataset_key(tenant_id, dataset_id)

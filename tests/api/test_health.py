@@ -49,3 +49,12 @@ def test_oversized_json_body_is_413(client, auth):
 
     response = client.post("/v1/jobs", headers={**auth, "Content-Type": "application/json"}, content=b" " * (2 * 1024**2))
     assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
+
+
+def test_chunked_json_body_over_the_limit_is_413(client, auth):
+    def chunks():
+        for _ in range(40):
+            yield b" " * 65536
+
+    response = client.post("/v1/jobs", headers={**auth, "Content-Type": "application/json"}, content=chunks())
+    assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
