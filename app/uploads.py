@@ -6,6 +6,7 @@ stream ourselves lets us stop at the size cap and never hold the file in memory.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import uuid
@@ -17,7 +18,7 @@ import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from app.errors import InvalidInput, PayloadTooLarge, StorageError, UnsupportedMediaType
+from app.errors import InsufficientStorage, InvalidInput, PayloadTooLarge, StorageError, UnsupportedMediaType
 
 MAX_FIELD_BYTES = 4096
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -99,6 +100,8 @@ class _Receiver:
             try:
                 self.handle.write(chunk)
             except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise InsufficientStorage("the server's staging disk is full; nothing was stored") from exc
                 raise StorageError(f"could not stage the upload: {exc.strerror}") from exc
         else:
             self._field_buffer += chunk

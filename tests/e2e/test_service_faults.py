@@ -1,0 +1,117 @@
+"""Faults around the service: Postgres restarted, Redis restarted, disks full."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import start_api, start_worker
+from tests.helpers import upload, upload_ok, wait_for_job
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+PG_CLUSTER = ["pg_ctlcluster", "--skip-systemctl-redirect", sorted(os.listdir("/etc/postgresql"))[-1], "main"]
+REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
+               "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]
+
+
+def _wait(predicate, timeout: float = 60, interval: float = 0.3) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except Exception:  # noqa: BLE001 - the service is expected to be down for a while
+            pass
+        time.sleep(interval)
+    return False
+
+
+@pytest.fixture()
+def own_redis_db(service_env, redis_url):
+    base, index = redis_url.rsplit("/", 1)
+    return {**service_env, "SLIMLINE_BROKER_URL": f"{base}/{(int(index) + 1) % 15 + 1}"}
+
+
+def test_postgres_restart_gives_503_then_recovers_without_restarting_the_api(own_redis_db, auth):
+    api, url = start_api(own_redis_db)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            assert http.get("/v1/jobs", headers=auth).status_code == 200
+            subprocess.run([*PG_CLUSTER, "stop", "-m", "fast"], check=True)
+            try:
+                down = http.get("/v1/jobs", headers=auth)
+                assert down.status_code == 503, down.text
+                assert down.headers["content-type"].startswith("application/problem+json")
+                assert down.json()["code"] == "database_unavailable" and down.headers["retry-after"]
+                assert http.get("/readyz").status_code == 503
+                assert http.get("/healthz").status_code == 200
+            finally:
+                subprocess.run([*PG_CLUSTER, "start"], check=True)
+            assert _wait(lambda: http.get("/v1/jobs", headers=auth).status_code == 200, timeout=60)
+            assert http.get("/readyz").status_code == 200
+    finally:
+        api.stop()
+
+
+def test_redis_restart_loses_no_job(own_redis_db, auth, cnn_bytes, images_npz):
+    api, url = start_api(own_redis_db)
+    worker = None
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
+            dataset = upload_ok(http, auth, "datasets", "d.npz", images_npz)
+            body = {"model_id": model["id"], "dataset_id": dataset["id"], "passes": [{"type": "quantize", "mode": "dynamic"}]}
+            jobs = [http.post("/v1/jobs", headers=auth, json=body).json()["id"] for _ in range(3)]
+            # Redis restarts with the three messages queued and no persistence: they are gone.
+            subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], check=False)
+            Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
+            Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
+            subprocess.run(REDIS_START, check=True)
+            assert _wait(lambda: subprocess.run(["redis-cli", "ping"], capture_output=True).returncode == 0)
+            worker = start_worker(own_redis_db, name="after-redis-restart")
+            finished = [wait_for_job(http, auth, job_id, timeout=240) for job_id in jobs]
+            assert [j["status"] for j in finished] == ["succeeded"] * 3
+            assert [j["attempts"] for j in finished] == [1, 1, 1]
+    finally:
+        if worker is not None:
+            worker.stop()
+        api.stop()
+
+
+@pytest.fixture()
+def tiny_disk(tmp_path):
+    mount_point = tmp_path / f"tiny-{uuid.uuid4().hex[:6]}"
+    mount_point.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)], capture_output=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {result.stderr.decode().strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+@pytest.mark.parametrize("full", ["staging", "storage"])
+def test_full_disk_during_upload_is_507_and_leaves_nothing(settings, auth, tiny_disk, tmp_path, full):
+    from tests.factories import mlp_onnx
+
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    roomy = tmp_path / "roomy"
+    staging = tiny_disk if full == "staging" else roomy / "staging"
+    storage = tiny_disk / "blobs" if full == "storage" else roomy / "blobs"
+    limited = settings.model_copy(update={"tmp_dir": staging, "storage_url": storage.as_uri()})
+    payload = mlp_onnx(tmp_path / "mlp.onnx", features=256, hidden=512).read_bytes()
+    assert len(payload) > 256 * 1024  # a valid model larger than the disk
+    with TestClient(create_app(limited), raise_server_exceptions=False) as client:
+        response = upload(client, auth, "models", "big.onnx", payload)
+    assert response.status_code == 507, response.text
+    assert response.json()["code"] == "insufficient_storage"
+    leftovers = [p for p in tiny_disk.rglob("*") if p.is_file()] + [p for p in roomy.rglob("*") if p.is_file()]
+    assert leftovers == []
