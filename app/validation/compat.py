@@ -1,0 +1,61 @@
+"""Does a dataset fit a model? Checked when a job is created, with the exact mismatch named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.errors import IncompatibleDataset
+from app.schemas.tensors import TensorSpec
+from app.validation.npz import DatasetInfo
+from app.validation.onnx_model import ModelInfo
+
+
+def _dims_match(expected: list[Any], actual: list[Any]) -> bool:
+    return len(expected) == len(actual) and all(
+        not isinstance(e, int) or e == a for e, a in zip(expected, actual, strict=True)
+    )
+
+
+def _shape_problem(spec: TensorSpec, array: TensorSpec) -> str | None:
+    """None when ``array`` can feed ``spec``: same rank (split along the batch axis), or rank+1 (one feed per sample)."""
+    expected, actual = list(spec.shape), list(array.shape)
+    if not expected and spec.dtype == "unknown":
+        return None
+    if len(actual) == len(expected):
+        if _dims_match(expected[1:], actual[1:]):
+            return None
+    elif len(actual) == len(expected) + 1:
+        if _dims_match(expected, actual[1:]):
+            return None
+    else:
+        return (f"array {array.name!r} has shape {actual}, input {spec.name!r} expects {expected} "
+                f"(rank {len(expected)} to split along the batch axis, or rank {len(expected) + 1} with one feed per sample)")
+    return f"array {array.name!r} has shape {actual}, which does not fit input {spec.name!r} of shape {expected}"
+
+
+def check_compatible(model: ModelInfo, dataset: DatasetInfo) -> None:
+    """Raise IncompatibleDataset listing every mismatch between the model's inputs and the dataset's arrays."""
+    arrays = {a.name: a for a in dataset.arrays}
+    errors: list[dict[str, str]] = []
+    for spec in model.inputs:
+        array = arrays.get(spec.name)
+        if array is None:
+            errors.append({"field": f"arrays.{spec.name}",
+                           "message": f"the dataset has no array for model input {spec.name!r} "
+                                      f"(arrays: {', '.join(sorted(arrays)) or 'none'})"})
+            continue
+        if spec.dtype != "unknown" and array.dtype != spec.dtype:
+            errors.append({"field": f"arrays.{spec.name}",
+                           "message": f"array {spec.name!r} is {array.dtype}, input {spec.name!r} expects {spec.dtype} "
+                                      f"(cast with arr.astype(np.{spec.dtype}))"})
+            continue
+        problem = _shape_problem(spec, array)
+        if problem:
+            errors.append({"field": f"arrays.{spec.name}", "message": problem})
+    extra = sorted(set(arrays) - {s.name for s in model.inputs} - {"labels"})
+    if extra:
+        errors.append({"field": "arrays", "message": f"array(s) {', '.join(map(repr, extra))} match no model input "
+                                                      f"(inputs: {', '.join(s.name for s in model.inputs)})"})
+    if errors:
+        raise IncompatibleDataset("the dataset does not fit the model: " + "; ".join(e["message"] for e in errors),
+                                  errors=errors)
