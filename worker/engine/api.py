@@ -1,0 +1,131 @@
+"""The engine's one entry point: model + data + recipe in, artifacts + report out."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from app.schemas.recipe import Recipe
+from worker.engine import evaluate, modelio
+from worker.engine import report as report_writer
+from worker.engine.context import LATENCY_BUDGET_S, PassContext
+from worker.engine.data import load_dataset, split
+from worker.engine.errors import EngineError
+from worker.engine.passes import registry
+from worker.engine.progress import ProgressFn, Reporter
+
+__all__ = ["OptimizeResult", "ProgressFn", "optimize"]
+MODEL_ARTIFACT = "model.onnx"
+
+
+@dataclass
+class OptimizeResult:
+    model_artifact: str
+    report: dict[str, Any]
+    artifacts: dict[str, Path]
+
+
+def _measurement(path: Path, latency: evaluate.Latency, quality: evaluate.Quality) -> dict[str, Any]:
+    parameters, sparsity = modelio.parameter_stats(modelio.load(path))
+    return {"size_bytes": evaluate.file_size(path), "parameter_count": parameters, "sparsity": sparsity,
+            "latency_ms_p50": latency.p50_ms, "latency_ms_p95": latency.p95_ms,
+            "throughput_per_s": latency.throughput_per_s, "accuracy": quality.accuracy,
+            "fidelity": quality.fidelity, "per_output": quality.per_output}
+
+
+def optimize(
+    model_path: Path, dataset_path: Path, recipe: Recipe, out_dir: Path, *,
+    model_format: Literal["onnx", "torch_export"] = "onnx", progress: ProgressFn | None = None,
+    is_cancelled: Callable[[], bool] | None = None, threads: int | None = None,
+) -> OptimizeResult:
+    """Run the recipe's passes on the model and measure the input and the result the same way.
+
+    Writes ``model.onnx``, ``report.json``, ``report.html`` and plots into ``out_dir``.
+    Raises EngineError (with a code and a message a user can act on) or Cancelled.
+    """
+    reporter = Reporter(progress, is_cancelled)
+    threads = threads or modelio.default_threads()
+    with tempfile.TemporaryDirectory(prefix="slimline-engine-") as tmp:
+        work = Path(tmp)
+        reporter.enter("loading", 0.01, 0.08)
+        source = work / "input.onnx"
+        if model_format == "torch_export":
+            reporter.log("exporting the torch.export archive to ONNX")
+            modelio.export_torch_archive(model_path, source)
+        else:
+            modelio.copy(model_path, source)
+        model = modelio.load(source)
+        providers = modelio.providers_for(recipe.target.device)
+        dataset = load_dataset(dataset_path, modelio.input_specs(model))
+        if dataset.num_samples < 2:
+            raise EngineError("dataset_too_small", "the dataset needs at least 2 samples")
+        data_split = split(dataset, calibration_fraction=recipe.split.calibration_fraction, seed=recipe.split.seed,
+                           max_eval_samples=recipe.split.max_eval_samples)
+        output_names = [o.name for o in model.graph.output]
+        del model
+
+        reporter.enter("measuring the baseline", 0.08, 0.15)
+        baseline_session = modelio.session(source, device=recipe.target.device, threads=threads)
+        reference = evaluate.outputs_on(baseline_session, dataset, data_split.evaluation, recipe.target.batch_size, reporter)
+        labels = None if dataset.labels is None else dataset.labels[data_split.evaluation]
+        baseline_quality = evaluate.quality(reference, reference, labels, output_names)
+        ctx = PassContext(work, recipe.target, recipe.quality, dataset, data_split, reporter, threads, reference,
+                          output_names, baseline_quality)
+
+        current = source
+        pass_summaries: list[dict[str, Any]] = []
+        goal_met = True
+        span = 0.7 / len(recipe.passes)
+        for index, config in enumerate(recipe.passes):
+            start = 0.15 + index * span
+            reporter.enter(f"pass {index + 1}/{len(recipe.passes)}: {config.type}", start, start + span)
+            result = registry.get(config.type)(ctx, config, current)
+            for warning in result.warnings:
+                reporter.warn(warning)
+            pass_summaries.append(result.summary)
+            goal_met = goal_met and result.goal_met
+            current = result.model_path
+
+        reporter.enter("measuring the result", 0.86, 0.97)
+        final_session = modelio.session(current, device=recipe.target.device, threads=threads)
+        final_quality = ctx.assess(current, final_session)
+        within, why = ctx.within_limit(final_quality)
+        timings = evaluate.measure_latency({"baseline": baseline_session, "optimized": final_session},
+                                           ctx.latency_feed(), recipe.target.batch_size,
+                                           budget_s=2 * LATENCY_BUDGET_S, reporter=reporter)
+        unchanged = current == source
+        if not within:
+            goal_met = False
+            reporter.warn(f"the optimized model breaks the quality limit: {why}")
+        speedup = timings["baseline"].p50_ms / timings["optimized"].p50_ms
+        if not unchanged and speedup < 1.0:
+            goal_met = False
+            reporter.warn(f"the optimized model measured slower than the input in the final comparison ({speedup:.2f}×)")
+        baseline = _measurement(source, timings["baseline"], baseline_quality)
+        optimized = _measurement(current, timings["optimized"], final_quality)
+        accuracy_drop = (baseline["accuracy"]["top1"] - optimized["accuracy"]["top1"]
+                         if baseline["accuracy"] and optimized["accuracy"] else None)
+
+        reporter.enter("writing the report", 0.97, 1.0)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        modelio.copy(current, out_dir / MODEL_ARTIFACT)
+        report = {
+            "baseline": baseline, "optimized": optimized, "speedup": speedup,
+            "size_ratio": optimized["size_bytes"] / baseline["size_bytes"], "accuracy_drop": accuracy_drop,
+            "goal_met": goal_met, "quality_limit": {**recipe.quality.model_dump(), "result": why, "within": within},
+            "passes": pass_summaries, "warnings": list(reporter.warnings), "split": data_split.describe(),
+            "environment": report_writer.environment(recipe.target.device, providers, threads,
+                                                     recipe.target.batch_size, timings["baseline"].runs),
+            "unchanged": unchanged,
+        }
+        artifacts = report_writer.write(report, out_dir)
+        artifacts[MODEL_ARTIFACT] = out_dir / MODEL_ARTIFACT
+        data_file = out_dir / (MODEL_ARTIFACT + ".data")
+        if data_file.exists():
+            artifacts[data_file.name] = data_file
+        validated = json.loads(artifacts["report.json"].read_text())
+    return OptimizeResult(MODEL_ARTIFACT, validated, artifacts)

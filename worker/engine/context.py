@@ -1,0 +1,78 @@
+"""What a pass gets to work with, and what it gives back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.schemas.recipe import QualityLimit, Target
+from worker.engine import evaluate, modelio
+from worker.engine.data import Dataset, Split
+from worker.engine.progress import Reporter
+
+LATENCY_BUDGET_S = 1.5
+
+
+@dataclass
+class PassContext:
+    work_dir: Path
+    target: Target
+    limit: QualityLimit
+    dataset: Dataset
+    split: Split
+    reporter: Reporter
+    threads: int
+    reference_outputs: list[np.ndarray]  # the original model's outputs on the evaluation split
+    output_names: list[str]
+    baseline_quality: evaluate.Quality
+    counter: int = 0
+
+    def scratch(self, stem: str) -> Path:
+        self.counter += 1
+        path = self.work_dir / f"{self.counter:02d}-{stem}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def session(self, path: Path) -> Any:
+        return modelio.session(path, device=self.target.device, threads=self.threads)
+
+    def assess(self, path: Path, session: Any | None = None) -> evaluate.Quality:
+        """Quality of a candidate against the original model on the evaluation split."""
+        session = session or self.session(path)
+        outputs = evaluate.outputs_on(session, self.dataset, self.split.evaluation, self.target.batch_size)
+        return evaluate.quality(self.reference_outputs, outputs, self.labels, self.output_names)
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        return None if self.dataset.labels is None else self.dataset.labels[self.split.evaluation]
+
+    def latency_feed(self) -> dict[str, np.ndarray]:
+        indices = self.split.evaluation[: self.target.batch_size]
+        if len(indices) < self.target.batch_size:  # small datasets: repeat samples to fill the batch
+            indices = np.resize(self.split.evaluation, self.target.batch_size)
+        return self.dataset.feed_for(indices)
+
+    def within_limit(self, candidate: evaluate.Quality) -> tuple[bool, str]:
+        """Does ``candidate`` respect the recipe's quality limit? Returns (ok, the numbers as a sentence)."""
+        base = self.baseline_quality.accuracy
+        if base is not None and candidate.accuracy is not None:
+            drop = base["top1"] - candidate.accuracy["top1"]
+            return drop <= self.limit.max_accuracy_drop + 1e-12, (
+                f"accuracy drop {drop * 100:.2f} points (limit {self.limit.max_accuracy_drop * 100:.2f})")
+        agreement = candidate.fidelity.get("top1_agreement")
+        if agreement is not None:
+            return agreement >= self.limit.min_top1_agreement, (
+                f"top-1 agreement {agreement:.4f} (limit {self.limit.min_top1_agreement})")
+        cosine = float(candidate.fidelity["cosine_mean"] or 0.0)
+        return cosine >= self.limit.min_cosine, f"cosine similarity {cosine:.4f} (limit {self.limit.min_cosine})"
+
+
+@dataclass
+class PassResult:
+    model_path: Path
+    summary: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    goal_met: bool = True

@@ -1,0 +1,154 @@
+"""Models on disk: loading (ONNX, or torch.export archives exported once), inspection, sessions."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from worker.engine.errors import EngineError
+
+FLOAT_TYPES = {TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE, TensorProto.BFLOAT16}
+EXTERNAL_DATA_THRESHOLD_BYTES = 1900 * 1024**2  # protobuf's 2 GB ceiling, with room for the graph
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    dtype: np.dtype
+    shape: list[int | str | None]
+
+
+def input_specs(model: onnx.ModelProto) -> list[InputSpec]:
+    initializers = {i.name for i in model.graph.initializer}
+    specs = []
+    for value in model.graph.input:
+        if value.name in initializers:
+            continue
+        tensor = value.type.tensor_type
+        shape: list[int | str | None] = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+                                         for d in tensor.shape.dim]
+        specs.append(InputSpec(value.name, np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)), shape))
+    return specs
+
+
+def opset_of(model: onnx.ModelProto) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def parameter_stats(model: onnx.ModelProto) -> tuple[int, float]:
+    """(parameters, sparsity): elements of float initializers (and of int8 weights) and their zero fraction."""
+    total = zeros = 0
+    for init in model.graph.initializer:
+        if init.data_type in FLOAT_TYPES or (init.data_type in (TensorProto.INT8, TensorProto.UINT8) and len(init.dims) >= 2):
+            array = numpy_helper.to_array(init)
+            total += array.size
+            zeros += int(np.count_nonzero(array == 0)) if init.data_type in FLOAT_TYPES else 0
+    return total, (zeros / total if total else 0.0)
+
+
+def save(model: onnx.ModelProto, path: Path) -> Path:
+    """Save one file, or model + one external data file beside it above protobuf's 2 GB limit."""
+    if model.ByteSize() > EXTERNAL_DATA_THRESHOLD_BYTES:
+        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=path.name + ".data")
+    else:
+        onnx.save_model(model, str(path))
+    return path
+
+
+def export_torch_archive(archive: Path, out: Path) -> Path:
+    """Export a torch.export .pt2 archive to ONNX once (dynamo exporter).
+
+    The upload was vetted by app.validation (no pickled objects beyond tensors); the same check
+    runs again here before torch touches the file.
+    """
+    from app.errors import DomainError
+    from app.validation.torch_archive import inspect_torch_archive
+
+    try:
+        inspect_torch_archive(archive)
+    except DomainError as exc:
+        raise EngineError("unsafe_model", exc.detail) from None
+    import torch
+
+    try:
+        program = torch.export.load(str(archive))
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad archive
+        raise EngineError("invalid_model", f"the torch.export archive cannot be loaded: {exc}") from None
+    example = program.example_inputs[0] if program.example_inputs else None
+    if example is None:
+        raise EngineError("invalid_model", "the archive has no example inputs; save it from torch.export.export(...)")
+    try:
+        exported = torch.onnx.export(program, example, dynamo=True, external_data=False, optimize=True)
+        exported.save(str(out), external_data=exported.model_proto.ByteSize() > EXTERNAL_DATA_THRESHOLD_BYTES)
+    except Exception as exc:  # noqa: BLE001 - exporter failures name the unsupported op in their message
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EngineError("export_failed", f"the program could not be exported to ONNX: {first}") from None
+    return out
+
+
+def load(path: Path) -> onnx.ModelProto:
+    try:
+        return onnx.load(str(path))
+    except Exception as exc:  # noqa: BLE001 - protobuf errors
+        raise EngineError("invalid_model", f"not a valid ONNX model: {exc}") from None
+
+
+def providers_for(device: str) -> list[str]:
+    """Execution providers for the target; a cuda target on a worker without a GPU is an error, not a CPU run."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if device == "cuda":
+        if "CUDAExecutionProvider" not in available:
+            raise EngineError(
+                "no_gpu",
+                "target device cuda was requested but this worker has no GPU (CUDAExecutionProvider is not "
+                f"available; providers here: {', '.join(available)}). Run the job on a worker of the gpu queue.",
+            )
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def default_threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def session(path: Path, *, device: str, threads: int, optimization: str = "all") -> Any:
+    """An onnxruntime session with a fixed thread count (so measurements are comparable)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = {
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "none": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    }[optimization]
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=providers_for(device))
+    except EngineError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EngineError("model_load_failed", f"onnxruntime cannot load the model: {message}") from None
+
+
+def copy(source: Path, dest: Path) -> Path:
+    """Copy a model (and its external data file, if any)."""
+    import shutil
+
+    shutil.copyfile(source, dest)
+    data = source.with_name(source.name + ".data")
+    if data.exists():
+        shutil.copyfile(data, dest.with_name(dest.name + ".data"))
+    return dest

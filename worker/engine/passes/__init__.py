@@ -1,0 +1,1 @@
+"""Optimization passes. ``registry.PASSES`` is the only list of them."""

@@ -1,0 +1,149 @@
+"""Repairs that real exported models need before onnxruntime's quantizers can handle them.
+
+Each function returns what it did, so the report can say so.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import onnx
+from onnx import version_converter
+
+STATE_NAME = re.compile(r"(state|hidden|cache|past|present|h0|c0|memory)", re.I)
+SIGNAL_OPS = {"STFT", "DFT", "MelWeightMatrix", "HannWindow", "HammingWindow", "BlackmanWindow"}
+RECURRENT_OPS = {"LSTM", "GRU", "RNN"}
+CONTROL_FLOW_OPS = {"If", "Loop", "Scan"}
+
+
+def unique_node_names(model: onnx.ModelProto) -> int:
+    """Give every node a unique, non-empty name (some exporters emit duplicates; some tools reject them)."""
+    seen: Counter[str] = Counter()
+    renamed = 0
+    for index, node in enumerate(model.graph.node):
+        base = node.name or f"{node.op_type}_{index}"
+        name = base if not seen[base] else f"{base}__{seen[base]}"
+        seen[base] += 1
+        if name != node.name:
+            node.name = name
+            renamed += 1
+    return renamed
+
+
+def fold_constants_to_initializers(model: onnx.ModelProto) -> int:
+    """Turn tensor-valued Constant nodes into initializers (dynamic quantization needs weights there)."""
+    graph = model.graph
+    keep, folded = [], 0
+    for node in graph.node:
+        value = next((a for a in node.attribute if a.name == "value"), None)
+        if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and value is not None and len(node.attribute) == 1:
+            tensor = onnx.TensorProto()
+            tensor.CopyFrom(value.t)
+            tensor.name = node.output[0]
+            graph.initializer.append(tensor)
+            folded += 1
+        else:
+            keep.append(node)
+    if folded:
+        del graph.node[:]
+        graph.node.extend(keep)
+    return folded
+
+
+def ensure_opset(model: onnx.ModelProto, minimum: int) -> tuple[onnx.ModelProto, int | None]:
+    """Convert to ``minimum`` when older (per-channel QDQ needs DequantizeLinear's axis, opset 13)."""
+    current = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if current >= minimum:
+        return model, None
+    return version_converter.convert_version(model, minimum), current
+
+
+def layernorm_like_nodes(model: onnx.ModelProto) -> set[str]:
+    """Nodes of decomposed LayerNorm / variance arithmetic: x - mean(x), squared, mean, sqrt, divide.
+
+    Quantizing these collapses the tiny variance terms; they stay in float.
+    """
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    found: set[str] = set()
+    for mean in (n for n in model.graph.node if n.op_type == "ReduceMean"):
+        for sub in consumers.get(mean.output[0], []):
+            if sub.op_type != "Sub" or mean.input[0] not in sub.input:
+                continue
+            group = {mean.name, sub.name}
+            frontier = [sub]
+            for _ in range(6):  # walk a few steps: Pow/Mul -> ReduceMean -> Add -> Sqrt -> Div (or Reciprocal -> Mul)
+                nxt = []
+                for node in frontier:
+                    for consumer in consumers.get(node.output[0], []):
+                        if consumer.op_type in ("Pow", "Mul", "ReduceMean", "Add", "Sqrt", "Div", "Reciprocal"):
+                            if consumer.name not in group:
+                                group.add(consumer.name)
+                                nxt.append(consumer)
+                frontier = nxt
+            if any(n.op_type == "Sqrt" for n in model.graph.node if n.name in group):
+                found |= group
+    return found
+
+
+def sensitive_nodes(model: onnx.ModelProto) -> dict[str, str]:
+    """Nodes that must stay in float, with the reason: state inputs, signal front ends, recurrent ops,
+    control flow, LayerNorm-like arithmetic."""
+    reasons: dict[str, str] = {}
+    initializers = {i.name for i in model.graph.initializer}
+    output_shapes = {o.name: [d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output}
+    state_inputs = set()
+    for value in model.graph.input:
+        if value.name in initializers:
+            continue
+        shape = [d.dim_value for d in value.type.tensor_type.shape.dim]
+        if STATE_NAME.search(value.name) or (len(model.graph.input) > 1 and shape in output_shapes.values()
+                                             and any(STATE_NAME.search(o) for o in output_shapes)):
+            state_inputs.add(value.name)
+    for node in model.graph.node:
+        if any(i in state_inputs for i in node.input):
+            reasons[node.name] = "consumes a recurrent state input"
+        elif node.op_type in SIGNAL_OPS:
+            reasons[node.name] = "signal-processing front end"
+        elif node.op_type in RECURRENT_OPS:
+            reasons[node.name] = "recurrent cell (static int8 would quantize its state)"
+        elif node.op_type in CONTROL_FLOW_OPS:
+            reasons[node.name] = "control flow; its subgraphs stay in float"
+    for name in layernorm_like_nodes(model):
+        reasons.setdefault(name, "decomposed LayerNorm/variance arithmetic collapses under int8")
+    return reasons
+
+
+def pre_process(model_path: Path, out_path: Path) -> list[str]:
+    """onnxruntime's quant_pre_process, falling back without symbolic shape inference, then without it at all.
+
+    Runs in a scratch directory (it writes temporary files into the working directory).
+    """
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    notes = []
+    attempts = [{}, {"skip_symbolic_shape": True}, {"skip_symbolic_shape": True, "skip_optimization": True}]
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="slimline-prep-") as scratch:
+        os.chdir(scratch)
+        try:
+            for options in attempts:
+                try:
+                    quant_pre_process(str(model_path), str(out_path), **options)
+                    if options:
+                        notes.append(f"quant_pre_process needed {', '.join(options)} on this graph")
+                    return notes
+                except Exception as exc:  # noqa: BLE001 - the pre-processor raises many types on real graphs
+                    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+                    notes.append(f"quant_pre_process failed ({first})")
+        finally:
+            os.chdir(cwd)
+    out_path.write_bytes(model_path.read_bytes())
+    notes.append("quantizing without pre-processing")
+    return notes

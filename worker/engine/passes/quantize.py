@@ -1,0 +1,269 @@
+"""The ``quantize`` pass: dynamic int8, static int8 (QDQ), fp16, and ``auto``, which measures them.
+
+``auto`` never guesses: it builds the candidates that fit the graph (always including the fp32
+graph optimized offline by onnxruntime), checks each against the quality limit, times each against
+the input in interleaved rounds, and keeps the fastest that passes. If none beats the input, the
+input comes back unchanged with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from app.schemas.recipe import QuantizePass
+from worker.engine import evaluate, modelio
+from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
+from worker.engine.errors import EngineError
+from worker.engine.passes import graphfix
+
+MIN_SPEEDUP = 1.03  # a candidate must beat the input by more than timing noise
+CONV_OPS = {"Conv", "ConvTranspose"}
+MATMUL_OPS = {"MatMul", "Gemm", "Attention", "MultiHeadAttention"}
+
+
+@dataclass
+class Candidate:
+    name: str
+    path: Path
+    notes: list[str]
+    kept_in_float: dict[str, str]
+
+
+class _Calibration:
+    """onnxruntime CalibrationDataReader over the calibration split (cancellable)."""
+
+    def __init__(self, ctx: PassContext, samples: int) -> None:
+        self.ctx = ctx
+        indices = ctx.split.calibration[:samples]
+        self._feeds: Iterator[dict[str, np.ndarray]] = (feed for _, feed in ctx.dataset.batches(indices, 8))
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        self.ctx.reporter.check()
+        return next(self._feeds, None)
+
+    def rewind(self) -> None:
+        return None
+
+
+def _prepare(ctx: PassContext, source: Path, *, min_opset: int) -> tuple[Path, list[str], dict[str, str]]:
+    """Apply the graph repairs; return the prepared model, what was done, and nodes kept in float."""
+    notes: list[str] = []
+    model = modelio.load(source)
+    renamed = graphfix.unique_node_names(model)
+    if renamed:
+        notes.append(f"gave {renamed} node(s) unique names (duplicates or empty names)")
+    folded = graphfix.fold_constants_to_initializers(model)
+    if folded:
+        notes.append(f"moved {folded} Constant node weight(s) into initializers")
+    try:
+        model, old = graphfix.ensure_opset(model, min_opset)
+    except Exception as exc:  # noqa: BLE001 - the converter raises many types
+        raise EngineError("unsupported_model", f"cannot convert the model to opset {min_opset} for quantization: {exc}") from None
+    if old is not None:
+        notes.append(f"converted opset {old} -> {min_opset} (per-channel QDQ needs DequantizeLinear's axis)")
+    sensitive = graphfix.sensitive_nodes(model)
+    scratch = ctx.scratch("prep")
+    fixed = modelio.save(model, scratch / "fixed.onnx")
+    prepared = scratch / "prepared.onnx"
+    notes.extend(graphfix.pre_process(fixed, prepared))
+    # pre-processing may rename or fuse nodes; keep the reasons only for names that still exist
+    names = {n.name for n in modelio.load(prepared).graph.node}
+    return prepared, notes, {k: v for k, v in sensitive.items() if k in names}
+
+
+def _qtype(name: str) -> Any:
+    from onnxruntime.quantization import QuantType
+
+    return QuantType.QInt8 if name == "int8" else QuantType.QUInt8
+
+
+def _dynamic(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
+    from onnxruntime.quantization import quantize_dynamic
+
+    prepared, notes, sensitive = _prepare(ctx, source, min_opset=13 if config.per_channel else 11)
+    out = ctx.scratch("dynamic") / "model.onnx"
+    exclude = sorted(set(config.nodes_to_exclude) | set(sensitive))
+    try:
+        quantize_dynamic(str(prepared), str(out), per_channel=config.per_channel, reduce_range=config.reduce_range,
+                         weight_type=_qtype(config.weight_type), nodes_to_exclude=exclude,
+                         op_types_to_quantize=config.op_types_to_quantize, extra_options={"MatMulConstBOnly": True})
+    except Exception as exc:  # noqa: BLE001 - surface the quantizer's reason, not a stack trace
+        raise EngineError("quantization_failed", f"dynamic quantization failed: {_first_line(exc)}") from None
+    return Candidate("dynamic int8", out, notes, sensitive)
+
+
+def _static(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
+
+    prepared, notes, sensitive = _prepare(ctx, source, min_opset=13)
+    out = ctx.scratch("static") / "model.onnx"
+    method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+              "percentile": CalibrationMethod.Percentile}[config.calibration]
+    exclude = sorted(set(config.nodes_to_exclude) | set(sensitive))
+    extra = {"ActivationSymmetric": config.symmetric_activations, "WeightSymmetric": config.symmetric_weights,
+             "CalibPercentile": config.percentile, "EnableSubgraph": False}
+    try:
+        quantize_static(str(prepared), str(out), _Calibration(ctx, config.calibration_samples),
+                        quant_format=QuantFormat.QDQ, per_channel=config.per_channel, reduce_range=config.reduce_range,
+                        activation_type=_qtype(config.activation_type), weight_type=_qtype(config.weight_type),
+                        nodes_to_exclude=exclude, op_types_to_quantize=config.op_types_to_quantize,
+                        calibrate_method=method, extra_options=extra)
+    except EngineError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - surface the quantizer's reason, not a stack trace
+        raise EngineError("quantization_failed", f"static quantization failed: {_first_line(exc)}") from None
+    return Candidate(f"static int8 QDQ ({config.calibration})", out, notes, sensitive)
+
+
+def _fp16(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
+    from onnxconverter_common import float16
+
+    model = modelio.load(source)
+    try:
+        converted = float16.convert_float_to_float16(model, keep_io_types=config.keep_io_types,
+                                                     node_block_list=list(config.nodes_to_exclude) or None)
+    except Exception as exc:  # noqa: BLE001 - surface the converter's reason
+        raise EngineError("quantization_failed", f"fp16 conversion failed: {_first_line(exc)}") from None
+    out = modelio.save(converted, ctx.scratch("fp16") / "model.onnx")
+    notes = [] if ctx.target.device == "cuda" else ["fp16 is a GPU optimization: on CPU it halves the file, not the latency"]
+    return Candidate("fp16", out, notes, {})
+
+
+def _fp32_optimized(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
+    """The input graph optimized offline by onnxruntime for the target (fusions, constant folding)."""
+    import onnxruntime as ort
+
+    out = ctx.scratch("fp32-opt") / "model.onnx"
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(out)
+    options.log_severity_level = 3
+    try:
+        ort.InferenceSession(str(source), sess_options=options, providers=modelio.providers_for(ctx.target.device))
+    except EngineError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise EngineError("model_load_failed", f"onnxruntime cannot optimize the model: {_first_line(exc)}") from None
+    return Candidate("fp32 optimized offline", out, [], {})
+
+
+BUILDERS = {"dynamic": _dynamic, "static": _static, "fp16": _fp16}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _auto_candidates(model: onnx.ModelProto, ctx: PassContext, config: QuantizePass) -> list[tuple[str, Any, QuantizePass]]:
+    ops = [n.op_type for n in model.graph.node]
+    conv, matmul = sum(o in CONV_OPS for o in ops), sum(o in MATMUL_OPS for o in ops)
+    plan: list[tuple[str, Any, QuantizePass]] = [("fp32", _fp32_optimized, config)]
+    if conv:
+        plan.append(("static", _static, config.model_copy(update={"mode": "static"})))
+    if matmul:
+        plan.append(("dynamic", _dynamic, config.model_copy(update={"mode": "dynamic"})))
+        if not conv:
+            plan.append(("static", _static, config.model_copy(update={"mode": "static"})))
+    if ctx.target.device == "cuda":
+        plan.append(("fp16", _fp16, config.model_copy(update={"mode": "fp16"})))
+    return plan
+
+
+def _describe(candidate: Candidate, quality: evaluate.Quality | None, latency: evaluate.Latency | None,
+              ok: bool | None, why: str) -> dict[str, Any]:
+    return {
+        "name": candidate.name, "size_bytes": evaluate.file_size(candidate.path),
+        "latency_ms_p50": latency.p50_ms if latency else None, "within_limit": ok, "quality": why,
+        "accuracy": quality.accuracy if quality else None, "fidelity": quality.fidelity if quality else None,
+        "notes": candidate.notes,
+    }
+
+
+def run(ctx: PassContext, config: QuantizePass, source: Path) -> PassResult:
+    """Quantize ``source`` as ``config`` says; return the chosen model and what happened."""
+    reporter = ctx.reporter
+    model = modelio.load(source)
+    if config.mode == "auto":
+        plan = _auto_candidates(model, ctx, config)
+    else:
+        plan = [(config.mode, BUILDERS[config.mode], config)]
+    candidates: list[Candidate] = []
+    failures: list[str] = []
+    for index, (_, builder, options) in enumerate(plan):
+        reporter.update(index / (len(plan) + 2))
+        try:
+            candidates.append(builder(ctx, source, options))
+        except EngineError as exc:
+            if config.mode != "auto":
+                raise
+            failures.append(f"{options.mode}: {exc.message}")
+    sessions: dict[str, Any] = {}
+    qualities: dict[str, tuple[evaluate.Quality, bool, str]] = {}
+    for candidate in candidates:
+        reporter.check()
+        try:
+            session = ctx.session(candidate.path)
+            quality = ctx.assess(candidate.path, session)
+        except EngineError as exc:
+            if config.mode != "auto":
+                raise EngineError(exc.code, f"the {candidate.name} model does not run: {exc.message}") from None
+            failures.append(f"{candidate.name}: {exc.message}")
+            continue
+        ok, why = ctx.within_limit(quality)
+        sessions[candidate.name] = session
+        qualities[candidate.name] = (quality, ok, why)
+    reporter.update((len(plan) + 1) / (len(plan) + 2))
+    input_session = ctx.session(source)
+    timings = evaluate.measure_latency({"input": input_session, **sessions}, ctx.latency_feed(), ctx.target.batch_size,
+                                       budget_s=LATENCY_BUDGET_S)
+    warnings = [f"candidate {f}" for f in failures]
+    rows = []
+    for candidate in candidates:
+        if candidate.name in qualities:
+            quality, ok, why = qualities[candidate.name]
+            rows.append(_describe(candidate, quality, timings.get(candidate.name), ok, why))
+        else:
+            rows.append(_describe(candidate, None, None, None, "did not run"))
+    base_ms = timings["input"].p50_ms
+
+    def float_nodes(candidate: Candidate) -> list[dict[str, str]]:
+        return [{"node": n, "reason": r} for n, r in sorted(candidate.kept_in_float.items())]
+
+    if config.mode == "auto":
+        passing = [c for c in candidates if c.name in qualities and qualities[c.name][1]
+                   and timings[c.name].p50_ms * MIN_SPEEDUP <= base_ms]
+        summary: dict[str, Any] = {"type": "quantize", "mode": "auto", "candidates": rows,
+                                   "input_latency_ms_p50": base_ms}
+        if not passing:
+            reasons = "; ".join(f"{r['name']}: {r['latency_ms_p50'] or 0:.3f} ms vs input {base_ms:.3f} ms, {r['quality']}"
+                                for r in rows)
+            warnings.append("no candidate was both within the quality limit and faster than the input on this "
+                            f"machine, so the input is returned unchanged ({reasons})")
+            summary.update(chosen=None, kept_in_float=[])
+            return PassResult(source, summary, warnings, goal_met=True)
+        best = min(passing, key=lambda c: timings[c.name].p50_ms)
+        kept_in_float = float_nodes(best)
+        for row in rows:
+            row["chosen"] = row["name"] == best.name
+        summary.update(chosen=best.name, kept_in_float=kept_in_float, notes=best.notes)
+        return PassResult(best.path, summary, warnings, goal_met=True)
+
+    [candidate] = candidates
+    _, ok, why = qualities[candidate.name]
+    faster = timings[candidate.name].p50_ms <= base_ms
+    if not ok:
+        warnings.append(f"{candidate.name} breaks the quality limit: {why}")
+    if not faster:
+        warnings.append(f"{candidate.name} is slower than the input on this machine "
+                        f"({timings[candidate.name].p50_ms:.3f} ms vs {base_ms:.3f} ms p50)")
+    summary = {"type": "quantize", "mode": config.mode, "chosen": candidate.name, "candidates": rows,
+               "input_latency_ms_p50": base_ms, "kept_in_float": float_nodes(candidate), "notes": candidate.notes}
+    return PassResult(candidate.path, summary, warnings, goal_met=ok and faster)
+
