@@ -62,6 +62,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
+        if getattr(exc.orig, "sqlstate", None) in ("40P01", "40001"):  # deadlock / serialization failure
+            log.warning("transient database conflict", extra={"error": str(exc.orig)})
+            return problem(503, "transient_conflict", "Service unavailable",
+                           "the request collided with a concurrent one; retry it", instance=request.url.path,
+                           headers={"Retry-After": "1"})
         log.error("database unavailable", extra={"error": str(exc.orig)})
         return problem(503, "database_unavailable", "Service unavailable",
                        "the database is unreachable; retry shortly", instance=request.url.path, headers={"Retry-After": "5"})

@@ -24,6 +24,7 @@ from app.settings import Settings
 PG_ADMIN_URL = os.environ.get("SLIMLINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("SLIMLINE_TEST_REDIS", "redis://127.0.0.1:6379")
 REPO = Path(__file__).resolve().parent.parent
+LOG_DIR = Path(os.environ.get("SLIMLINE_TEST_LOG_DIR", "/tmp/slimline-test-logs"))  # child process output, for debugging
 
 
 def _pg_admin(sql: str) -> None:
@@ -133,8 +134,12 @@ class Process:
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip())
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        with (LOG_DIR / f"{self.name}-{self.proc.pid}.log").open("w") as log:
+            for line in self.proc.stdout:
+                self.lines.append(line.rstrip())
+                log.write(line)
+                log.flush()
 
     def wait_for(self, text: str, timeout: float = 60) -> str:
         deadline = time.monotonic() + timeout

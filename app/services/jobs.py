@@ -70,8 +70,8 @@ def create_job(
         if existing is not None:
             return existing, False
     check_job_creation(session, tenant_id, settings)
-    model = get_owned(session, Model, tenant_id, body.model_id, lock=True)
-    dataset = get_owned(session, Dataset, tenant_id, body.dataset_id, lock=True)
+    model = get_owned(session, Model, tenant_id, body.model_id, lock="share")
+    dataset = get_owned(session, Dataset, tenant_id, body.dataset_id, lock="share")
     check_compatible(_model_info(model), _dataset_info(dataset))
     recipe = body.recipe()
     _check_recipe_against_data(recipe, dataset)

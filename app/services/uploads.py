@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,11 +64,16 @@ def create_dataset(
     return _store_and_add(session, store, staged, row, key)
 
 
-def get_owned(session: Session, entity: type[Row], tenant_id: str, row_id: str, *, lock: bool = False) -> Row:
+def get_owned(
+    session: Session, entity: type[Row], tenant_id: str, row_id: str, *, lock: Literal["share", "update"] | None = None
+) -> Row:
     """The tenant's row, or NotFound (another tenant's id is indistinguishable from a missing one)."""
     stmt = select(entity).where(entity.id == row_id, entity.tenant_id == tenant_id, entity.deleted_at.is_(None))
-    # lock=True serializes a delete against a job creation that is about to reference the row.
-    row = session.scalar(stmt.with_for_update() if lock else stmt)
+    # Job creation takes FOR SHARE (creators never block each other), delete takes FOR UPDATE:
+    # a delete waits for creations in flight and a creation never references a deleted row.
+    if lock is not None:
+        stmt = stmt.with_for_update(read=lock == "share")
+    row = session.scalar(stmt)
     if row is None:
         kind = "model" if entity is Model else "dataset"
         raise NotFound(f"{kind} {row_id!r} not found")
@@ -80,7 +85,7 @@ def delete_owned(session: Session, entity: type[Row], tenant_id: str, row_id: st
 
     Returns the blob key, which the caller removes once the transaction has committed.
     """
-    row = get_owned(session, entity, tenant_id, row_id, lock=True)
+    row = get_owned(session, entity, tenant_id, row_id, lock="update")
     column = Job.model_id if entity is Model else Job.dataset_id
     busy = session.scalar(
         select(Job.id).where(column == row_id, Job.status.in_([s.value for s in ACTIVE])).limit(1)
