@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -94,14 +95,28 @@ def serve(
     else:
         typer.echo("API key: the one printed at first start (or run `slimline keys create --tenant default`)")
     sys.stdout.flush()
+    stopping, worker_died = threading.Event(), threading.Event()
+
+    def watch_worker() -> None:
+        # Without its worker the embedded server would accept jobs that never run: stop loudly instead.
+        code = worker.wait()
+        if not stopping.is_set():
+            worker_died.set()
+            typer.echo(f"error: the embedded worker exited with code {code}; stopping the server", err=True)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch_worker, name="worker-watch", daemon=True).start()
     try:
         uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
     finally:
+        stopping.set()
         worker.send_signal(signal.SIGTERM)
         try:
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
+    if worker_died.is_set():
+        raise typer.Exit(1)
 
 
 @cli.command()

@@ -25,8 +25,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     if settings.broker_url.startswith(("redis://", "rediss://")):
         # An unacked task comes back after this; the reaper brings a dead worker's job back sooner.
         transport_options["visibility_timeout"] = settings.job_hard_time_limit_s + 600
-    if settings.broker_url.startswith("sqla+"):
-        transport_options["polling_interval"] = 0.2
     return {
         "broker_url": settings.broker_url,
         "broker_transport_options": transport_options,
