@@ -15,7 +15,7 @@ from worker.engine import report as report_writer
 from worker.engine.context import LATENCY_BUDGET_S, PassContext
 from worker.engine.data import load_dataset, split
 from worker.engine.errors import EngineError
-from worker.engine.passes import registry
+from worker.engine.passes import graphfix, registry
 from worker.engine.progress import ProgressFn, Reporter
 
 __all__ = ["OptimizeResult", "ProgressFn", "optimize"]
@@ -59,6 +59,10 @@ def optimize(
         else:
             modelio.copy(model_path, source)
         model = modelio.load(source)
+        renamed = graphfix.unique_node_names(model)
+        if renamed:  # onnxruntime refuses duplicate node names; some exporters emit them
+            modelio.save(model, source)
+            reporter.warn(f"gave {renamed} node(s) unique names: the input had duplicate or empty node names")
         providers = modelio.providers_for(recipe.target.device)
         dataset = load_dataset(dataset_path, modelio.input_specs(model))
         if dataset.num_samples < 2:

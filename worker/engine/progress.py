@@ -21,6 +21,7 @@ class Reporter:
         self._is_cancelled = is_cancelled
         self.span = (0.0, 1.0)
         self.stage = "starting"
+        self.fraction = 0.0
         self.warnings: list[str] = []
 
     def check(self) -> None:
@@ -31,20 +32,22 @@ class Reporter:
     def enter(self, stage: str, start: float, end: float, message: str = "") -> None:
         self.check()
         self.stage, self.span = stage, (start, end)
+        self.fraction = max(self.fraction, start)
         if self._progress is not None:
-            self._progress(stage, start, message or f"stage: {stage}")
+            self._progress(stage, self.fraction, message or f"stage: {stage}")
 
     def update(self, local_fraction: float) -> None:
         self.check()
         start, end = self.span
+        self.fraction = max(self.fraction, start + (end - start) * min(max(local_fraction, 0.0), 1.0))
         if self._progress is not None:
-            self._progress(self.stage, start + (end - start) * min(max(local_fraction, 0.0), 1.0))
+            self._progress(self.stage, self.fraction)
 
     def warn(self, message: str, data: dict[str, Any] | None = None) -> None:
         self.warnings.append(message)
         if self._progress is not None:
-            self._progress(self.stage, self.span[0], message, type="warning", data=data)
+            self._progress(self.stage, self.fraction, message, type="warning", data=data)
 
     def log(self, message: str, data: dict[str, Any] | None = None) -> None:
         if self._progress is not None:
-            self._progress(self.stage, self.span[0], message, type="log", data=data)
+            self._progress(self.stage, self.fraction, message, type="log", data=data)

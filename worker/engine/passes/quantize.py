@@ -67,14 +67,12 @@ def _prepare(ctx: PassContext, source: Path, *, min_opset: int) -> tuple[Path, l
         raise EngineError("unsupported_model", f"cannot convert the model to opset {min_opset} for quantization: {exc}") from None
     if old is not None:
         notes.append(f"converted opset {old} -> {min_opset} (per-channel QDQ needs DequantizeLinear's axis)")
-    sensitive = graphfix.sensitive_nodes(model)
     scratch = ctx.scratch("prep")
     fixed = modelio.save(model, scratch / "fixed.onnx")
     prepared = scratch / "prepared.onnx"
     notes.extend(graphfix.pre_process(fixed, prepared))
-    # pre-processing may rename or fuse nodes; keep the reasons only for names that still exist
-    names = {n.name for n in modelio.load(prepared).graph.node}
-    return prepared, notes, {k: v for k, v in sensitive.items() if k in names}
+    # found on the prepared graph: pre-processing fuses and renames nodes
+    return prepared, notes, graphfix.sensitive_nodes(modelio.load(prepared))
 
 
 def _qtype(name: str) -> Any:
