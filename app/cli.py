@@ -21,7 +21,9 @@ keys_cli = typer.Typer(help="API keys.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(keys_cli, name="keys")
 
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Home of the embedded default (SLIMLINE_DATA_DIR).")]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Home of the embedded default (SLIMLINE_DATA_DIR).")
+]
 REPO_OPENAPI = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 
 
@@ -61,9 +63,24 @@ def _check_schema(settings: Settings) -> None:
 
 
 def worker_command(queues: str, concurrency: int, loglevel: str = "INFO") -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "worker.celery_app:celery", "worker",
-            "--queues", queues, "--concurrency", str(concurrency), "--loglevel", loglevel,
-            "--without-gossip", "--without-mingle", "--hostname", f"slimline-{queues.replace(',', '-')}@%h"]
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "worker.celery_app:celery",
+        "worker",
+        "--queues",
+        queues,
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        loglevel,
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        f"slimline-{queues.replace(',', '-')}@%h",
+    ]
 
 
 @cli.command()
@@ -134,8 +151,9 @@ def api(
     configure_logging(settings.log_level, settings.log_json)
     _check_schema(settings)
     _bootstrap_key(settings)
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=processes,
-                log_config=None, access_log=False)
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=processes, log_config=None, access_log=False
+    )
 
 
 @cli.command()

@@ -27,10 +27,26 @@ log = logging.getLogger("slimline.api")
 PROBLEM_BASE = "https://slimline.dev/problems/"
 
 
-def problem(status: int, code: str, title: str, detail: str, *, errors: list[dict[str, Any]] | None = None,
-            instance: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = Problem(type=PROBLEM_BASE + code, title=title, status=status, code=code, detail=detail,
-                   instance=instance, errors=errors or [], request_id=request_id_var.get())
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        type=PROBLEM_BASE + code,
+        title=title,
+        status=status,
+        code=code,
+        detail=detail,
+        instance=instance,
+        errors=errors or [],
+        request_id=request_id_var.get(),
+    )
     return JSONResponse(body.model_dump(), status_code=status, media_type="application/problem+json", headers=headers)
 
 
@@ -44,8 +60,15 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, instance=request.url.path,
-                       headers=exc.headers or None)
+        return problem(
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            errors=exc.errors,
+            instance=request.url.path,
+            headers=exc.headers or None,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -57,33 +80,63 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable", 400: "bad_request"}
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
-        return problem(exc.status_code, code, str(exc.detail), str(exc.detail), instance=request.url.path,
-                       headers=getattr(exc, "headers", None))
+        return problem(
+            exc.status_code,
+            code,
+            str(exc.detail),
+            str(exc.detail),
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
         if getattr(exc.orig, "sqlstate", None) in ("40P01", "40001"):  # deadlock / serialization failure
             log.warning("transient database conflict", extra={"error": str(exc.orig)})
-            return problem(503, "transient_conflict", "Service unavailable",
-                           "the request collided with a concurrent one; retry it", instance=request.url.path,
-                           headers={"Retry-After": "1"})
+            return problem(
+                503,
+                "transient_conflict",
+                "Service unavailable",
+                "the request collided with a concurrent one; retry it",
+                instance=request.url.path,
+                headers={"Retry-After": "1"},
+            )
         log.error("database unavailable", extra={"error": str(exc.orig)})
-        return problem(503, "database_unavailable", "Service unavailable",
-                       "the database is unreachable; retry shortly", instance=request.url.path, headers={"Retry-After": "5"})
+        return problem(
+            503,
+            "database_unavailable",
+            "Service unavailable",
+            "the database is unreachable; retry shortly",
+            instance=request.url.path,
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(DBAPIError)
     async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
         if exc.connection_invalidated:
-            return problem(503, "database_unavailable", "Service unavailable",
-                           "the database connection was lost; retry shortly", instance=request.url.path, headers={"Retry-After": "5"})
+            return problem(
+                503,
+                "database_unavailable",
+                "Service unavailable",
+                "the database connection was lost; retry shortly",
+                instance=request.url.path,
+                headers={"Retry-After": "5"},
+            )
         log.exception("database error")
-        return problem(500, "internal_error", "Internal error", "an unexpected database error occurred", instance=request.url.path)
+        return problem(
+            500, "internal_error", "Internal error", "an unexpected database error occurred", instance=request.url.path
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return problem(500, "internal_error", "Internal error",
-                       "an unexpected error occurred; quote the request id when reporting it", instance=request.url.path)
+        return problem(
+            500,
+            "internal_error",
+            "Internal error",
+            "an unexpected error occurred; quote the request id when reporting it",
+            instance=request.url.path,
+        )
 
 
 class RequestContextMiddleware:
@@ -128,7 +181,8 @@ class RequestContextMiddleware:
                 if received > limit:
                     exc = PayloadTooLarge(f"JSON bodies are limited to {limit} bytes")
                     await problem(exc.status, exc.code, exc.title, exc.detail, instance=scope["path"])(
-                        scope, receive, send_wrapper)
+                        scope, receive, send_wrapper
+                    )
                     rejected = True
                     return {"type": "http.disconnect"}
             return message
@@ -150,8 +204,16 @@ class RequestContextMiddleware:
             route_path = getattr(route, "path", "unmatched")
             self.metrics.requests.labels(scope["method"], route_path, str(status_holder["status"])).inc()
             self.metrics.latency.labels(scope["method"], route_path).observe(elapsed)
-            log.info("request", extra={"method": scope["method"], "path": scope["path"], "route": route_path,
-                                       "status": status_holder["status"], "duration_ms": round(elapsed * 1000, 2)})
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "route": route_path,
+                    "status": status_holder["status"],
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
             request_id_var.reset(token)
 
 

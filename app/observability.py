@@ -41,7 +41,9 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -63,7 +65,9 @@ class JobCollector:
 
         by_status = GaugeMetricFamily("slimline_jobs", "Jobs by status", labels=["status"])
         depth = GaugeMetricFamily("slimline_queue_depth", "Queued jobs by queue", labels=["queue"])
-        duration = HistogramMetricFamily("slimline_job_duration_seconds", "Run time of finished jobs", labels=["status"])
+        duration = HistogramMetricFamily(
+            "slimline_job_duration_seconds", "Run time of finished jobs", labels=["status"]
+        )
         if self.database_url.startswith("sqlite"):
             elapsed = (func.julianday(Job.finished_at) - func.julianday(Job.started_at)) * 86400.0
         else:
@@ -72,11 +76,16 @@ class JobCollector:
             with session_scope(self.database_url) as session:
                 for status, count in session.execute(select(Job.status, func.count()).group_by(Job.status)):
                     by_status.add_metric([status], count)
-                for queue, count in session.execute(select(Job.queue, func.count()).where(Job.status == "queued").group_by(Job.queue)):
+                for queue, count in session.execute(
+                    select(Job.queue, func.count()).where(Job.status == "queued").group_by(Job.queue)
+                ):
                     depth.add_metric([queue], count)
                 bucket_cols = [func.sum(case((elapsed <= b, 1), else_=0)) for b in DURATION_BUCKETS_S[:-1]]
-                stmt = select(Job.status, func.count(), func.coalesce(func.sum(elapsed), 0), *bucket_cols).where(
-                    Job.finished_at.is_not(None), Job.started_at.is_not(None)).group_by(Job.status)
+                stmt = (
+                    select(Job.status, func.count(), func.coalesce(func.sum(elapsed), 0), *bucket_cols)
+                    .where(Job.finished_at.is_not(None), Job.started_at.is_not(None))
+                    .group_by(Job.status)
+                )
                 for status, count, total, *cumulative in session.execute(stmt):
                     buckets = [(str(b), int(c or 0)) for b, c in zip(DURATION_BUCKETS_S[:-1], cumulative, strict=True)]
                     buckets.append(("+Inf", int(count)))
@@ -95,7 +104,10 @@ class Metrics:
             "slimline_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry
         )
         self.latency = Histogram(
-            "slimline_http_request_duration_seconds", "HTTP request latency", ["method", "route"], registry=self.registry,
+            "slimline_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         self.registry.register(JobCollector(database_url))  # type: ignore[arg-type]

@@ -62,8 +62,13 @@ def producer(settings: Settings) -> Celery:
 
 def enqueue_job(settings: Settings, job_id: str, queue: str) -> None:
     """Hand the job to the broker. Raises on a broker error (the caller records it)."""
-    producer(settings).send_task(RUN_JOB_TASK, args=[job_id], queue=queue, retry=True,
-                                 retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5})
+    producer(settings).send_task(
+        RUN_JOB_TASK,
+        args=[job_id],
+        queue=queue,
+        retry=True,
+        retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+    )
 
 
 def broker_reachable(settings: Settings, timeout_s: float = 2.0) -> bool:

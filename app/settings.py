@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     job_soft_time_limit_s: int = Field(3600, gt=0)
     job_hard_time_limit_s: int = Field(3900, gt=0)
     reaper_interval_s: float = Field(5.0, gt=0)
-    enqueue_grace_s: float = Field(10.0, gt=0, description="A queued job never handed to the broker is re-sent after this.")
+    enqueue_grace_s: float = Field(
+        10.0, gt=0, description="A queued job never handed to the broker is re-sent after this."
+    )
 
     webhook_allow_private: bool = Field(False, description="Allow webhook URLs on private/loopback networks.")
     webhook_max_attempts: int = Field(8, ge=1, le=50)
@@ -97,7 +99,9 @@ class Settings(BaseSettings):
     @classmethod
     def _bootstrap_key_strong(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 24:
-            raise ValueError("must be at least 24 characters (use `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+            raise ValueError(
+                "must be at least 24 characters (use `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
         return value
 
     @model_validator(mode="after")

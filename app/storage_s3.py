@@ -7,6 +7,7 @@ with a presigned URL.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,8 +28,9 @@ class S3BlobStore:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.transfer = TransferConfig(multipart_threshold=chunk_bytes, multipart_chunksize=chunk_bytes,
-                                       max_concurrency=4, use_threads=True)
+        self.transfer = TransferConfig(
+            multipart_threshold=chunk_bytes, multipart_chunksize=chunk_bytes, max_concurrency=4, use_threads=True
+        )
         self.presign_expiry_s = presign_expiry_s
 
     @classmethod
@@ -36,13 +38,25 @@ class S3BlobStore:
         bucket, _, prefix = settings.storage_url.removeprefix("s3://").partition("/")
         secret = settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
         client = boto3.client(
-            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region,
-            aws_access_key_id=settings.s3_access_key_id, aws_secret_access_key=secret,
-            config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=60,
-                          s3={"addressing_style": "path"}),
+            "s3",
+            endpoint_url=settings.s3_endpoint_url,
+            region_name=settings.s3_region,
+            aws_access_key_id=settings.s3_access_key_id,
+            aws_secret_access_key=secret,
+            config=Config(
+                retries={"max_attempts": 5, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=60,
+                s3={"addressing_style": "path"},
+            ),
         )
-        return cls(client, bucket, prefix, chunk_bytes=settings.s3_multipart_chunk_bytes,
-                   presign_expiry_s=settings.s3_presign_expiry_s)
+        return cls(
+            client,
+            bucket,
+            prefix,
+            chunk_bytes=settings.s3_multipart_chunk_bytes,
+            presign_expiry_s=settings.s3_presign_expiry_s,
+        )
 
     def _key(self, key: str) -> str:
         _check_key(key)
@@ -57,10 +71,9 @@ class S3BlobStore:
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"could not store the blob in the bucket: {exc}") from exc
         finally:
-            try:
+            # a leftover .tmp object is harmless; a bucket lifecycle rule can expire them
+            with contextlib.suppress(BotoCoreError, ClientError):
                 self.client.delete_object(Bucket=self.bucket, Key=tmp)
-            except (BotoCoreError, ClientError):
-                pass  # a leftover .tmp object is harmless; a bucket lifecycle rule can expire them
         source.unlink(missing_ok=True)
 
     def get_to_file(self, key: str, dest: Path) -> None:
@@ -99,8 +112,14 @@ class S3BlobStore:
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects})
 
     def presigned_url(self, key: str, *, filename: str) -> str | None:
-        return str(self.client.generate_presigned_url(
-            "get_object", ExpiresIn=self.presign_expiry_s,
-            Params={"Bucket": self.bucket, "Key": self._key(key),
-                    "ResponseContentDisposition": f'attachment; filename="{filename}"'},
-        ))
+        return str(
+            self.client.generate_presigned_url(
+                "get_object",
+                ExpiresIn=self.presign_expiry_s,
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": self._key(key),
+                    "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                },
+            )
+        )

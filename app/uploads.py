@@ -121,7 +121,9 @@ class _Receiver:
             self.handle = None
 
 
-async def receive_upload(request: Request, *, staging_dir: Path, max_bytes: int, file_field: str = "file") -> StagedUpload:
+async def receive_upload(
+    request: Request, *, staging_dir: Path, max_bytes: int, file_field: str = "file"
+) -> StagedUpload:
     """Read a ``multipart/form-data`` body into a staging file; raise a DomainError on any problem."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:

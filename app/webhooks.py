@@ -27,7 +27,9 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     return f"t={ts},v1={digest}"
 
 
-def verify(secret: str, body: bytes, header: str, *, tolerance_s: int = DEFAULT_TOLERANCE_S, now: float | None = None) -> bool:
+def verify(
+    secret: str, body: bytes, header: str, *, tolerance_s: int = DEFAULT_TOLERANCE_S, now: float | None = None
+) -> bool:
     """Check a ``Slimline-Signature`` header (constant-time compare, bounded clock skew)."""
     try:
         parts = dict(item.split("=", 1) for item in header.split(","))
@@ -44,8 +46,15 @@ def _forbidden(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
-            or ip.is_unspecified or not ip.is_global)
+    return (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )
 
 
 def check_webhook_url(url: str, *, allow_private: bool) -> None:
@@ -55,19 +64,25 @@ def check_webhook_url(url: str, *, allow_private: bool) -> None:
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("webhook_url must be an http(s) URL with a host",
-                           errors=[{"field": "webhook_url", "message": "not an http(s) URL"}])
+        raise InvalidInput(
+            "webhook_url must be an http(s) URL with a host",
+            errors=[{"field": "webhook_url", "message": "not an http(s) URL"}],
+        )
     if parts.username or parts.password:
-        raise InvalidInput("webhook_url must not carry credentials",
-                           errors=[{"field": "webhook_url", "message": "credentials in URL"}])
+        raise InvalidInput(
+            "webhook_url must not carry credentials", errors=[{"field": "webhook_url", "message": "credentials in URL"}]
+        )
     if allow_private:
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                                   type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(
+            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
+        )
     except socket.gaierror as exc:
-        raise InvalidInput(f"webhook_url host {parts.hostname!r} does not resolve",
-                           errors=[{"field": "webhook_url", "message": "host does not resolve"}]) from exc
+        raise InvalidInput(
+            f"webhook_url host {parts.hostname!r} does not resolve",
+            errors=[{"field": "webhook_url", "message": "host does not resolve"}],
+        ) from exc
     bad = sorted({info[4][0] for info in infos if _forbidden(str(info[4][0]))})
     if bad:
         raise InvalidInput(

@@ -8,6 +8,7 @@ Needs: Postgres on 127.0.0.1:5432, Redis on 127.0.0.1:6379, `wrk` (Debian packag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -52,6 +53,10 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+def describe(result: dict[str, float]) -> str:
+    return f"{result['rps']:.0f} req/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
+
+
 def wrk(url: str, *, headers: dict[str, str], duration: int, connections: int) -> dict[str, float]:
     args = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url]
     for key, value in headers.items():
@@ -71,8 +76,9 @@ def wrk(url: str, *, headers: dict[str, str], duration: int, connections: int) -
 
 class Server:
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True, cwd=REPO)
+        self.proc = subprocess.Popen(
+            args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=REPO
+        )
 
     def rss_bytes(self) -> int:
         proc = psutil.Process(self.proc.pid)
@@ -87,13 +93,16 @@ def seed_jobs(db_url: str, tenant_id: str, model_id: str, dataset_id: str, count
     """Insert ``count`` finished jobs for one tenant straight into Postgres (COPY)."""
     now = datetime.now(UTC)
     with psycopg.connect(db_url.replace("+psycopg", "")) as conn, conn.cursor() as cur:
-        with cur.copy("COPY jobs (id, tenant_id, model_id, dataset_id, recipe, queue, status, progress, attempts, "
-                      "event_seq, created_at, updated_at) FROM STDIN") as copy:
+        with cur.copy(
+            "COPY jobs (id, tenant_id, model_id, dataset_id, recipe, queue, status, progress, attempts, "
+            "event_seq, created_at, updated_at) FROM STDIN"
+        ) as copy:
             recipe = json.dumps({"target": {"device": "cpu", "batch_size": 1}, "passes": [{"type": "quantize"}]})
             for i in range(count):
                 at = now - timedelta(seconds=count - i)
-                copy.write_row((f"job_seed{i:08d}", tenant_id, model_id, dataset_id, recipe, "cpu", "succeeded",
-                                1.0, 1, 0, at, at))
+                copy.write_row(
+                    (f"job_seed{i:08d}", tenant_id, model_id, dataset_id, recipe, "cpu", "succeeded", 1.0, 1, 0, at, at)
+                )
         conn.commit()
 
 
@@ -111,18 +120,28 @@ def main() -> None:
     db_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
     data_dir = Path(tempfile.mkdtemp(prefix="slimline-bench-"))
     key = "bench-" + secrets.token_urlsafe(24)
-    env = {**os.environ, "SLIMLINE_DATABASE_URL": db_url, "SLIMLINE_BROKER_URL": "redis://127.0.0.1:6379/13",
-           "SLIMLINE_DATA_DIR": str(data_dir), "SLIMLINE_BOOTSTRAP_API_KEY": key, "SLIMLINE_LOG_LEVEL": "WARNING",
-           "SLIMLINE_MAX_UPLOAD_BYTES": str((args.upload_mb + 16) * 1024**2),
-           "SLIMLINE_TENANT_UPLOADS_PER_MINUTE": "1000000", "SLIMLINE_TENANT_JOBS_PER_MINUTE": "1000000",
-           "SLIMLINE_TENANT_MAX_ACTIVE_JOBS": "1000000", "SLIMLINE_ENGINE_THREADS": "1"}
+    env = {
+        **os.environ,
+        "SLIMLINE_DATABASE_URL": db_url,
+        "SLIMLINE_BROKER_URL": "redis://127.0.0.1:6379/13",
+        "SLIMLINE_DATA_DIR": str(data_dir),
+        "SLIMLINE_BOOTSTRAP_API_KEY": key,
+        "SLIMLINE_LOG_LEVEL": "WARNING",
+        "SLIMLINE_MAX_UPLOAD_BYTES": str((args.upload_mb + 16) * 1024**2),
+        "SLIMLINE_TENANT_UPLOADS_PER_MINUTE": "1000000",
+        "SLIMLINE_TENANT_JOBS_PER_MINUTE": "1000000",
+        "SLIMLINE_TENANT_MAX_ACTIVE_JOBS": "1000000",
+        "SLIMLINE_ENGINE_THREADS": "1",
+    }
     subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade"], env=env, check=True, capture_output=True)
     rows: list[tuple[str, str]] = []
     servers: list[Server] = []
     try:
         port = free_port()
-        api = Server([sys.executable, "-m", "app.cli", "api", "--host", "127.0.0.1", "--port", str(port),
-                      "--processes", "2"], env)
+        api = Server(
+            [sys.executable, "-m", "app.cli", "api", "--host", "127.0.0.1", "--port", str(port), "--processes", "2"],
+            env,
+        )
         servers.append(api)
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/healthz")
@@ -135,36 +154,77 @@ def main() -> None:
         model_path = cnn_onnx(data_dir / "cnn.onnx")
         model = http.post("/v1/models", files={"file": ("cnn.onnx", model_path.read_bytes())}).json()
         dataset = http.post("/v1/datasets", files={"file": ("d.npz", image_dataset(64))}).json()
-        job = http.post("/v1/jobs", json={"model_id": model["id"], "dataset_id": dataset["id"],
-                                          "target": {"device": "cuda"}}).json()  # waits on the gpu queue: stays queued
+        job = http.post(
+            "/v1/jobs", json={"model_id": model["id"], "dataset_id": dataset["id"], "target": {"device": "cuda"}}
+        ).json()  # waits on the gpu queue: stays queued
         document = http.get(f"/v1/jobs/{job['id']}")
         etag = document.headers["etag"]
 
         bare_port = free_port()
-        bare = Server([sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--host", "127.0.0.1", "--port",
-                       str(bare_port), "--workers", "2", "--no-access-log", "--log-level", "warning"],
-                      {**env, "BARE_DOCUMENT": document.text})
+        bare = Server(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "benchmarks.bare_app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(bare_port),
+                "--workers",
+                "2",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            {**env, "BARE_DOCUMENT": document.text},
+        )
         servers.append(bare)
         wait_http(f"http://127.0.0.1:{bare_port}/doc")
 
         # Interleave rounds so both see the same machine state; keep the best of two.
         results: dict[str, list[dict[str, float]]] = {"bare": [], "job": [], "304": []}
         for _ in range(2):
-            results["bare"].append(wrk(f"http://127.0.0.1:{bare_port}/doc", headers={}, duration=args.duration,
-                                       connections=args.connections))
-            results["job"].append(wrk(f"{url}/v1/jobs/{job['id']}", headers=auth, duration=args.duration,
-                                      connections=args.connections))
-            results["304"].append(wrk(f"{url}/v1/jobs/{job['id']}", headers={**auth, "If-None-Match": etag},
-                                      duration=args.duration, connections=args.connections))
+            results["bare"].append(
+                wrk(
+                    f"http://127.0.0.1:{bare_port}/doc",
+                    headers={},
+                    duration=args.duration,
+                    connections=args.connections,
+                )
+            )
+            results["job"].append(
+                wrk(f"{url}/v1/jobs/{job['id']}", headers=auth, duration=args.duration, connections=args.connections)
+            )
+            results["304"].append(
+                wrk(
+                    f"{url}/v1/jobs/{job['id']}",
+                    headers={**auth, "If-None-Match": etag},
+                    duration=args.duration,
+                    connections=args.connections,
+                )
+            )
         best = {k: max(v, key=lambda r: r["rps"]) for k, v in results.items()}
         ratio = best["job"]["rps"] / best["bare"]["rps"]
-        rows.append(("bare FastAPI endpoint, same document (%d bytes)" % len(document.content),
-                     f"{best['bare']['rps']:.0f} req/s, p50 {best['bare']['p50_ms']:.1f} ms, p99 {best['bare']['p99_ms']:.1f} ms"))
-        rows.append((f"GET /v1/jobs/{{id}} ({args.connections} connections)",
-                     f"{best['job']['rps']:.0f} req/s ({ratio:.0%} of bare), p50 {best['job']['p50_ms']:.1f} ms, "
-                     f"p99 {best['job']['p99_ms']:.1f} ms, non-2xx {best['job']['errors']}"))
-        rows.append(("GET /v1/jobs/{id} with If-None-Match (304)",
-                     f"{best['304']['rps']:.0f} req/s, p50 {best['304']['p50_ms']:.1f} ms, p99 {best['304']['p99_ms']:.1f} ms"))
+        rows.append(
+            (
+                f"bare FastAPI endpoint, same document ({len(document.content)} bytes)",
+                describe(best["bare"]),
+            )
+        )
+        rows.append(
+            (
+                f"GET /v1/jobs/{{id}} ({args.connections} connections)",
+                f"{best['job']['rps']:.0f} req/s ({ratio:.0%} of bare), p50 {best['job']['p50_ms']:.1f} ms, "
+                f"p99 {best['job']['p99_ms']:.1f} ms, non-2xx {best['job']['errors']}",
+            )
+        )
+        rows.append(
+            (
+                "GET /v1/jobs/{id} with If-None-Match (304)",
+                describe(best["304"]),
+            )
+        )
 
         # Listing with 100k jobs: first page vs a page deep in the table, by cursor.
         with psycopg.connect(db_url.replace("+psycopg", "")) as conn:
@@ -175,8 +235,10 @@ def main() -> None:
         from app.services.pagination import encode_cursor
 
         with psycopg.connect(db_url.replace("+psycopg", "")) as conn:
-            deep = conn.execute("SELECT created_at, id FROM jobs WHERE tenant_id = %s ORDER BY created_at, id "
-                                "LIMIT 1 OFFSET %s", (tenant_id, args.jobs // 10)).fetchone()
+            deep = conn.execute(
+                "SELECT created_at, id FROM jobs WHERE tenant_id = %s ORDER BY created_at, id LIMIT 1 OFFSET %s",
+                (tenant_id, args.jobs // 10),
+            ).fetchone()
         deep_cursor = encode_cursor(deep[0], deep[1])
 
         def time_page(params: dict[str, str | int]) -> float:
@@ -189,8 +251,12 @@ def main() -> None:
             return statistics.median(samples)
 
         first, deep_ms = time_page({"limit": 50}), time_page({"limit": 50, "cursor": deep_cursor})
-        rows.append((f"GET /v1/jobs?limit=50 with {args.jobs:,} jobs: first page / page at row {args.jobs * 9 // 10:,}",
-                     f"{first:.1f} ms / {deep_ms:.1f} ms (median of 30)"))
+        rows.append(
+            (
+                f"GET /v1/jobs?limit=50 with {args.jobs:,} jobs: first page / page at row {args.jobs * 9 // 10:,}",
+                f"{first:.1f} ms / {deep_ms:.1f} ms (median of 30)",
+            )
+        )
 
         # A large upload: server memory while streaming it (the file is not a model: it is refused at validation).
         big = data_dir / "big.bin"
@@ -215,8 +281,12 @@ def main() -> None:
         stop.set()
         sampler.join()
         growth_mb = (max(peak) - baseline_rss) / 1024**2
-        rows.append((f"{args.upload_mb} MB upload (answer {response.status_code} {response.json().get('code')})",
-                     f"{args.upload_mb / upload_s:.0f} MB/s, API RSS growth {growth_mb:.1f} MB (both processes)"))
+        rows.append(
+            (
+                f"{args.upload_mb} MB upload (answer {response.status_code} {response.json().get('code')})",
+                f"{args.upload_mb / upload_s:.0f} MB/s, API RSS growth {growth_mb:.1f} MB (both processes)",
+            )
+        )
 
         # Submit-to-running on an idle worker.
         worker = Server([sys.executable, "-m", "app.cli", "worker", "--queues", "cpu"], env)
@@ -224,8 +294,14 @@ def main() -> None:
         time.sleep(8)
         latencies = []
         for _ in range(10):
-            created = http.post("/v1/jobs", json={"model_id": model["id"], "dataset_id": dataset["id"],
-                                                  "passes": [{"type": "quantize", "mode": "dynamic"}]}).json()
+            created = http.post(
+                "/v1/jobs",
+                json={
+                    "model_id": model["id"],
+                    "dataset_id": dataset["id"],
+                    "passes": [{"type": "quantize", "mode": "dynamic"}],
+                },
+            ).json()
             submitted = datetime.fromisoformat(created["created_at"])
             while True:
                 current = http.get(f"/v1/jobs/{created['id']}").json()
@@ -235,14 +311,16 @@ def main() -> None:
                 time.sleep(0.02)
             while http.get(f"/v1/jobs/{created['id']}").json()["status"] in ("queued", "running"):
                 time.sleep(0.2)
-        rows.append(("submit-to-running on an idle worker (10 jobs)",
-                     f"median {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"))
+        rows.append(
+            (
+                "submit-to-running on an idle worker (10 jobs)",
+                f"median {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms",
+            )
+        )
     finally:
         for server in reversed(servers):
-            try:
+            with contextlib.suppress(Exception):  # best-effort cleanup
                 server.stop()
-            except Exception:  # noqa: BLE001 - best effort cleanup
-                pass
         from app.db import get_engine
 
         get_engine(db_url).dispose()
@@ -250,9 +328,11 @@ def main() -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         subprocess.run(["rm", "-rf", str(data_dir)], check=False)
 
-    print(f"Service benchmark, {datetime.now(UTC):%Y-%m-%d}, {platform.processor() or platform.machine()}, "
-          f"{psutil.cpu_count()} cores, Python {platform.python_version()}; "
-          f"`python benchmarks/service.py --duration {args.duration} --connections {args.connections}`\n")
+    print(
+        f"Service benchmark, {datetime.now(UTC):%Y-%m-%d}, {platform.processor() or platform.machine()}, "
+        f"{psutil.cpu_count()} cores, Python {platform.python_version()}; "
+        f"`python benchmarks/service.py --duration {args.duration} --connections {args.connections}`\n"
+    )
     print("| measurement | result |\n| --- | --- |")
     for name, value in rows:
         print(f"| {name} | {value} |")

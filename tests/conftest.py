@@ -24,7 +24,9 @@ from app.settings import Settings
 PG_ADMIN_URL = os.environ.get("SLIMLINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("SLIMLINE_TEST_REDIS", "redis://127.0.0.1:6379")
 REPO = Path(__file__).resolve().parent.parent
-LOG_DIR = Path(os.environ.get("SLIMLINE_TEST_LOG_DIR", "/tmp/slimline-test-logs"))  # child process output, for debugging
+LOG_DIR = Path(
+    os.environ.get("SLIMLINE_TEST_LOG_DIR", "/tmp/slimline-test-logs")
+)  # child process output, for debugging
 
 
 def _pg_admin(sql: str) -> None:
@@ -127,8 +129,9 @@ class Process:
     def __init__(self, args: list[str], env: dict[str, str], name: str) -> None:
         self.name = name
         self.lines: list[str] = []
-        self.proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     cwd=REPO, start_new_session=True)
+        self.proc = subprocess.Popen(
+            args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, start_new_session=True
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -211,8 +214,11 @@ def live_api(service_env: dict[str, str]) -> Iterator[str]:
 def s3_endpoint() -> Iterator[str]:
     """A real S3-compatible server (moto's server mode) in its own process."""
     port = free_port()
-    server = Process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                     {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}, "moto")
+    server = Process(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"},
+        "moto",
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -228,8 +234,13 @@ def s3_endpoint() -> Iterator[str]:
 def s3_settings_for(endpoint: str, bucket: str) -> dict[str, str]:
     import boto3
 
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                 aws_secret_access_key="test").create_bucket(Bucket=bucket)
-    return {"SLIMLINE_STORAGE_URL": f"s3://{bucket}/slimline", "SLIMLINE_S3_ENDPOINT_URL": endpoint,
-            "SLIMLINE_S3_ACCESS_KEY_ID": "test", "SLIMLINE_S3_SECRET_ACCESS_KEY": "test",
-            "SLIMLINE_S3_MULTIPART_CHUNK_BYTES": str(5 * 1024**2)}
+    boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    ).create_bucket(Bucket=bucket)
+    return {
+        "SLIMLINE_STORAGE_URL": f"s3://{bucket}/slimline",
+        "SLIMLINE_S3_ENDPOINT_URL": endpoint,
+        "SLIMLINE_S3_ACCESS_KEY_ID": "test",
+        "SLIMLINE_S3_SECRET_ACCESS_KEY": "test",
+        "SLIMLINE_S3_MULTIPART_CHUNK_BYTES": str(5 * 1024**2),
+    }

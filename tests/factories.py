@@ -52,8 +52,12 @@ def cnn_onnx(path: Path, *, dynamic_batch: bool = True, size: int = 8) -> Path:
     import torch
 
     return _export(
-        small_cnn(), (torch.randn(1, 1, size, size),), path,
-        input_names=["x"], output_names=["logits"], dynamic_batch=dynamic_batch,
+        small_cnn(),
+        (torch.randn(1, 1, size, size),),
+        path,
+        input_names=["x"],
+        output_names=["logits"],
+        dynamic_batch=dynamic_batch,
     )
 
 
@@ -65,8 +69,12 @@ def mlp_onnx(path: Path, *, features: int = 32, hidden: int = 64, classes: int =
     torch.manual_seed(0)
     module = nn.Sequential(nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, classes))
     return _export(
-        module, (torch.randn(2, features),), path,
-        input_names=["x"], output_names=["logits"], dynamic_batch=True,
+        module,
+        (torch.randn(2, features),),
+        path,
+        input_names=["x"],
+        output_names=["logits"],
+        dynamic_batch=True,
     )
 
 

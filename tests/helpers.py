@@ -11,10 +11,13 @@ import httpx
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
-def upload(client: httpx.Client, auth: dict[str, str], kind: str, filename: str, content: bytes,
-           name: str | None = None) -> httpx.Response:
+def upload(
+    client: httpx.Client, auth: dict[str, str], kind: str, filename: str, content: bytes, name: str | None = None
+) -> httpx.Response:
     data = {"name": name} if name else None
-    return client.post(f"/v1/{kind}", headers=auth, files={"file": (filename, content, "application/octet-stream")}, data=data)
+    return client.post(
+        f"/v1/{kind}", headers=auth, files={"file": (filename, content, "application/octet-stream")}, data=data
+    )
 
 
 def upload_ok(client: httpx.Client, auth: dict[str, str], kind: str, filename: str, content: bytes) -> dict[str, Any]:
@@ -30,8 +33,9 @@ def model_bytes(builder: Any, tmp_path: Path, name: str = "model.onnx") -> bytes
     return path.read_bytes()
 
 
-def wait_for_job(client: httpx.Client, auth: dict[str, str], job_id: str, *, timeout: float = 180,
-                 until: set[str] | None = None) -> dict[str, Any]:
+def wait_for_job(
+    client: httpx.Client, auth: dict[str, str], job_id: str, *, timeout: float = 180, until: set[str] | None = None
+) -> dict[str, Any]:
     until = until or TERMINAL
     deadline = time.monotonic() + timeout
     job: dict[str, Any] = {}

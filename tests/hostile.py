@@ -27,9 +27,13 @@ class _Evil:
 
 def _graph_model(nodes=None, *, opset: int = 17, domain_opsets=(), initializers=()) -> onnx.ModelProto:
     nodes = nodes if nodes is not None else [helper.make_node("Relu", ["x"], ["y"], name="relu")]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])],
-                              list(initializers))
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])],
+        list(initializers),
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset), *domain_opsets])
     model.ir_version = 8
     return model
@@ -38,7 +42,9 @@ def _graph_model(nodes=None, *, opset: int = 17, domain_opsets=(), initializers=
 @cache
 def valid_onnx() -> bytes:
     weight = helper.make_tensor("w", TensorProto.FLOAT, [4, 4], np.eye(4, dtype=np.float32).flatten().tolist())
-    return _graph_model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], initializers=[weight]).SerializeToString()
+    return _graph_model(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], initializers=[weight]
+    ).SerializeToString()
 
 
 def empty() -> bytes:
@@ -74,7 +80,9 @@ def _external(location: str) -> bytes:
     for key, value in (("location", location), ("offset", "0"), ("length", "64")):
         entry = weight.external_data.add()
         entry.key, entry.value = key, value
-    return _graph_model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], initializers=[weight]).SerializeToString()
+    return _graph_model(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], initializers=[weight]
+    ).SerializeToString()
 
 
 def onnx_external_data_traversal() -> bytes:
@@ -98,13 +106,23 @@ def _zip(members: dict[str, bytes]) -> bytes:
 
 
 def _pt2_members(sample_inputs: bytes) -> dict[str, bytes]:
-    program = {"graph_module": {"graph": {"tensor_values": {"x": {"dtype": 7, "sizes": [{"as_int": 2}, {"as_int": 4}]}}},
-                                "signature": {"input_specs": [{"user_input": {"arg": {"as_tensor": {"name": "x"}}}}],
-                                              "output_specs": [{"user_output": {"arg": {"as_tensor": {"name": "x"}}}}]}}}
+    program = {
+        "graph_module": {
+            "graph": {"tensor_values": {"x": {"dtype": 7, "sizes": [{"as_int": 2}, {"as_int": 4}]}}},
+            "signature": {
+                "input_specs": [{"user_input": {"arg": {"as_tensor": {"name": "x"}}}}],
+                "output_specs": [{"user_output": {"arg": {"as_tensor": {"name": "x"}}}}],
+            },
+        }
+    }
     import json
 
-    return {"m/models/model.json": json.dumps(program).encode(), "m/data/sample_inputs/model.pt": sample_inputs,
-            "m/data/weights/model_weights_config.json": b'{"config": {}}', "m/archive_format": b"pt2"}
+    return {
+        "m/models/model.json": json.dumps(program).encode(),
+        "m/data/sample_inputs/model.pt": sample_inputs,
+        "m/data/weights/model_weights_config.json": b'{"config": {}}',
+        "m/archive_format": b"pt2",
+    }
 
 
 def pt2_with_malicious_pickle() -> bytes:
@@ -137,8 +155,8 @@ def npz_zip_bomb_declared() -> bytes:
     """A member whose header claims 64 GiB: refused from the central directory, before inflating."""
     data = bytearray(_zip({"x.npy": b"\x93NUMPY" + b"\0" * 64}))
     end = data.rfind(b"PK\x05\x06")
-    central = struct.unpack("<I", data[end + 16:end + 20])[0]
-    data[central + 24:central + 28] = struct.pack("<I", 0xFFFFFFFE)  # uncompressed size
+    central = struct.unpack("<I", data[end + 16 : end + 20])[0]
+    data[central + 24 : central + 28] = struct.pack("<I", 0xFFFFFFFE)  # uncompressed size
     return bytes(data)
 
 
@@ -146,8 +164,10 @@ def npz_zip_bomb_declared() -> bytes:
 def npz_zip_bomb_ratio() -> bytes:
     """256 MiB of zeros deflated to ~250 KiB: a ratio no real array reaches."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive, \
-            archive.open("x.npy", "w", force_zip64=True) as member:
+    with (
+        zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open("x.npy", "w", force_zip64=True) as member,
+    ):
         header = io.BytesIO()
         np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (64 * 1024**2,)})
         member.write(header.getvalue())

@@ -55,8 +55,12 @@ def reap_once() -> int:
     except Exception as exc:  # noqa: BLE001 - broker down: reaping stale jobs must go on
         log.warning("broker reconciliation skipped", extra={"error": str(exc)})
     with session_scope(settings.database_url) as session:
-        to_send = reap(session, stale_after_s=settings.job_stale_after_s, max_attempts=settings.job_max_attempts,
-                       enqueue_grace_s=settings.enqueue_grace_s)
+        to_send = reap(
+            session,
+            stale_after_s=settings.job_stale_after_s,
+            max_attempts=settings.job_max_attempts,
+            enqueue_grace_s=settings.enqueue_grace_s,
+        )
     for job_id, queue in to_send:
         try:
             enqueue_job(settings, job_id, queue)
@@ -82,8 +86,9 @@ def _start_background_threads(**_: object) -> None:
     from worker.webhooks import dispatcher_loop
 
     threading.Thread(target=_reaper_loop, name="slimline-reaper", daemon=True).start()
-    threading.Thread(target=dispatcher_loop, args=(settings, _reaper_stop), name="slimline-webhooks",
-                     daemon=True).start()
+    threading.Thread(
+        target=dispatcher_loop, args=(settings, _reaper_stop), name="slimline-webhooks", daemon=True
+    ).start()
 
 
 @worker_shutdown.connect

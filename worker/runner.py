@@ -22,8 +22,14 @@ from app.storage import BlobStore, artifact_key, make_store
 log = logging.getLogger("slimline.worker.runner")
 PROGRESS_WRITE_INTERVAL_S = 0.5
 CANCEL_POLL_INTERVAL_S = 0.5
-MEDIA_TYPES = {".onnx": "application/octet-stream", ".json": "application/json", ".html": "text/html",
-               ".png": "image/png", ".csv": "text/csv", ".txt": "text/plain"}
+MEDIA_TYPES = {
+    ".onnx": "application/octet-stream",
+    ".json": "application/json",
+    ".html": "text/html",
+    ".png": "image/png",
+    ".csv": "text/csv",
+    ".txt": "text/plain",
+}
 
 
 class JobGone(Exception):
@@ -72,8 +78,15 @@ class JobContext:
                     self._lost.set()
         return self._lost.is_set()
 
-    def progress(self, stage: str, fraction: float, message: str = "", *, type: str = "progress",
-                 data: dict[str, Any] | None = None) -> None:
+    def progress(
+        self,
+        stage: str,
+        fraction: float,
+        message: str = "",
+        *,
+        type: str = "progress",
+        data: dict[str, Any] | None = None,
+    ) -> None:
         """The engine's progress callback: stage changes and events are written, fractions throttled."""
         now = time.monotonic()
         new_stage = stage != self._last_stage
@@ -89,8 +102,16 @@ class JobContext:
         self._last_stage = stage
         self._last_write = now
         with session_scope(self.settings.database_url) as session:
-            ok = record_progress(session, self.job.job_id, self.job.attempt, stage=stage, progress=fraction,
-                                 event_type=event_type, message=message, data=data)
+            ok = record_progress(
+                session,
+                self.job.job_id,
+                self.job.attempt,
+                stage=stage,
+                progress=fraction,
+                event_type=event_type,
+                message=message,
+                data=data,
+            )
         if not ok:
             self._lost.set()
 
@@ -105,8 +126,15 @@ def _store_artifacts(store: BlobStore, job: ClaimedJob, artifacts: dict[str, Pat
         size = path.stat().st_size
         key = artifact_key(job.tenant_id, job.job_id, f"attempt-{job.attempt}/{name}")
         store.put_file(key, path)
-        rows.append({"name": name, "media_type": MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
-                     "size_bytes": size, "sha256": digest.hexdigest(), "blob_key": key})
+        rows.append(
+            {
+                "name": name,
+                "media_type": MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
+                "size_bytes": size,
+                "sha256": digest.hexdigest(),
+                "blob_key": key,
+            }
+        )
     return rows
 
 
@@ -146,15 +174,28 @@ def _execute(settings: Settings, job: ClaimedJob) -> None:
             store.get_to_file(job.dataset_blob_key, data_path)
             out_dir = work / "out"
             out_dir.mkdir()
-            result = optimize(model_path, data_path, recipe, out_dir, model_format=job.model_format,  # type: ignore[arg-type]
-                              progress=ctx.progress, is_cancelled=ctx.is_cancelled, threads=settings.engine_threads)
+            result = optimize(
+                model_path,
+                data_path,
+                recipe,
+                out_dir,
+                model_format=job.model_format,  # type: ignore[arg-type]
+                progress=ctx.progress,
+                is_cancelled=ctx.is_cancelled,
+                threads=settings.engine_threads,
+            )
             if ctx.is_cancelled():
                 raise Cancelled("cancelled", "the job was cancelled")
             ctx.progress("storing artifacts", 0.99)
             stored = _store_artifacts(store, job, result.artifacts)
             with session_scope(settings.database_url) as session:
-                done = succeed(session, job.job_id, job.attempt,
-                               result={"model_artifact": result.model_artifact, "report": result.report}, artifacts=stored)
+                done = succeed(
+                    session,
+                    job.job_id,
+                    job.attempt,
+                    result={"model_artifact": result.model_artifact, "report": result.report},
+                    artifacts=stored,
+                )
             if not done:
                 raise Cancelled("cancelled", "the job changed state while finishing")
             log.info("job succeeded")
@@ -166,9 +207,17 @@ def _execute(settings: Settings, job: ClaimedJob) -> None:
             log.info("job failed", extra={"code": exc.code, "error": exc.message})
             _finish_failed(settings, job, exc.code, exc.message)
         except SoftTimeLimitExceeded:
-            _finish_failed(settings, job, "time_limit_exceeded",
-                           f"the job ran longer than {settings.job_soft_time_limit_s} s and was stopped")
+            _finish_failed(
+                settings,
+                job,
+                "time_limit_exceeded",
+                f"the job ran longer than {settings.job_soft_time_limit_s} s and was stopped",
+            )
         except Exception as exc:  # noqa: BLE001 - the worker must survive anything a job does
             log.exception("job crashed")
-            _finish_failed(settings, job, "internal_error",
-                           f"unexpected error in the worker ({type(exc).__name__}); the job id is {job.job_id}")
+            _finish_failed(
+                settings,
+                job,
+                "internal_error",
+                f"unexpected error in the worker ({type(exc).__name__}); the job id is {job.job_id}",
+            )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from app.queue import RUN_JOB_TASK
 from worker.celery_app import celery, settings
 from worker.runner import run_job as _run_job
-
-from app.queue import RUN_JOB_TASK
 
 
 @celery.task(name=RUN_JOB_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)

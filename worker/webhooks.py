@@ -24,12 +24,17 @@ def send(settings: Settings, delivery: DueDelivery) -> tuple[bool, str]:
     except InvalidInput as exc:
         return False, exc.detail
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(delivery.secret, body),
-               "Slimline-Event": delivery.event, "Slimline-Delivery": str(delivery.id),
-               "User-Agent": "slimline-webhooks/1"}
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(delivery.secret, body),
+        "Slimline-Event": delivery.event,
+        "Slimline-Delivery": str(delivery.id),
+        "User-Agent": "slimline-webhooks/1",
+    }
     try:
-        response = httpx.post(delivery.url, content=body, headers=headers, timeout=settings.webhook_timeout_s,
-                              follow_redirects=False)
+        response = httpx.post(
+            delivery.url, content=body, headers=headers, timeout=settings.webhook_timeout_s, follow_redirects=False
+        )
     except httpx.HTTPError as exc:
         return False, f"{type(exc).__name__}: {exc}"[:500]
     return 200 <= response.status_code < 300, f"HTTP {response.status_code}"
@@ -41,8 +46,14 @@ def dispatch_once(settings: Settings) -> int:
     for delivery in due:
         ok, detail = send(settings, delivery)
         with session_scope(settings.database_url) as session:
-            record_attempt(session, delivery, ok=ok, detail=detail, max_attempts=settings.webhook_max_attempts,
-                           backoff_s=settings.webhook_backoff_s)
+            record_attempt(
+                session,
+                delivery,
+                ok=ok,
+                detail=detail,
+                max_attempts=settings.webhook_max_attempts,
+                backoff_s=settings.webhook_backoff_s,
+            )
         log.info("webhook attempt", extra={"job_id": delivery.job_id, "ok": ok, "detail": detail})
     return len(due)
 

@@ -31,7 +31,9 @@ def _database_ok(database_url: str) -> bool:
 
 
 @router.get(
-    "/readyz", operation_id="readyz", summary="Readiness: database and broker reachable",
+    "/readyz",
+    operation_id="readyz",
+    summary="Readiness: database and broker reachable",
     responses={503: {"description": "Not ready", "content": {"application/json": {}}}},
 )
 async def readyz(request: Request) -> Any:
@@ -41,11 +43,19 @@ async def readyz(request: Request) -> Any:
         "broker": await run_in_threadpool(broker_reachable, settings),
     }
     ready = all(checks.values())
-    body = {"status": "ready" if ready else "not_ready", "checks": {k: "ok" if v else "unreachable" for k, v in checks.items()}}
+    body = {
+        "status": "ready" if ready else "not_ready",
+        "checks": {k: "ok" if v else "unreachable" for k, v in checks.items()},
+    }
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", response_class=Response,
-            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -29,8 +29,15 @@ from app.settings import Settings
 
 log = logging.getLogger("slimline.api.jobs")
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
-ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 404: PROBLEM, 409: PROBLEM, 413: PROBLEM, 422: PROBLEM,
-                                           429: PROBLEM, 503: PROBLEM}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: PROBLEM,
+    404: PROBLEM,
+    409: PROBLEM,
+    413: PROBLEM,
+    422: PROBLEM,
+    429: PROBLEM,
+    503: PROBLEM,
+}
 SSE_POLL_S = 0.5
 SSE_KEEPALIVE_S = 15.0
 
@@ -56,12 +63,27 @@ def send_to_broker(settings: Settings, job: Job) -> None:
         mark_enqueued(session, job.id)
 
 
-@router.post("", status_code=202, response_model=JobRead, responses=ERRORS, operation_id="create_job", summary="Create an optimization job")
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobRead,
+    responses=ERRORS,
+    operation_id="create_job",
+    summary="Create an optimization job",
+)
 def create_job(
-    body: JobCreate, tenant: TenantDep, session: SessionDep, settings: SettingsDep, response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=255, description="Same key + same body returns the same job.")] = None,
+    body: JobCreate,
+    tenant: TenantDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(max_length=255, description="Same key + same body returns the same job.")
+    ] = None,
 ) -> Any:
-    job, created = service.create_job(session, settings, tenant_id=tenant.id, body=body, idempotency_key=idempotency_key)
+    job, created = service.create_job(
+        session, settings, tenant_id=tenant.id, body=body, idempotency_key=idempotency_key
+    )
     session.commit()
     if created:
         send_to_broker(settings, job)
@@ -75,25 +97,37 @@ def create_job(
 
 @router.get("", response_model=Page[JobRead], responses=ERRORS, operation_id="list_jobs", summary="List jobs")
 def list_jobs(
-    tenant: TenantDep, session: SessionDep,
+    tenant: TenantDep,
+    session: SessionDep,
     status: Annotated[Literal["queued", "running", "succeeded", "failed", "cancelled"] | None, Query()] = None,
-    updated_since: Annotated[datetime | None, Query(description="RFC 3339; jobs updated at or after this time.")] = None,
+    updated_since: Annotated[
+        datetime | None, Query(description="RFC 3339; jobs updated at or after this time.")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> Any:
     if updated_since is not None and updated_since.tzinfo is None:
-        raise InvalidInput("updated_since needs a time zone (e.g. 2026-01-01T00:00:00Z)",
-                           errors=[{"field": "updated_since", "message": "naive datetime"}])
-    jobs, next_cursor = service.list_jobs(session, tenant.id, status=status, updated_since=updated_since, cursor=cursor, limit=limit)
+        raise InvalidInput(
+            "updated_since needs a time zone (e.g. 2026-01-01T00:00:00Z)",
+            errors=[{"field": "updated_since", "message": "naive datetime"}],
+        )
+    jobs, next_cursor = service.list_jobs(
+        session, tenant.id, status=status, updated_since=updated_since, cursor=cursor, limit=limit
+    )
     return {"items": [_read(j) for j in jobs], "next_cursor": next_cursor}
 
 
 @router.get(
-    "/{job_id}", response_model=JobRead, responses={304: {"description": "Not modified (If-None-Match matched)"}, **ERRORS},
-    operation_id="get_job", summary="Get a job (send If-None-Match to poll cheaply)",
+    "/{job_id}",
+    response_model=JobRead,
+    responses={304: {"description": "Not modified (If-None-Match matched)"}, **ERRORS},
+    operation_id="get_job",
+    summary="Get a job (send If-None-Match to poll cheaply)",
 )
 def get_job(
-    job_id: str, tenant: TenantDep, session: SessionDep,
+    job_id: str,
+    tenant: TenantDep,
+    session: SessionDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Any:
     read = _read(service.get_job(session, tenant.id, job_id))
@@ -103,7 +137,13 @@ def get_job(
     return JSONResponse(read.model_dump(mode="json"), headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
-@router.post("/{job_id}/cancel", response_model=JobRead, responses=ERRORS, operation_id="cancel_job", summary="Cancel a queued or running job")
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobRead,
+    responses=ERRORS,
+    operation_id="cancel_job",
+    summary="Cancel a queued or running job",
+)
 def cancel_job(job_id: str, tenant: TenantDep, session: SessionDep) -> Any:
     job = service.cancel_job(session, tenant.id, job_id)
     session.commit()
@@ -132,13 +172,18 @@ def _sse(settings: Settings, job_id: str, after: int) -> Iterator[str]:
 
 
 @router.get(
-    "/{job_id}/events", response_model=list[EventRead],
+    "/{job_id}/events",
+    response_model=list[EventRead],
     responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}, **ERRORS},
     operation_id="list_job_events",
     summary="Progress events: JSON list, or Server-Sent Events with `Accept: text/event-stream`",
 )
 def job_events(
-    job_id: str, request: Request, tenant: TenantDep, session: SessionDep, settings: SettingsDep,
+    job_id: str,
+    request: Request,
+    tenant: TenantDep,
+    session: SessionDep,
+    settings: SettingsDep,
     after: Annotated[int, Query(ge=0, description="Only events with seq > after.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -148,22 +193,34 @@ def job_events(
         start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
         session.close()
         return StreamingResponse(
-            _sse(settings, job_id, start), media_type="text/event-stream",
+            _sse(settings, job_id, start),
+            media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     return [EventRead.model_validate(e) for e in events]
 
 
-@router.get("/{job_id}/artifacts", response_model=list[ArtifactRead], responses=ERRORS, operation_id="list_job_artifacts", summary="List a job's artifacts")
+@router.get(
+    "/{job_id}/artifacts",
+    response_model=list[ArtifactRead],
+    responses=ERRORS,
+    operation_id="list_job_artifacts",
+    summary="List a job's artifacts",
+)
 def list_artifacts(job_id: str, tenant: TenantDep, session: SessionDep) -> Any:
     return [ArtifactRead.model_validate(a) for a in service.list_artifacts(session, tenant.id, job_id)]
 
 
 @router.get(
     "/{job_id}/artifacts/{name}",
-    responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-               307: {"description": "Redirect to a presigned URL (`redirect=true` on S3 storage)"}, **ERRORS},
-    response_class=StreamingResponse, operation_id="download_job_artifact", summary="Download an artifact",
+    responses={
+        200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        307: {"description": "Redirect to a presigned URL (`redirect=true` on S3 storage)"},
+        **ERRORS,
+    },
+    response_class=StreamingResponse,
+    operation_id="download_job_artifact",
+    summary="Download an artifact",
 )
 def download_artifact(
     job_id: str, name: str, tenant: TenantDep, session: SessionDep, store: StoreDep, redirect: RedirectQuery = False
@@ -172,7 +229,11 @@ def download_artifact(
     if redirect and (url := store.presigned_url(artifact.blob_key, filename=artifact.name)):
         return RedirectResponse(url, status_code=307)
     return StreamingResponse(
-        store.iter_chunks(artifact.blob_key), media_type=artifact.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{artifact.name}"',
-                 "Content-Length": str(artifact.size_bytes), "ETag": f'"{artifact.sha256}"'},
+        store.iter_chunks(artifact.blob_key),
+        media_type=artifact.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{artifact.name}"',
+            "Content-Length": str(artifact.size_bytes),
+            "ETag": f'"{artifact.sha256}"',
+        },
     )

@@ -33,7 +33,11 @@ def _upload_body(description: str) -> dict[str, Any]:
                         "required": ["file"],
                         "properties": {
                             "file": {"type": "string", "format": "binary", "description": description},
-                            "name": {"type": "string", "maxLength": 255, "description": "Display name; default: the file name."},
+                            "name": {
+                                "type": "string",
+                                "maxLength": 255,
+                                "description": "Display name; default: the file name.",
+                            },
                         },
                     }
                 }
@@ -52,8 +56,18 @@ def make_router(entity: type[Model] | type[Dataset], read_schema: type[ModelRead
     kind = "model" if entity is Model else "dataset"
     plural = kind + "s"
     router = APIRouter(prefix=f"/v1/{plural}", tags=[plural])
-    errors = {401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM, 413: PROBLEM, 415: PROBLEM, 422: PROBLEM,
-              429: PROBLEM, 503: PROBLEM, 507: PROBLEM}
+    errors = {
+        401: PROBLEM,
+        403: PROBLEM,
+        404: PROBLEM,
+        409: PROBLEM,
+        413: PROBLEM,
+        415: PROBLEM,
+        422: PROBLEM,
+        429: PROBLEM,
+        503: PROBLEM,
+        507: PROBLEM,
+    }
     file_help = (
         "An ONNX model (.onnx) or a torch.export archive (.pt2)."
         if entity is Model
@@ -61,17 +75,25 @@ def make_router(entity: type[Model] | type[Dataset], read_schema: type[ModelRead
     )
 
     @router.post(
-        "", status_code=201, response_model=read_schema, responses=errors,
-        openapi_extra=_upload_body(file_help), operation_id=f"upload_{kind}",
+        "",
+        status_code=201,
+        response_model=read_schema,
+        responses=errors,
+        openapi_extra=_upload_body(file_help),
+        operation_id=f"upload_{kind}",
         summary=f"Upload a {kind}",
     )
-    async def upload(request: Request, tenant: TenantDep, session: SessionDep, store: StoreDep, settings: SettingsDep) -> Any:
+    async def upload(
+        request: Request, tenant: TenantDep, session: SessionDep, store: StoreDep, settings: SettingsDep
+    ) -> Any:
         await run_in_threadpool(check_upload_rate, session, tenant.id, settings)
         staged = await receive_upload(request, staging_dir=settings.staging_dir, max_bytes=settings.max_upload_bytes)
         row = None
         try:
             if entity is Model:
-                row = await run_in_threadpool(service.create_model, session, store, settings, tenant_id=tenant.id, staged=staged)
+                row = await run_in_threadpool(
+                    service.create_model, session, store, settings, tenant_id=tenant.id, staged=staged
+                )
             else:
                 row = await run_in_threadpool(
                     service.create_dataset, session, store, settings, tenant_id=tenant.id, staged=staged
@@ -86,9 +108,12 @@ def make_router(entity: type[Model] | type[Dataset], read_schema: type[ModelRead
             staged.discard()
         return read_schema.model_validate(row)
 
-    @router.get("", response_model=Page[read_schema], responses=errors, operation_id=f"list_{plural}", summary=f"List {plural}")  # type: ignore[valid-type]
+    @router.get(
+        "", response_model=Page[read_schema], responses=errors, operation_id=f"list_{plural}", summary=f"List {plural}"
+    )  # type: ignore[valid-type]
     def list_(
-        tenant: TenantDep, session: SessionDep,
+        tenant: TenantDep,
+        session: SessionDep,
         cursor: Annotated[str | None, Query(max_length=512)] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     ) -> Any:
@@ -96,28 +121,43 @@ def make_router(entity: type[Model] | type[Dataset], read_schema: type[ModelRead
         rows, next_cursor = paginate(session, stmt, entity, cursor=cursor, limit=limit)
         return {"items": [read_schema.model_validate(r) for r in rows], "next_cursor": next_cursor}
 
-    @router.get("/{item_id}", response_model=read_schema, responses=errors, operation_id=f"get_{kind}", summary=f"Get a {kind}")
+    @router.get(
+        "/{item_id}", response_model=read_schema, responses=errors, operation_id=f"get_{kind}", summary=f"Get a {kind}"
+    )
     def get(item_id: str, tenant: TenantDep, session: SessionDep) -> Any:
         return read_schema.model_validate(service.get_owned(session, entity, tenant.id, item_id))
 
     @router.get(
         "/{item_id}/content",
-        responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-                   307: {"description": "Redirect to a presigned URL (`redirect=true` on S3 storage)"}, **errors},
-        response_class=StreamingResponse, operation_id=f"download_{kind}", summary=f"Download a {kind}",
+        responses={
+            200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+            307: {"description": "Redirect to a presigned URL (`redirect=true` on S3 storage)"},
+            **errors,
+        },
+        response_class=StreamingResponse,
+        operation_id=f"download_{kind}",
+        summary=f"Download a {kind}",
     )
-    def download(item_id: str, tenant: TenantDep, session: SessionDep, store: StoreDep, redirect: RedirectQuery = False) -> Response:
+    def download(
+        item_id: str, tenant: TenantDep, session: SessionDep, store: StoreDep, redirect: RedirectQuery = False
+    ) -> Response:
         row = service.get_owned(session, entity, tenant.id, item_id)
         media_type, filename = _media_type(entity, row)
         if redirect and (url := store.presigned_url(row.blob_key, filename=filename)):
             return RedirectResponse(url, status_code=307)
         return StreamingResponse(
-            store.iter_chunks(row.blob_key), media_type=media_type,
-            headers={"Content-Disposition": f'attachment; filename="{filename}"', "Content-Length": str(row.size_bytes),
-                     "ETag": f'"{row.sha256}"'},
+            store.iter_chunks(row.blob_key),
+            media_type=media_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Content-Length": str(row.size_bytes),
+                "ETag": f'"{row.sha256}"',
+            },
         )
 
-    @router.delete("/{item_id}", status_code=204, responses=errors, operation_id=f"delete_{kind}", summary=f"Delete a {kind}")
+    @router.delete(
+        "/{item_id}", status_code=204, responses=errors, operation_id=f"delete_{kind}", summary=f"Delete a {kind}"
+    )
     def delete(item_id: str, tenant: TenantDep, session: SessionDep, store: StoreDep) -> Response:
         blob_key = service.delete_owned(session, entity, tenant.id, item_id)
         session.commit()

@@ -16,16 +16,26 @@ from app.schemas.resources import WebhookSecret
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
-@router.get("/secret", response_model=WebhookSecret, responses={401: PROBLEM}, operation_id="get_webhook_secret",
-            summary="The secret that signs this tenant's webhooks (created on first read)")
+@router.get(
+    "/secret",
+    response_model=WebhookSecret,
+    responses={401: PROBLEM},
+    operation_id="get_webhook_secret",
+    summary="The secret that signs this tenant's webhooks (created on first read)",
+)
 def get_secret(tenant: TenantDep, session: SessionDep) -> Any:
     secret = ensure_secret(session, tenant.id)
     session.commit()
     return {"secret": secret}
 
 
-@router.post("/secret/rotate", response_model=WebhookSecret, responses={401: PROBLEM},
-             operation_id="rotate_webhook_secret", summary="Replace the webhook secret; later deliveries use the new one")
+@router.post(
+    "/secret/rotate",
+    response_model=WebhookSecret,
+    responses={401: PROBLEM},
+    operation_id="rotate_webhook_secret",
+    summary="Replace the webhook secret; later deliveries use the new one",
+)
 def rotate_secret(tenant: TenantDep, session: SessionDep) -> Any:
     row = session.get(Tenant, tenant.id, with_for_update=True)
     assert row is not None

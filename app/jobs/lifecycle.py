@@ -31,15 +31,26 @@ class ClaimedJob:
 
 def claim(session: Session, job_id: str, worker: str) -> ClaimedJob | None:
     """queued -> running for this worker; None when the job is not queued (done, cancelled, taken)."""
-    if not transition(session, job_id, JobStatus.queued, JobStatus.running, attempts=Job.attempts + 1,
-                      worker=worker, stage="starting", progress=0.0, message=f"running on {worker}",
-                      data={"worker": worker}):
+    if not transition(
+        session,
+        job_id,
+        JobStatus.queued,
+        JobStatus.running,
+        attempts=Job.attempts + 1,
+        worker=worker,
+        stage="starting",
+        progress=0.0,
+        message=f"running on {worker}",
+        data={"worker": worker},
+    ):
         return None
     job = session.execute(select(Job).where(Job.id == job_id).execution_options(populate_existing=True)).scalar_one()
     model = session.get(Model, job.model_id)
     dataset = session.get(Dataset, job.dataset_id)
     assert model is not None and dataset is not None
-    return ClaimedJob(job.id, job.tenant_id, job.attempts, job.recipe, job.queue, model.blob_key, model.format, dataset.blob_key)
+    return ClaimedJob(
+        job.id, job.tenant_id, job.attempts, job.recipe, job.queue, model.blob_key, model.format, dataset.blob_key
+    )
 
 
 def _ours(job_id: str, attempt: int) -> Any:
@@ -58,8 +69,15 @@ def still_ours(session: Session, job_id: str, attempt: int) -> bool:
 
 
 def record_progress(
-    session: Session, job_id: str, attempt: int, *, stage: str | None, progress: float | None,
-    event_type: str | None = None, message: str = "", data: dict[str, Any] | None = None,
+    session: Session,
+    job_id: str,
+    attempt: int,
+    *,
+    stage: str | None,
+    progress: float | None,
+    event_type: str | None = None,
+    message: str = "",
+    data: dict[str, Any] | None = None,
 ) -> bool:
     values: dict[str, Any] = {"updated_at": utcnow(), "heartbeat_at": utcnow()}
     if stage is not None:
@@ -73,20 +91,39 @@ def record_progress(
     return True
 
 
-def succeed(session: Session, job_id: str, attempt: int, *, result: dict[str, Any], artifacts: list[dict[str, Any]]) -> bool:
+def succeed(
+    session: Session, job_id: str, attempt: int, *, result: dict[str, Any], artifacts: list[dict[str, Any]]
+) -> bool:
     """Record artifacts and the result and move to succeeded, atomically; False if no longer ours."""
     if not still_ours(session, job_id, attempt):
         return False
     for artifact in artifacts:
         session.execute(insert(Artifact).values(job_id=job_id, created_at=utcnow(), **artifact))
-    return transition(session, job_id, JobStatus.running, JobStatus.succeeded, attempt=attempt,
-                      result=result, stage="done", progress=1.0, message="job succeeded")
+    return transition(
+        session,
+        job_id,
+        JobStatus.running,
+        JobStatus.succeeded,
+        attempt=attempt,
+        result=result,
+        stage="done",
+        progress=1.0,
+        message="job succeeded",
+    )
 
 
 def fail(session: Session, job_id: str, attempt: int, *, code: str, message: str) -> bool:
-    return transition(session, job_id, JobStatus.running, JobStatus.failed, attempt=attempt,
-                      error_code=code, error_message=message, message=f"job failed: {message}",
-                      data={"code": code})
+    return transition(
+        session,
+        job_id,
+        JobStatus.running,
+        JobStatus.failed,
+        attempt=attempt,
+        error_code=code,
+        error_message=message,
+        message=f"job failed: {message}",
+        data={"code": code},
+    )
 
 
 def reap(session: Session, *, stale_after_s: float, max_attempts: int, enqueue_grace_s: float) -> list[tuple[str, str]]:
@@ -97,25 +134,43 @@ def reap(session: Session, *, stale_after_s: float, max_attempts: int, enqueue_g
     now = utcnow()
     to_send: list[tuple[str, str]] = []
     stale = session.execute(
-        select(Job.id, Job.attempts, Job.queue).where(
-            Job.status == JobStatus.running.value, Job.heartbeat_at < now - timedelta(seconds=stale_after_s)
-        ).limit(100)
+        select(Job.id, Job.attempts, Job.queue)
+        .where(Job.status == JobStatus.running.value, Job.heartbeat_at < now - timedelta(seconds=stale_after_s))
+        .limit(100)
     ).all()
     for job_id, attempts, queue in stale:
         silence = f"no heartbeat for {stale_after_s:g} s (worker lost)"
         if attempts >= max_attempts:
-            transition(session, job_id, JobStatus.running, JobStatus.failed, attempt=attempts,
-                       error_code="worker_lost", error_message=f"{silence}; gave up after {attempts} attempts",
-                       message=f"{silence}; gave up after {attempts} attempts")
-        elif transition(session, job_id, JobStatus.running, JobStatus.queued, attempt=attempts,
-                        stage=None, progress=0.0, enqueued_at=None,
-                        message=f"{silence}; requeued for attempt {attempts + 1}"):
+            transition(
+                session,
+                job_id,
+                JobStatus.running,
+                JobStatus.failed,
+                attempt=attempts,
+                error_code="worker_lost",
+                error_message=f"{silence}; gave up after {attempts} attempts",
+                message=f"{silence}; gave up after {attempts} attempts",
+            )
+        elif transition(
+            session,
+            job_id,
+            JobStatus.running,
+            JobStatus.queued,
+            attempt=attempts,
+            stage=None,
+            progress=0.0,
+            enqueued_at=None,
+            message=f"{silence}; requeued for attempt {attempts + 1}",
+        ):
             to_send.append((job_id, queue))
     unsent = session.execute(
-        select(Job.id, Job.queue).where(
-            Job.status == JobStatus.queued.value, Job.enqueued_at.is_(None),
+        select(Job.id, Job.queue)
+        .where(
+            Job.status == JobStatus.queued.value,
+            Job.enqueued_at.is_(None),
             Job.updated_at < now - timedelta(seconds=enqueue_grace_s),
-        ).limit(100)
+        )
+        .limit(100)
     ).all()
     to_send.extend((job_id, queue) for job_id, queue in unsent if (job_id, queue) not in to_send)
     return to_send

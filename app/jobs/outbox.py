@@ -41,24 +41,34 @@ def lease_due(session: Session, *, lease_s: float, limit: int = 10) -> list[DueD
     """Take up to ``limit`` due deliveries for ``lease_s`` seconds (other dispatchers skip them)."""
     now = utcnow()
     rows = session.scalars(
-        select(WebhookDelivery).where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
-        .order_by(WebhookDelivery.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
+        select(WebhookDelivery)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
     due = []
     for row in rows:
         row.next_attempt_at = now + timedelta(seconds=lease_s)
         job = session.get(Job, row.job_id)
         assert job is not None
-        payload = {"type": row.event, "delivery_id": row.id,
-                   "job": JobRead.model_validate(job_view(job)).model_dump(mode="json")}
-        due.append(DueDelivery(row.id, row.job_id, row.url, row.event, row.attempts + 1,
-                               ensure_secret(session, job.tenant_id), payload))
+        payload = {
+            "type": row.event,
+            "delivery_id": row.id,
+            "job": JobRead.model_validate(job_view(job)).model_dump(mode="json"),
+        }
+        due.append(
+            DueDelivery(
+                row.id, row.job_id, row.url, row.event, row.attempts + 1, ensure_secret(session, job.tenant_id), payload
+            )
+        )
     session.flush()
     return due
 
 
-def record_attempt(session: Session, delivery: DueDelivery, *, ok: bool, detail: str,
-                   max_attempts: int, backoff_s: float) -> None:
+def record_attempt(
+    session: Session, delivery: DueDelivery, *, ok: bool, detail: str, max_attempts: int, backoff_s: float
+) -> None:
     """Record one attempt; schedule the next with exponential backoff, or give up."""
     now = utcnow()
     values: dict[str, Any] = {"attempts": delivery.attempt, "last_error": None if ok else detail}
@@ -73,6 +83,18 @@ def record_attempt(session: Session, delivery: DueDelivery, *, ok: bool, detail:
         values.update(next_attempt_at=now + timedelta(seconds=delay))
         message = f"webhook to {delivery.url} failed on attempt {delivery.attempt} ({detail}); retrying in {delay:g} s"
     session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery.id).values(**values))
-    add_event(session, delivery.job_id, "log" if ok else "warning", message,
-              {"webhook": {"delivery_id": delivery.id, "attempt": delivery.attempt, "ok": ok, "detail": detail,
-                           "status": values.get("status", "pending")}})
+    add_event(
+        session,
+        delivery.job_id,
+        "log" if ok else "warning",
+        message,
+        {
+            "webhook": {
+                "delivery_id": delivery.id,
+                "attempt": delivery.attempt,
+                "ok": ok,
+                "detail": detail,
+                "status": values.get("status", "pending"),
+            }
+        },
+    )

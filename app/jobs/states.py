@@ -53,9 +53,7 @@ def next_event_seq(session: Session, job_id: str) -> int:
     return int(seq)
 
 
-def add_event(
-    session: Session, job_id: str, type_: str, message: str, data: dict[str, Any] | None = None
-) -> int:
+def add_event(session: Session, job_id: str, type_: str, message: str, data: dict[str, Any] | None = None) -> int:
     seq = next_event_seq(session, job_id)
     session.execute(
         insert(JobEvent).values(job_id=job_id, seq=seq, at=utcnow(), type=type_, message=message, data=data or {})
@@ -95,10 +93,25 @@ def transition(
     ).all()
     if len(rows) != 1:
         return False
-    add_event(session, job_id, "state", message or f"{old.value} -> {new.value}", {"from": old.value, "to": new.value, **(data or {})})
+    add_event(
+        session,
+        job_id,
+        "state",
+        message or f"{old.value} -> {new.value}",
+        {"from": old.value, "to": new.value, **(data or {})},
+    )
     webhook_url = rows[0][0]
     if new in TERMINAL and webhook_url:
         # Outbox: the delivery exists if and only if the terminal state was committed.
-        session.execute(insert(WebhookDelivery).values(job_id=job_id, url=webhook_url, event=f"job.{new.value}",
-                                                       status="pending", attempts=0, next_attempt_at=now, created_at=now))
+        session.execute(
+            insert(WebhookDelivery).values(
+                job_id=job_id,
+                url=webhook_url,
+                event=f"job.{new.value}",
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
     return True

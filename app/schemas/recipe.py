@@ -43,7 +43,7 @@ class QuantizePass(_Strict):
     calibration_samples: int = Field(128, ge=1, le=100_000, description="Samples used to calibrate (static).")
     nodes_to_exclude: list[str] = Field(default_factory=list, description="Node names kept in float.")
     op_types_to_quantize: list[str] | None = Field(
-        None, description="Restrict quantization to these op types (e.g. [\"Conv\", \"MatMul\"])."
+        None, description='Restrict quantization to these op types (e.g. ["Conv", "MatMul"]).'
     )
     keep_io_types: bool = Field(True, description="fp16 mode: keep float32 model inputs and outputs.")
 
@@ -75,8 +75,6 @@ class Recipe(_Strict):
     """What to do to the model. A recipe that names nothing means: quantize, mode auto, on CPU."""
 
     target: Target = Field(default_factory=Target)
-    passes: list[PassConfig] = Field(
-        default_factory=lambda: [QuantizePass()], min_length=1, max_length=16
-    )
+    passes: list[PassConfig] = Field(default_factory=lambda: [QuantizePass()], min_length=1, max_length=16)
     quality: QualityLimit = Field(default_factory=QualityLimit)
     split: DataSplit = Field(default_factory=DataSplit)

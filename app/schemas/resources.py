@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.recipe import Recipe
+from app.schemas.report import Report
 from app.schemas.tensors import TensorSpec
 
 
@@ -47,7 +48,8 @@ class JobCreate(Recipe):
     model_id: str
     dataset_id: str
     webhook_url: str | None = Field(
-        None, max_length=2048,
+        None,
+        max_length=2048,
         description="POSTed (signed, see `Slimline-Signature`) when the job ends. Private and loopback "
         "addresses are refused unless the server allows them.",
     )
@@ -63,7 +65,7 @@ class JobError(BaseModel):
 
 class JobResult(BaseModel):
     model_artifact: str = Field(description="Artifact name of the optimized model, e.g. `model.onnx`.")
-    report: dict[str, Any] = Field(description="The report (same content as the `report.json` artifact).")
+    report: Report = Field(description="The report (same content as the `report.json` artifact).")
 
 
 class JobRead(BaseModel):

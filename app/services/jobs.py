@@ -21,8 +21,8 @@ from app.schemas.resources import JobCreate
 from app.schemas.tensors import TensorSpec
 from app.services.limits import check_job_creation
 from app.services.pagination import paginate
-from app.settings import Settings
 from app.services.uploads import get_owned
+from app.settings import Settings
 from app.validation import DatasetInfo, ModelInfo, check_compatible
 from app.webhooks import check_webhook_url
 
@@ -54,9 +54,7 @@ def _dataset_info(dataset: Dataset) -> DatasetInfo:
 def find_by_idempotency_key(session: Session, tenant_id: str, key: str, request_sha256: str) -> Job | None:
     job = session.scalar(select(Job).where(Job.tenant_id == tenant_id, Job.idempotency_key == key))
     if job is not None and job.request_sha256 != request_sha256:
-        raise IdempotencyConflict(
-            "this Idempotency-Key was already used with a different request body; use a new key"
-        )
+        raise IdempotencyConflict("this Idempotency-Key was already used with a different request body; use a new key")
     return job
 
 
@@ -78,10 +76,19 @@ def create_job(
     if body.webhook_url:
         check_webhook_url(body.webhook_url, allow_private=settings.webhook_allow_private)
     job = Job(
-        id=new_id("job"), tenant_id=tenant_id, model_id=model.id, dataset_id=dataset.id,
-        recipe=recipe.model_dump(mode="json"), queue=queue_for_device(recipe.target.device),
-        status=JobStatus.queued.value, progress=0.0, attempts=0, event_seq=0,
-        idempotency_key=idempotency_key, request_sha256=digest, webhook_url=body.webhook_url,
+        id=new_id("job"),
+        tenant_id=tenant_id,
+        model_id=model.id,
+        dataset_id=dataset.id,
+        recipe=recipe.model_dump(mode="json"),
+        queue=queue_for_device(recipe.target.device),
+        status=JobStatus.queued.value,
+        progress=0.0,
+        attempts=0,
+        event_seq=0,
+        idempotency_key=idempotency_key,
+        request_sha256=digest,
+        webhook_url=body.webhook_url,
     )
     try:
         with session.begin_nested():
@@ -115,8 +122,13 @@ def get_job(session: Session, tenant_id: str, job_id: str) -> Job:
 
 
 def list_jobs(
-    session: Session, tenant_id: str, *, status: str | None, updated_since: datetime | None,
-    cursor: str | None, limit: int,
+    session: Session,
+    tenant_id: str,
+    *,
+    status: str | None,
+    updated_since: datetime | None,
+    cursor: str | None,
+    limit: int,
 ) -> tuple[list[Job], str | None]:
     stmt = select(Job).where(Job.tenant_id == tenant_id)
     if status:
@@ -163,9 +175,19 @@ def get_artifact(session: Session, tenant_id: str, job_id: str, name: str) -> Ar
 def job_view(job: Job) -> dict[str, Any]:
     """The Job resource as clients see it."""
     return {
-        "id": job.id, "status": job.status, "stage": job.stage, "progress": job.progress,
-        "model_id": job.model_id, "dataset_id": job.dataset_id, "recipe": job.recipe, "webhook_url": job.webhook_url,
+        "id": job.id,
+        "status": job.status,
+        "stage": job.stage,
+        "progress": job.progress,
+        "model_id": job.model_id,
+        "dataset_id": job.dataset_id,
+        "recipe": job.recipe,
+        "webhook_url": job.webhook_url,
         "error": {"code": job.error_code, "message": job.error_message or ""} if job.error_code else None,
-        "result": job.result, "created_at": job.created_at, "updated_at": job.updated_at,
-        "started_at": job.started_at, "finished_at": job.finished_at, "attempts": job.attempts,
+        "result": job.result,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "attempts": job.attempts,
     }

@@ -49,9 +49,12 @@ def ensure_key(session: Session, tenant_name: str, api_key: str) -> bool:
 
 
 def tenant_has_keys(session: Session, tenant_name: str) -> bool:
-    return session.scalar(
-        select(ApiKey.id).join(Tenant).where(Tenant.name == tenant_name, ApiKey.revoked_at.is_(None)).limit(1)
-    ) is not None
+    return (
+        session.scalar(
+            select(ApiKey.id).join(Tenant).where(Tenant.name == tenant_name, ApiKey.revoked_at.is_(None)).limit(1)
+        )
+        is not None
+    )
 
 
 def authenticate(session: Session, api_key: str | None) -> Tenant:

@@ -25,42 +25,64 @@ def _window_check(created: list[datetime], limit: int, what: str) -> None:
         return
     oldest = min(created)
     retry_after = max(1, math.ceil((oldest + WINDOW - utcnow()).total_seconds()))
-    raise RateLimited(f"rate limit: at most {limit} {what} per minute; retry in {retry_after} s",
-                      headers={"Retry-After": str(retry_after)})
+    raise RateLimited(
+        f"rate limit: at most {limit} {what} per minute; retry in {retry_after} s",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 def check_job_creation(session: Session, tenant_id: str, settings: Settings) -> None:
     since = utcnow() - WINDOW
-    recent = list(session.scalars(
-        select(Job.created_at).where(Job.tenant_id == tenant_id, Job.created_at > since)
-        .order_by(Job.created_at.desc()).limit(settings.tenant_jobs_per_minute)
-    ))
+    recent = list(
+        session.scalars(
+            select(Job.created_at)
+            .where(Job.tenant_id == tenant_id, Job.created_at > since)
+            .order_by(Job.created_at.desc())
+            .limit(settings.tenant_jobs_per_minute)
+        )
+    )
     _window_check(recent, settings.tenant_jobs_per_minute, "job creations")
-    active = session.scalar(select(func.count()).select_from(Job).where(
-        Job.tenant_id == tenant_id, Job.status.in_([s.value for s in ACTIVE])))
+    active = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.tenant_id == tenant_id, Job.status.in_([s.value for s in ACTIVE]))
+    )
     if active is not None and active >= settings.tenant_max_active_jobs:
         raise RateLimited(
             f"{active} jobs are queued or running; the limit is {settings.tenant_max_active_jobs}. "
-            "Wait for some to finish or cancel them.", headers={"Retry-After": "30"})
+            "Wait for some to finish or cancel them.",
+            headers={"Retry-After": "30"},
+        )
 
 
 def check_upload_rate(session: Session, tenant_id: str, settings: Settings) -> None:
     since = utcnow() - WINDOW
     limit = settings.tenant_uploads_per_minute
     recent = [
-        *session.scalars(select(Model.created_at).where(Model.tenant_id == tenant_id, Model.created_at > since).limit(limit)),
-        *session.scalars(select(Dataset.created_at).where(Dataset.tenant_id == tenant_id, Dataset.created_at > since).limit(limit)),
+        *session.scalars(
+            select(Model.created_at).where(Model.tenant_id == tenant_id, Model.created_at > since).limit(limit)
+        ),
+        *session.scalars(
+            select(Dataset.created_at).where(Dataset.tenant_id == tenant_id, Dataset.created_at > since).limit(limit)
+        ),
     ]
     _window_check(sorted(recent)[-limit:], limit, "uploads")
 
 
 def stored_bytes(session: Session, tenant_id: str) -> int:
-    models = session.scalar(select(func.coalesce(func.sum(Model.size_bytes), 0)).where(
-        Model.tenant_id == tenant_id, Model.deleted_at.is_(None)))
-    datasets = session.scalar(select(func.coalesce(func.sum(Dataset.size_bytes), 0)).where(
-        Dataset.tenant_id == tenant_id, Dataset.deleted_at.is_(None)))
-    artifacts = session.scalar(select(func.coalesce(func.sum(Artifact.size_bytes), 0)).join(Job).where(
-        Job.tenant_id == tenant_id))
+    models = session.scalar(
+        select(func.coalesce(func.sum(Model.size_bytes), 0)).where(
+            Model.tenant_id == tenant_id, Model.deleted_at.is_(None)
+        )
+    )
+    datasets = session.scalar(
+        select(func.coalesce(func.sum(Dataset.size_bytes), 0)).where(
+            Dataset.tenant_id == tenant_id, Dataset.deleted_at.is_(None)
+        )
+    )
+    artifacts = session.scalar(
+        select(func.coalesce(func.sum(Artifact.size_bytes), 0)).join(Job).where(Job.tenant_id == tenant_id)
+    )
     return int(models or 0) + int(datasets or 0) + int(artifacts or 0)
 
 
@@ -68,5 +90,6 @@ def check_storage_quota(session: Session, tenant_id: str, settings: Settings, in
     used = stored_bytes(session, tenant_id)
     if used + incoming_bytes > settings.tenant_max_stored_bytes:
         raise QuotaExceeded(
-            f"storage quota: {used} bytes stored + {incoming_bytes} new would exceed {settings.tenant_max_stored_bytes} "
-            "bytes; delete models or datasets you no longer need")
+            f"storage quota: {used} bytes stored + {incoming_bytes} new would exceed "
+            f"{settings.tenant_max_stored_bytes} bytes; delete models or datasets you no longer need"
+        )

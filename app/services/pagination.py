@@ -27,16 +27,18 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         created, row_id = json.loads(raw)
         return datetime.fromisoformat(created), str(row_id)
     except (ValueError, TypeError) as exc:
-        raise InvalidInput("invalid cursor", errors=[{"field": "cursor", "message": "not a cursor from this API"}]) from exc
+        raise InvalidInput(
+            "invalid cursor", errors=[{"field": "cursor", "message": "not a cursor from this API"}]
+        ) from exc
 
 
-def paginate(session: Session, stmt: Select[Any], entity: Any, *, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+def paginate(
+    session: Session, stmt: Select[Any], entity: Any, *, cursor: str | None, limit: int
+) -> tuple[list[Any], str | None]:
     """Apply the cursor and limit to ``stmt`` (which selects ``entity``); return rows and the next cursor."""
     if cursor:
         created, row_id = decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(entity.created_at < created, and_(entity.created_at == created, entity.id < row_id))
-        )
+        stmt = stmt.where(or_(entity.created_at < created, and_(entity.created_at == created, entity.id < row_id)))
     rows = list(session.scalars(stmt.order_by(entity.created_at.desc(), entity.id.desc()).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:

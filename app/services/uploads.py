@@ -33,17 +33,27 @@ def _store_and_add(session: Session, store: BlobStore, staged: StagedUpload, row
     return row
 
 
-def create_model(session: Session, store: BlobStore, settings: Settings, *, tenant_id: str, staged: StagedUpload) -> Model:
+def create_model(
+    session: Session, store: BlobStore, settings: Settings, *, tenant_id: str, staged: StagedUpload
+) -> Model:
     """Validate an uploaded model (ONNX or torch.export .pt2) and store it."""
     check_storage_quota(session, tenant_id, settings, staged.size_bytes)
     info = inspect_model(staged.path, filename=staged.filename)
     model_id = new_id("model")
     key = model_key(tenant_id, model_id)
     row = Model(
-        id=model_id, tenant_id=tenant_id, name=_name(staged), format=info.format,
-        size_bytes=staged.size_bytes, sha256=staged.sha256, opset=info.opset,
-        inputs=[t.model_dump() for t in info.inputs], outputs=[t.model_dump() for t in info.outputs],
-        parameter_count=info.parameter_count, warnings=list(info.warnings), blob_key=key,
+        id=model_id,
+        tenant_id=tenant_id,
+        name=_name(staged),
+        format=info.format,
+        size_bytes=staged.size_bytes,
+        sha256=staged.sha256,
+        opset=info.opset,
+        inputs=[t.model_dump() for t in info.inputs],
+        outputs=[t.model_dump() for t in info.outputs],
+        parameter_count=info.parameter_count,
+        warnings=list(info.warnings),
+        blob_key=key,
     )
     return _store_and_add(session, store, staged, row, key)
 
@@ -57,9 +67,16 @@ def create_dataset(
     dataset_id = new_id("dataset")
     key = dataset_key(tenant_id, dataset_id)
     row = Dataset(
-        id=dataset_id, tenant_id=tenant_id, name=_name(staged), size_bytes=staged.size_bytes,
-        sha256=staged.sha256, arrays=[t.model_dump() for t in info.arrays], num_samples=info.num_samples,
-        has_labels=info.has_labels, warnings=list(info.warnings), blob_key=key,
+        id=dataset_id,
+        tenant_id=tenant_id,
+        name=_name(staged),
+        size_bytes=staged.size_bytes,
+        sha256=staged.sha256,
+        arrays=[t.model_dump() for t in info.arrays],
+        num_samples=info.num_samples,
+        has_labels=info.has_labels,
+        warnings=list(info.warnings),
+        blob_key=key,
     )
     return _store_and_add(session, store, staged, row, key)
 
@@ -87,9 +104,7 @@ def delete_owned(session: Session, entity: type[Row], tenant_id: str, row_id: st
     """
     row = get_owned(session, entity, tenant_id, row_id, lock="update")
     column = Job.model_id if entity is Model else Job.dataset_id
-    busy = session.scalar(
-        select(Job.id).where(column == row_id, Job.status.in_([s.value for s in ACTIVE])).limit(1)
-    )
+    busy = session.scalar(select(Job.id).where(column == row_id, Job.status.in_([s.value for s in ACTIVE])).limit(1))
     if busy is not None:
         raise InUse(f"{row_id} is used by active job {busy}; cancel it or wait for it to finish")
     # Finished jobs keep pointing at the row (their results stay readable), so the row is

@@ -17,7 +17,7 @@ def _dims_match(expected: list[Any], actual: list[Any]) -> bool:
 
 
 def _shape_problem(spec: TensorSpec, array: TensorSpec) -> str | None:
-    """None when ``array`` can feed ``spec``: same rank (split along the batch axis), or rank+1 (one feed per sample)."""
+    """None when ``array`` can feed ``spec``: same rank (split along the batch axis) or rank+1 (a feed per sample)."""
     expected, actual = list(spec.shape), list(array.shape)
     if not expected and spec.dtype == "unknown":
         return None
@@ -28,8 +28,11 @@ def _shape_problem(spec: TensorSpec, array: TensorSpec) -> str | None:
         if _dims_match(expected, actual[1:]):
             return None
     else:
-        return (f"array {array.name!r} has shape {actual}, input {spec.name!r} expects {expected} "
-                f"(rank {len(expected)} to split along the batch axis, or rank {len(expected) + 1} with one feed per sample)")
+        return (
+            f"array {array.name!r} has shape {actual}, input {spec.name!r} expects {expected} "
+            f"(rank {len(expected)} to split along the batch axis, "
+            f"or rank {len(expected) + 1} with one feed per sample)"
+        )
     return f"array {array.name!r} has shape {actual}, which does not fit input {spec.name!r} of shape {expected}"
 
 
@@ -40,22 +43,36 @@ def check_compatible(model: ModelInfo, dataset: DatasetInfo) -> None:
     for spec in model.inputs:
         array = arrays.get(spec.name)
         if array is None:
-            errors.append({"field": f"arrays.{spec.name}",
-                           "message": f"the dataset has no array for model input {spec.name!r} "
-                                      f"(arrays: {', '.join(sorted(arrays)) or 'none'})"})
+            errors.append(
+                {
+                    "field": f"arrays.{spec.name}",
+                    "message": f"the dataset has no array for model input {spec.name!r} "
+                    f"(arrays: {', '.join(sorted(arrays)) or 'none'})",
+                }
+            )
             continue
         if spec.dtype != "unknown" and array.dtype != spec.dtype:
-            errors.append({"field": f"arrays.{spec.name}",
-                           "message": f"array {spec.name!r} is {array.dtype}, input {spec.name!r} expects {spec.dtype} "
-                                      f"(cast with arr.astype(np.{spec.dtype}))"})
+            errors.append(
+                {
+                    "field": f"arrays.{spec.name}",
+                    "message": f"array {spec.name!r} is {array.dtype}, input {spec.name!r} expects {spec.dtype} "
+                    f"(cast with arr.astype(np.{spec.dtype}))",
+                }
+            )
             continue
         problem = _shape_problem(spec, array)
         if problem:
             errors.append({"field": f"arrays.{spec.name}", "message": problem})
     extra = sorted(set(arrays) - {s.name for s in model.inputs} - {"labels"})
     if extra:
-        errors.append({"field": "arrays", "message": f"array(s) {', '.join(map(repr, extra))} match no model input "
-                                                      f"(inputs: {', '.join(s.name for s in model.inputs)})"})
+        errors.append(
+            {
+                "field": "arrays",
+                "message": f"array(s) {', '.join(map(repr, extra))} match no model input "
+                f"(inputs: {', '.join(s.name for s in model.inputs)})",
+            }
+        )
     if errors:
-        raise IncompatibleDataset("the dataset does not fit the model: " + "; ".join(e["message"] for e in errors),
-                                  errors=errors)
+        raise IncompatibleDataset(
+            "the dataset does not fit the model: " + "; ".join(e["message"] for e in errors), errors=errors
+        )

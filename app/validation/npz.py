@@ -29,7 +29,7 @@ def _count_non_finite(array: np.ndarray) -> tuple[int, int]:
     flat = array.reshape(-1)
     nan = inf = 0
     for start in range(0, flat.size, NAN_SCAN_CHUNK):
-        chunk = flat[start:start + NAN_SCAN_CHUNK]
+        chunk = flat[start : start + NAN_SCAN_CHUNK]
         nan += int(np.isnan(chunk).sum())
         inf += int(np.isinf(chunk).sum())
     return nan, inf
@@ -37,8 +37,9 @@ def _count_non_finite(array: np.ndarray) -> tuple[int, int]:
 
 def inspect_dataset(path: Path, *, max_uncompressed_bytes: int) -> DatasetInfo:
     """Validate an ``.npz`` and describe its arrays. Raises InvalidDataset or PayloadTooLarge (zip bomb)."""
-    members = safe_members(path, max_uncompressed_bytes=max_uncompressed_bytes, error=InvalidDataset,
-                           too_large=PayloadTooLarge)
+    members = safe_members(
+        path, max_uncompressed_bytes=max_uncompressed_bytes, error=InvalidDataset, too_large=PayloadTooLarge
+    )
     if not members:
         raise InvalidDataset("the .npz holds no arrays")
     for info in members:
@@ -55,7 +56,9 @@ def inspect_dataset(path: Path, *, max_uncompressed_bytes: int) -> DatasetInfo:
         raise
     except ValueError as exc:
         if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-            raise InvalidDataset("an array has dtype object (pickled Python objects); only numeric arrays are accepted") from None
+            raise InvalidDataset(
+                "an array has dtype object (pickled Python objects); only numeric arrays are accepted"
+            ) from None
         raise InvalidDataset(f"not a valid .npz: {exc}") from None
     except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
         raise InvalidDataset(f"not a valid .npz: {exc}") from None

@@ -43,8 +43,10 @@ def _spec(value: onnx.ValueInfoProto) -> TensorSpec:
     shape: list[Dim] = []
     if tensor.HasField("shape"):
         for dim in tensor.shape.dim:
-            if dim.HasField("dim_value"):
+            if dim.HasField("dim_value") and dim.dim_value > 0:
                 shape.append(int(dim.dim_value))
+            elif dim.HasField("dim_value"):  # some exporters (Paddle) write -1 or 0 for "any size"
+                shape.append(None)
             else:
                 shape.append(dim.dim_param or None)
     return TensorSpec(name=value.name, dtype=_dtype_name(tensor.elem_type), shape=shape)
@@ -60,7 +62,13 @@ def _check_external_data(model: onnx.ModelProto) -> None:
             continue
         location = next((e.value for e in tensor.external_data if e.key == "location"), "")
         normalized = os.path.normpath(location)
-        if not location or os.path.isabs(location) or normalized.startswith("..") or "\\" in location or "\0" in location:
+        if (
+            not location
+            or os.path.isabs(location)
+            or normalized.startswith("..")
+            or "\\" in location
+            or "\0" in location
+        ):
             raise UnsafeModel(
                 f"tensor {tensor.name!r} points at external data {location!r} outside the model's directory; refused"
             )
@@ -93,7 +101,9 @@ def inspect_onnx(path: Path) -> ModelInfo:
     used = {node.domain for node in model.graph.node}
     unknown = sorted(d for d in used | set(domains) if d not in KNOWN_DOMAINS)
     if unknown:
-        raise InvalidModel(f"operators from unknown domain(s) {', '.join(map(repr, unknown))}; custom ops cannot be run")
+        raise InvalidModel(
+            f"operators from unknown domain(s) {', '.join(map(repr, unknown))}; custom ops cannot be run"
+        )
     if model.ir_version < 3:
         raise InvalidModel(f"IR version {model.ir_version} is too old")
     try:
@@ -108,8 +118,9 @@ def inspect_onnx(path: Path) -> ModelInfo:
         raise InvalidModel("the model declares no inputs")
     outputs = [_spec(v) for v in model.graph.output]
     # Parameters: elements of floating-point initializers (weights, biases, norms), as users count them.
-    parameter_count = sum(int(np.prod(init.dims, dtype=np.int64)) for init in model.graph.initializer
-                          if init.data_type in FLOAT_TYPES)
+    parameter_count = sum(
+        int(np.prod(init.dims, dtype=np.int64)) for init in model.graph.initializer if init.data_type in FLOAT_TYPES
+    )
     if any(node.op_type in ("If", "Loop", "Scan") for node in model.graph.node):
         warnings.append("the model has control-flow subgraphs (If/Loop/Scan); they are kept in float")
     return ModelInfo("onnx", int(default), inputs, outputs, parameter_count, warnings)

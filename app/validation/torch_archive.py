@@ -28,21 +28,64 @@ MAX_PICKLE_BYTES = 64 * 1024**2
 
 # What torch's weights_only unpickler allows for tensors and plain containers.
 ALLOWED_GLOBALS = {
-    "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3", "torch._utils._rebuild_parameter",
-    "torch._utils._rebuild_parameter_with_state", "torch._tensor._rebuild_from_type_v2",
-    "torch._utils._rebuild_device_tensor_from_numpy", "torch._utils._rebuild_qtensor",
-    "torch._utils._rebuild_sparse_tensor", "torch.nn.parameter.Parameter", "torch.Size", "torch.device",
-    "torch.Tensor", "collections.OrderedDict", "builtins.set", "builtins.frozenset", "builtins.slice",
-    "builtins.bytearray", "builtins.complex", "torch.serialization._get_layout",
-    "torch.float32", "torch.float16", "torch.bfloat16", "torch.float64", "torch.int64", "torch.int32",
-    "torch.int16", "torch.int8", "torch.uint8", "torch.bool",
+    "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_tensor_v3",
+    "torch._utils._rebuild_parameter",
+    "torch._utils._rebuild_parameter_with_state",
+    "torch._tensor._rebuild_from_type_v2",
+    "torch._utils._rebuild_device_tensor_from_numpy",
+    "torch._utils._rebuild_qtensor",
+    "torch._utils._rebuild_sparse_tensor",
+    "torch.nn.parameter.Parameter",
+    "torch.Size",
+    "torch.device",
+    "torch.Tensor",
+    "collections.OrderedDict",
+    "builtins.set",
+    "builtins.frozenset",
+    "builtins.slice",
+    "builtins.bytearray",
+    "builtins.complex",
+    "torch.serialization._get_layout",
+    "torch.float32",
+    "torch.float16",
+    "torch.bfloat16",
+    "torch.float64",
+    "torch.int64",
+    "torch.int32",
+    "torch.int16",
+    "torch.int8",
+    "torch.uint8",
+    "torch.bool",
 }
 ALLOWED_STORAGES = {
-    "FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage", "LongStorage", "IntStorage",
-    "ShortStorage", "CharStorage", "ByteStorage", "BoolStorage", "UntypedStorage",
+    "FloatStorage",
+    "DoubleStorage",
+    "HalfStorage",
+    "BFloat16Storage",
+    "LongStorage",
+    "IntStorage",
+    "ShortStorage",
+    "CharStorage",
+    "ByteStorage",
+    "BoolStorage",
+    "UntypedStorage",
 }
-SCALAR_TYPES = {1: "uint8", 2: "int8", 3: "int16", 4: "int32", 5: "int64", 6: "float16", 7: "float32",
-                8: "float64", 12: "bool", 13: "bfloat16", 28: "uint16", 34: "uint32", 35: "uint64"}
+SCALAR_TYPES = {
+    1: "uint8",
+    2: "int8",
+    3: "int16",
+    4: "int32",
+    5: "int64",
+    6: "float16",
+    7: "float32",
+    8: "float64",
+    12: "bool",
+    13: "bfloat16",
+    28: "uint16",
+    34: "uint32",
+    35: "uint64",
+}
 
 
 def _globals_in_pickle(data: bytes) -> set[str]:
@@ -51,8 +94,15 @@ def _globals_in_pickle(data: bytes) -> set[str]:
     recent_strings: list[str] = []
     try:
         for opcode, arg, _ in pickletools.genops(data):
-            if opcode.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8", "SHORT_BINSTRING",
-                               "BINSTRING", "STRING"):
+            if opcode.name in (
+                "SHORT_BINUNICODE",
+                "BINUNICODE",
+                "UNICODE",
+                "BINUNICODE8",
+                "SHORT_BINSTRING",
+                "BINSTRING",
+                "STRING",
+            ):
                 recent_strings.append(str(arg))
             elif opcode.name == "GLOBAL":
                 module, _, name = str(arg).partition(" ")
@@ -73,8 +123,11 @@ def _globals_in_pickle(data: bytes) -> set[str]:
 
 
 def _check_pickle(name: str, data: bytes) -> None:
-    bad = sorted(g for g in _globals_in_pickle(data)
-                 if g not in ALLOWED_GLOBALS and not (g.startswith("torch.") and g.split(".")[-1] in ALLOWED_STORAGES))
+    bad = sorted(
+        g
+        for g in _globals_in_pickle(data)
+        if g not in ALLOWED_GLOBALS and not (g.startswith("torch.") and g.split(".")[-1] in ALLOWED_STORAGES)
+    )
     if bad:
         raise UnsafeModel(
             f"archive member {name!r} would import {', '.join(bad[:5])} when unpickled; only tensors are accepted"
@@ -125,7 +178,9 @@ def _signature(program: dict[str, Any]) -> tuple[list[TensorSpec], list[TensorSp
 def inspect_torch_archive(path: Path) -> ModelInfo:
     """Validate a torch.export archive without torch. Raises InvalidModel / UnsafeModel."""
     members = safe_members(path, max_uncompressed_bytes=MAX_ARCHIVE_BYTES, error=UnsafeModel, too_large=UnsafeModel)
-    programs = [m for m in members if m.filename.split("/", 1)[-1].startswith("models/") and m.filename.endswith(".json")]
+    programs = [
+        m for m in members if m.filename.split("/", 1)[-1].startswith("models/") and m.filename.endswith(".json")
+    ]
     if not programs:
         raise InvalidModel("the zip is not a torch.export archive (no models/*.json); save it with torch.export.save")
     warnings: list[str] = []

@@ -11,8 +11,9 @@ MAX_MEMBERS = 4096
 MAX_COMPRESSION_RATIO = 1000  # deflate cannot exceed ~1032:1; more means a crafted header
 
 
-def safe_members(path: Path, *, max_uncompressed_bytes: int, error: type[DomainError],
-                 too_large: type[DomainError]) -> list[zipfile.ZipInfo]:
+def safe_members(
+    path: Path, *, max_uncompressed_bytes: int, error: type[DomainError], too_large: type[DomainError]
+) -> list[zipfile.ZipInfo]:
     """Open ``path`` as a zip and vet every member's name and declared sizes, without decompressing.
 
     ``error`` is raised for malformed or unsafe archives, ``too_large`` for archives that would expand
@@ -36,8 +37,14 @@ def safe_members(path: Path, *, max_uncompressed_bytes: int, error: type[DomainE
             raise error(f"archive member {name!r} uses an unsupported compression method")
         total += info.file_size
         if total > max_uncompressed_bytes:
-            raise too_large(f"the archive expands to more than {max_uncompressed_bytes} bytes; refused before decompressing")
-        if info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO and info.file_size > 1024**2:
+            raise too_large(
+                f"the archive expands to more than {max_uncompressed_bytes} bytes; refused before decompressing"
+            )
+        if (
+            info.compress_size
+            and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO
+            and info.file_size > 1024**2
+        ):
             raise too_large(
                 f"archive member {name!r} declares a {info.file_size / info.compress_size:.0f}:1 compression ratio "
                 "(a zip bomb?); refused"

@@ -39,8 +39,14 @@ def test_other_tenants_resources_answer_404(client, settings, auth, cnn_bytes, i
     job = client.post("/v1/jobs", headers=auth, json={"model_id": model["id"], "dataset_id": dataset["id"]}).json()
 
     intruder = {"Authorization": f"Bearer {new_api_key(settings.database_url)}"}
-    for path in (f"/v1/models/{model['id']}", f"/v1/models/{model['id']}/content", f"/v1/datasets/{dataset['id']}",
-                 f"/v1/jobs/{job['id']}", f"/v1/jobs/{job['id']}/events", f"/v1/jobs/{job['id']}/artifacts"):
+    for path in (
+        f"/v1/models/{model['id']}",
+        f"/v1/models/{model['id']}/content",
+        f"/v1/datasets/{dataset['id']}",
+        f"/v1/jobs/{job['id']}",
+        f"/v1/jobs/{job['id']}/events",
+        f"/v1/jobs/{job['id']}/artifacts",
+    ):
         response = client.get(path, headers=intruder)
         assert response.status_code == 404, path
         assert response.json()["code"] == "not_found"

@@ -14,8 +14,9 @@ def _stored_files(settings) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize(("case", "filename", "factory", "status", "code"), HOSTILE_MODELS,
-                         ids=[c[0] for c in HOSTILE_MODELS])
+@pytest.mark.parametrize(
+    ("case", "filename", "factory", "status", "code"), HOSTILE_MODELS, ids=[c[0] for c in HOSTILE_MODELS]
+)
 def test_hostile_model_upload(client, auth, settings, case, filename, factory, status, code):
     before = set(_stored_files(settings))
     response = upload(client, auth, "models", filename, factory())
@@ -26,8 +27,9 @@ def test_hostile_model_upload(client, auth, settings, case, filename, factory, s
     assert set(_stored_files(settings)) == before
 
 
-@pytest.mark.parametrize(("case", "filename", "factory", "status", "code"), HOSTILE_DATASETS,
-                         ids=[c[0] for c in HOSTILE_DATASETS])
+@pytest.mark.parametrize(
+    ("case", "filename", "factory", "status", "code"), HOSTILE_DATASETS, ids=[c[0] for c in HOSTILE_DATASETS]
+)
 def test_hostile_dataset_upload(client, auth, settings, case, filename, factory, status, code):
     before = set(_stored_files(settings))
     response = upload(client, auth, "datasets", filename, factory())

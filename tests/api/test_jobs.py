@@ -71,7 +71,9 @@ def test_idempotency_key(client, auth, model_and_data):
     assert again.headers["idempotent-replayed"] == "true"
     other_body = _create(client, auth, model, dataset, headers={"Idempotency-Key": "abc-1"}, target={"batch_size": 4})
     assert other_body.status_code == 409 and other_body.json()["code"] == "idempotency_key_reused"
-    assert _create(client, auth, model, dataset, headers={"Idempotency-Key": "abc-2"}).json()["id"] != first.json()["id"]
+    assert (
+        _create(client, auth, model, dataset, headers={"Idempotency-Key": "abc-2"}).json()["id"] != first.json()["id"]
+    )
 
 
 def test_etag_and_304(client, auth, model_and_data):

@@ -13,6 +13,7 @@ from tests.helpers import upload, upload_ok
 def limited(settings):
     def make(**limits):
         return TestClient(create_app(settings.model_copy(update=limits)), raise_server_exceptions=False)
+
     return make
 
 

@@ -19,16 +19,26 @@ from tests.helpers import upload_ok
 def s3_settings(s3_endpoint, settings, tmp_path) -> Settings:
     bucket = f"slimline-{os.urandom(4).hex()}"
     env = s3_settings_for(s3_endpoint, bucket)
-    return settings.model_copy(update={
-        "storage_url": env["SLIMLINE_STORAGE_URL"], "s3_endpoint_url": s3_endpoint, "s3_access_key_id": "test",
-        "s3_secret_access_key": Settings(s3_secret_access_key="test").s3_secret_access_key,
-        "s3_multipart_chunk_bytes": 5 * 1024**2, "tmp_dir": tmp_path / "staging",
-    })
+    return settings.model_copy(
+        update={
+            "storage_url": env["SLIMLINE_STORAGE_URL"],
+            "s3_endpoint_url": s3_endpoint,
+            "s3_access_key_id": "test",
+            "s3_secret_access_key": Settings(s3_secret_access_key="test").s3_secret_access_key,
+            "s3_multipart_chunk_bytes": 5 * 1024**2,
+            "tmp_dir": tmp_path / "staging",
+        }
+    )
 
 
 def _objects(s3_settings: Settings) -> list[str]:
-    client = boto3.client("s3", endpoint_url=s3_settings.s3_endpoint_url, region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_settings.s3_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     bucket = s3_settings.storage_url.removeprefix("s3://").split("/")[0]
     return [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
 
@@ -63,8 +73,9 @@ def test_api_on_s3_uploads_and_redirects_downloads(s3_settings, auth, cnn_bytes)
         assert key.startswith("slimline/ten_") and key.endswith(f"/models/{model['id']}")
         streamed = client.get(f"/v1/models/{model['id']}/content", headers=auth)
         assert streamed.status_code == 200 and streamed.content == cnn_bytes
-        redirect = client.get(f"/v1/models/{model['id']}/content", headers=auth, params={"redirect": "true"},
-                              follow_redirects=False)
+        redirect = client.get(
+            f"/v1/models/{model['id']}/content", headers=auth, params={"redirect": "true"}, follow_redirects=False
+        )
         assert redirect.status_code == 307
         assert httpx.get(redirect.headers["location"]).content == cnn_bytes
         assert client.delete(f"/v1/models/{model['id']}", headers=auth).status_code == 204
@@ -73,7 +84,7 @@ def test_api_on_s3_uploads_and_redirects_downloads(s3_settings, auth, cnn_bytes)
 
 def test_local_storage_ignores_redirect(client, auth, cnn_bytes):
     model = upload_ok(client, auth, "models", "cnn.onnx", cnn_bytes)
-    response = client.get(f"/v1/models/{model['id']}/content", headers=auth, params={"redirect": "true"},
-                          follow_redirects=False)
+    response = client.get(
+        f"/v1/models/{model['id']}/content", headers=auth, params={"redirect": "true"}, follow_redirects=False
+    )
     assert response.status_code == 200 and response.content == cnn_bytes
-

@@ -36,8 +36,15 @@ def test_serve_runs_a_job_with_no_settings(tmp_path, cnn_bytes, images_npz):
             auth = {"Authorization": f"Bearer {key}"}
             model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
             dataset = upload_ok(http, auth, "datasets", "images.npz", images_npz)
-            job = http.post("/v1/jobs", headers=auth, json={"model_id": model["id"], "dataset_id": dataset["id"],
-                                                            "passes": [{"type": "quantize", "mode": "dynamic"}]}).json()
+            job = http.post(
+                "/v1/jobs",
+                headers=auth,
+                json={
+                    "model_id": model["id"],
+                    "dataset_id": dataset["id"],
+                    "passes": [{"type": "quantize", "mode": "dynamic"}],
+                },
+            ).json()
             done = wait_for_job(http, auth, job["id"], timeout=240)
             assert done["status"] == "succeeded", (done, "\n".join(server.lines[-40:]))
             artifact = http.get(f"/v1/jobs/{job['id']}/artifacts/{done['result']['model_artifact']}", headers=auth)
@@ -58,8 +65,10 @@ def test_bootstrap_key_and_second_start_prints_no_new_key(tmp_path):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/v1/models",
-                                     headers={"Authorization": "Bearer bootstrap-key-for-tests-0123456789"})
+                response = httpx.get(
+                    f"http://127.0.0.1:{port}/v1/models",
+                    headers={"Authorization": "Bearer bootstrap-key-for-tests-0123456789"},
+                )
                 break
             except httpx.TransportError:
                 time.sleep(0.2)

@@ -43,8 +43,15 @@ def test_worker_killed_mid_job_is_redelivered_and_finishes_once(isolated_env, au
         with httpx.Client(base_url=url, timeout=30) as http:
             model = upload_ok(http, auth, "models", "wide.onnx", slow_job_inputs[0])
             dataset = upload_ok(http, auth, "datasets", "wide.npz", slow_job_inputs[1])
-            job = http.post("/v1/jobs", headers=auth, json={"model_id": model["id"], "dataset_id": dataset["id"],
-                                                            "passes": [{"type": "quantize", "mode": "static"}]}).json()
+            job = http.post(
+                "/v1/jobs",
+                headers=auth,
+                json={
+                    "model_id": model["id"],
+                    "dataset_id": dataset["id"],
+                    "passes": [{"type": "quantize", "mode": "static"}],
+                },
+            ).json()
             running = _wait_running(http, auth, job["id"])
             assert running["status"] == "running", running
             time.sleep(1.5)
@@ -76,8 +83,15 @@ def test_cancel_a_running_job_stops_it_within_seconds(isolated_env, auth, slow_j
         with httpx.Client(base_url=url, timeout=30) as http:
             model = upload_ok(http, auth, "models", "wide.onnx", slow_job_inputs[0])
             dataset = upload_ok(http, auth, "datasets", "wide.npz", slow_job_inputs[1])
-            job = http.post("/v1/jobs", headers=auth, json={"model_id": model["id"], "dataset_id": dataset["id"],
-                                                            "passes": [{"type": "quantize", "mode": "static"}]}).json()
+            job = http.post(
+                "/v1/jobs",
+                headers=auth,
+                json={
+                    "model_id": model["id"],
+                    "dataset_id": dataset["id"],
+                    "passes": [{"type": "quantize", "mode": "static"}],
+                },
+            ).json()
             assert _wait_running(http, auth, job["id"])["status"] == "running"
             time.sleep(1.0)
             cancelled = http.post(f"/v1/jobs/{job['id']}/cancel", headers=auth)

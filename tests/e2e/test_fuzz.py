@@ -32,13 +32,15 @@ def fuzz_target(live_api, settings, worker):  # type: ignore[no-untyped-def]
 def test_every_operation_survives_fuzzing(fuzz_target, operation):  # type: ignore[no-untyped-def]
     base_url, headers = fuzz_target
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(case=operation.as_strategy())
     def run(case):  # type: ignore[no-untyped-def]
         # positive_data_acceptance is left out on purpose: opaque values (cursors, uploaded file
         # bytes) can be schema-valid and still wrong, and those correctly get a 4xx problem.
-        case.call_and_validate(base_url=base_url, headers=headers, timeout=30,
-                               excluded_checks=[positive_data_acceptance])
+        case.call_and_validate(
+            base_url=base_url, headers=headers, timeout=30, excluded_checks=[positive_data_acceptance]
+        )
 
     run()

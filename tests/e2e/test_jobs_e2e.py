@@ -17,7 +17,9 @@ pytestmark = pytest.mark.e2e
 
 
 def _submit(http, auth, model, dataset, **recipe):
-    response = http.post("/v1/jobs", headers=auth, json={"model_id": model["id"], "dataset_id": dataset["id"], **recipe})
+    response = http.post(
+        "/v1/jobs", headers=auth, json={"model_id": model["id"], "dataset_id": dataset["id"], **recipe}
+    )
     assert response.status_code == 202, response.text
     return response.json()
 
@@ -67,8 +69,12 @@ def test_events_stream_as_sse(http, auth, worker, cnn_bytes, images_npz):
     job = _submit(http, auth, model, dataset, passes=[{"type": "quantize", "mode": "dynamic"}])
     received: list[dict] = []
     ended = None
-    with http.stream("GET", f"/v1/jobs/{job['id']}/events", headers={**auth, "Accept": "text/event-stream"},
-                     timeout=httpx.Timeout(300)) as stream:
+    with http.stream(
+        "GET",
+        f"/v1/jobs/{job['id']}/events",
+        headers={**auth, "Accept": "text/event-stream"},
+        timeout=httpx.Timeout(300),
+    ) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
         event_name = None
         for line in stream.iter_lines():
@@ -90,7 +96,8 @@ def test_a_model_that_breaks_at_run_time_fails_the_job_and_the_worker_lives(http
 
     # Valid for the checker and shape inference (symbolic batch), but 3*5 values cannot reshape to [-1, 7].
     graph = helper.make_graph(
-        [helper.make_node("Reshape", ["x", "shape"], ["y"], name="bad_reshape")], "bad",
+        [helper.make_node("Reshape", ["x", "shape"], ["y"], name="bad_reshape")],
+        "bad",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 5])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 7])],
         [helper.make_tensor("shape", TensorProto.INT64, [2], [-1, 7])],
@@ -108,8 +115,9 @@ def test_a_model_that_breaks_at_run_time_fails_the_job_and_the_worker_lives(http
 
     good_model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
     good_data = upload_ok(http, auth, "datasets", "images.npz", images_npz)
-    after = wait_for_job(http, auth, _submit(http, auth, good_model, good_data,
-                                             passes=[{"type": "quantize", "mode": "dynamic"}])["id"])
+    after = wait_for_job(
+        http, auth, _submit(http, auth, good_model, good_data, passes=[{"type": "quantize", "mode": "dynamic"}])["id"]
+    )
     assert after["status"] == "succeeded"
 
 

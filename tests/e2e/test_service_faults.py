@@ -16,8 +16,24 @@ from tests.helpers import upload, upload_ok, wait_for_job
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PG_CLUSTER = ["pg_ctlcluster", "--skip-systemctl-redirect", sorted(os.listdir("/etc/postgresql"))[-1], "main"]
-REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
-               "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]
+REDIS_START = [
+    "redis-server",
+    "--daemonize",
+    "yes",
+    "--bind",
+    "127.0.0.1",
+    "-::1",
+    "--port",
+    "6379",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    "/var/lib/redis",
+    "--logfile",
+    "/var/log/redis/ci.log",
+]
 
 
 def _wait(predicate, timeout: float = 60, interval: float = 0.3) -> bool:
@@ -66,7 +82,11 @@ def test_redis_restart_loses_no_job(own_redis_db, auth, cnn_bytes, images_npz):
         with httpx.Client(base_url=url, timeout=30) as http:
             model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
             dataset = upload_ok(http, auth, "datasets", "d.npz", images_npz)
-            body = {"model_id": model["id"], "dataset_id": dataset["id"], "passes": [{"type": "quantize", "mode": "dynamic"}]}
+            body = {
+                "model_id": model["id"],
+                "dataset_id": dataset["id"],
+                "passes": [{"type": "quantize", "mode": "dynamic"}],
+            }
             jobs = [http.post("/v1/jobs", headers=auth, json=body).json()["id"] for _ in range(3)]
             # Redis restarts with the three messages queued and no persistence: they are gone.
             subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], check=False)
@@ -97,11 +117,10 @@ def tiny_disk(tmp_path):
 
 @pytest.mark.parametrize("full", ["staging", "storage"])
 def test_full_disk_during_upload_is_507_and_leaves_nothing(settings, auth, tiny_disk, tmp_path, full):
-    from tests.factories import mlp_onnx
-
     from fastapi.testclient import TestClient
 
     from app.main import create_app
+    from tests.factories import mlp_onnx
 
     roomy = tmp_path / "roomy"
     staging = tiny_disk if full == "staging" else roomy / "staging"

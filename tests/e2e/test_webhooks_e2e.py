@@ -47,9 +47,16 @@ def test_webhook_is_signed_and_retried(http, auth, worker, cnn_bytes, images_npz
         secret = http.get("/v1/webhooks/secret", headers=auth).json()["secret"]
         model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
         dataset = upload_ok(http, auth, "datasets", "images.npz", images_npz)
-        job = http.post("/v1/jobs", headers=auth, json={
-            "model_id": model["id"], "dataset_id": dataset["id"], "webhook_url": receiver.url,
-            "passes": [{"type": "quantize", "mode": "dynamic"}]}).json()
+        job = http.post(
+            "/v1/jobs",
+            headers=auth,
+            json={
+                "model_id": model["id"],
+                "dataset_id": dataset["id"],
+                "webhook_url": receiver.url,
+                "passes": [{"type": "quantize", "mode": "dynamic"}],
+            },
+        ).json()
         assert job["webhook_url"] == receiver.url
         done = wait_for_job(http, auth, job["id"])
         deadline = time.monotonic() + 30

@@ -15,9 +15,15 @@ def built(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
     root = tmp_path_factory.mktemp("engine-models")
     cache: dict[str, Path] = {}
     builders = {
-        "cnn": cnn_onnx, "mlp": mlp_onnx, "const_mlp": models.mlp_with_constant_weights,
-        "conv11": models.conv_opset11, "if": models.with_if_node, "two_inputs": models.two_inputs,
-        "layernorm": models.decomposed_layernorm, "dups": models.duplicate_names, "rnn": models.recurrent_state,
+        "cnn": cnn_onnx,
+        "mlp": mlp_onnx,
+        "const_mlp": models.mlp_with_constant_weights,
+        "conv11": models.conv_opset11,
+        "if": models.with_if_node,
+        "two_inputs": models.two_inputs,
+        "layernorm": models.decomposed_layernorm,
+        "dups": models.duplicate_names,
+        "rnn": models.recurrent_state,
         "transformer": models.transformer_block,
     }
 

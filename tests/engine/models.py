@@ -33,8 +33,12 @@ def mlp_with_constant_weights(path: Path) -> Path:
         helper.make_node("Relu", ["h"], ["r"], name="relu"),
         helper.make_node("MatMul", ["r", "w2"], ["y"], name="mm2"),
     ]
-    graph = helper.make_graph(nodes, "const_mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 16])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])])
+    graph = helper.make_graph(
+        nodes,
+        "const_mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])],
+    )
     return _save(graph, path)
 
 
@@ -48,17 +52,30 @@ def conv_opset11(path: Path) -> Path:
         helper.make_node("Flatten", ["p"], ["y"], name="flatten"),
     ]
     inits = [_weight("w1", 8, 1, 3, 3), _weight("b1", 8), _weight("w2", 6, 8, 3, 3), _weight("b2", 6)]
-    graph = helper.make_graph(nodes, "conv11", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 1, 8, 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 6])], inits)
+    graph = helper.make_graph(
+        nodes,
+        "conv11",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 1, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 6])],
+        inits,
+    )
     return _save(graph, path, opset=11)
 
 
 def with_if_node(path: Path) -> Path:
     """A MatMul followed by an If whose branches hold their own ops (control flow)."""
-    then_graph = helper.make_graph([helper.make_node("Relu", ["h"], ["then_out"], name="then_relu")], "then", [],
-                                   [helper.make_tensor_value_info("then_out", TensorProto.FLOAT, ["batch", 8])])
-    else_graph = helper.make_graph([helper.make_node("Neg", ["h"], ["else_out"], name="else_neg")], "else", [],
-                                   [helper.make_tensor_value_info("else_out", TensorProto.FLOAT, ["batch", 8])])
+    then_graph = helper.make_graph(
+        [helper.make_node("Relu", ["h"], ["then_out"], name="then_relu")],
+        "then",
+        [],
+        [helper.make_tensor_value_info("then_out", TensorProto.FLOAT, ["batch", 8])],
+    )
+    else_graph = helper.make_graph(
+        [helper.make_node("Neg", ["h"], ["else_out"], name="else_neg")],
+        "else",
+        [],
+        [helper.make_tensor_value_info("else_out", TensorProto.FLOAT, ["batch", 8])],
+    )
     nodes = [
         helper.make_node("MatMul", ["x", "w"], ["h"], name="mm"),
         helper.make_node("ReduceSum", ["x"], ["s"], keepdims=0, name="sum"),
@@ -67,8 +84,13 @@ def with_if_node(path: Path) -> Path:
         helper.make_node("If", ["cond"], ["y"], then_branch=then_graph, else_branch=else_graph, name="branch"),
     ]
     inits = [_weight("w", 8, 8), numpy_helper.from_array(np.array(0.0, np.float32), "zero")]
-    graph = helper.make_graph(nodes, "if_model", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])], inits)
+    graph = helper.make_graph(
+        nodes,
+        "if_model",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])],
+        inits,
+    )
     return _save(graph, path)
 
 
@@ -82,12 +104,18 @@ def two_inputs(path: Path) -> Path:
         helper.make_node("Sigmoid", ["hb"], ["gate"], name="gate"),
     ]
     graph = helper.make_graph(
-        nodes, "two_in",
-        [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["batch", 12]),
-         helper.make_tensor_value_info("b", TensorProto.FLOAT, ["batch", 6])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 10]),
-         helper.make_tensor_value_info("gate", TensorProto.FLOAT, ["batch", 10])],
-        [_weight("wa", 12, 10), _weight("wb", 6, 10)])
+        nodes,
+        "two_in",
+        [
+            helper.make_tensor_value_info("a", TensorProto.FLOAT, ["batch", 12]),
+            helper.make_tensor_value_info("b", TensorProto.FLOAT, ["batch", 6]),
+        ],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 10]),
+            helper.make_tensor_value_info("gate", TensorProto.FLOAT, ["batch", 10]),
+        ],
+        [_weight("wa", 12, 10), _weight("wb", 6, 10)],
+    )
     return _save(graph, path)
 
 
@@ -104,10 +132,19 @@ def decomposed_layernorm(path: Path) -> Path:
         helper.make_node("Div", ["centered", "std"], ["normed"], name="ln_div"),
         helper.make_node("MatMul", ["normed", "w2"], ["y"], name="mm2"),
     ]
-    inits = [_weight("w1", 16, 32), _weight("w2", 32, 8), numpy_helper.from_array(np.array(2.0, np.float32), "two"),
-             numpy_helper.from_array(np.array(1e-5, np.float32), "eps")]
-    graph = helper.make_graph(nodes, "ln", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 16])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])], inits)
+    inits = [
+        _weight("w1", 16, 32),
+        _weight("w2", 32, 8),
+        numpy_helper.from_array(np.array(2.0, np.float32), "two"),
+        numpy_helper.from_array(np.array(1e-5, np.float32), "eps"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "ln",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])],
+        inits,
+    )
     return _save(graph, path, opset=17)
 
 
@@ -117,9 +154,13 @@ def duplicate_names(path: Path) -> Path:
         helper.make_node("Relu", ["h"], ["r"], name="layer"),
         helper.make_node("MatMul", ["r", "w2"], ["y"], name=""),
     ]
-    graph = helper.make_graph(nodes, "dups", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])],
-                              [_weight("w1", 8, 16), _weight("w2", 16, 4)])
+    graph = helper.make_graph(
+        nodes,
+        "dups",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])],
+        [_weight("w1", 8, 16), _weight("w2", 16, 4)],
+    )
     return _save(graph, path)
 
 
@@ -133,12 +174,18 @@ def recurrent_state(path: Path) -> Path:
         helper.make_node("MatMul", ["new_state", "wo"], ["y"], name="mm_out"),
     ]
     graph = helper.make_graph(
-        nodes, "rnn_step",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8]),
-         helper.make_tensor_value_info("state", TensorProto.FLOAT, ["batch", 16])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4]),
-         helper.make_tensor_value_info("new_state", TensorProto.FLOAT, ["batch", 16])],
-        [_weight("wx", 8, 16), _weight("ws", 16, 16), _weight("wo", 16, 4)])
+        nodes,
+        "rnn_step",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8]),
+            helper.make_tensor_value_info("state", TensorProto.FLOAT, ["batch", 16]),
+        ],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4]),
+            helper.make_tensor_value_info("new_state", TensorProto.FLOAT, ["batch", 16]),
+        ],
+        [_weight("wx", 8, 16), _weight("ws", 16, 16), _weight("wo", 16, 4)],
+    )
     return _save(graph, path)
 
 
@@ -164,6 +211,14 @@ def transformer_block(path: Path, *, dim: int = 32, heads: int = 4, seq: int = 8
             return self.head(x.mean(dim=1))
 
     batch = torch.export.Dim("batch", min=1, max=1024)
-    torch.onnx.export(Block().eval(), (torch.randn(2, seq, dim),), str(path), input_names=["x"],
-                      output_names=["logits"], dynamic_shapes=({0: batch},), external_data=False, dynamo=True)
+    torch.onnx.export(
+        Block().eval(),
+        (torch.randn(2, seq, dim),),
+        str(path),
+        input_names=["x"],
+        output_names=["logits"],
+        dynamic_shapes=({0: batch},),
+        external_data=False,
+        dynamo=True,
+    )
     return path

@@ -67,7 +67,11 @@ def test_fp16_keeps_float32_io(built, data, tmp_path):
 def test_constant_node_weights_are_folded_for_dynamic(built, data, tmp_path):
     result = run(built("const_mlp"), data(x=(32, 16)), tmp_path / "out", **quantize("dynamic"))
     assert any("Constant node weight" in note for note in result.report["passes"][0]["notes"])
-    assert ops(result.artifacts["model.onnx"])["MatMulInteger"] + ops(result.artifacts["model.onnx"])["DynamicQuantizeMatMul"] >= 1
+    assert (
+        ops(result.artifacts["model.onnx"])["MatMulInteger"]
+        + ops(result.artifacts["model.onnx"])["DynamicQuantizeMatMul"]
+        >= 1
+    )
 
 
 def test_opset_11_is_converted_for_per_channel_qdq(built, data, tmp_path):
@@ -106,7 +110,7 @@ def test_recurrent_state_input_is_not_quantized(built, data, tmp_path):
     kept = {k["node"]: k["reason"] for k in result.report["passes"][0]["kept_in_float"]}
     assert any(name.startswith("mm_state") and "recurrent state" in reason for name, reason in kept.items())
     quantized = onnx.load(str(result.artifacts["model.onnx"]))
-    assert not any(n.op_type == "QuantizeLinear" and "state" == n.input[0] for n in quantized.graph.node)
+    assert not any(n.op_type == "QuantizeLinear" and n.input[0] == "state" for n in quantized.graph.node)
 
 
 def test_duplicate_and_empty_node_names_are_repaired(built, data, tmp_path):
@@ -149,8 +153,13 @@ def test_explicit_mode_that_is_slower_says_so(built, data, tmp_path):
 
 def test_explicit_mode_that_breaks_the_limit_says_so(built, data, tmp_path):
     # An impossible limit: no int8 model agrees with fp32 to a cosine of exactly 1.
-    result = run(built("layernorm"), data(x=(64, 16)), tmp_path / "out", quality={"min_cosine": 1.0},
-                 **quantize("static", nodes_to_exclude=[]))
+    result = run(
+        built("layernorm"),
+        data(x=(64, 16)),
+        tmp_path / "out",
+        quality={"min_cosine": 1.0},
+        **quantize("static", nodes_to_exclude=[]),
+    )
     assert result.report["goal_met"] is False
     assert any("breaks the quality limit" in w for w in result.report["warnings"])
 
@@ -173,8 +182,14 @@ def test_cancellation_is_honoured_inside_the_job(built, data, tmp_path):
 
 def test_progress_is_reported_in_order(built, data, tmp_path):
     seen: list[tuple[str, float]] = []
-    optimize(built("mlp"), data(x=(16, 32)), Recipe.model_validate(quantize("dynamic")), tmp_path / "out", threads=1,
-             progress=lambda stage, fraction, message="", **_: seen.append((stage, fraction)))
+    optimize(
+        built("mlp"),
+        data(x=(16, 32)),
+        Recipe.model_validate(quantize("dynamic")),
+        tmp_path / "out",
+        threads=1,
+        progress=lambda stage, fraction, message="", **_: seen.append((stage, fraction)),
+    )
     fractions = [f for _, f in seen]
     assert fractions[0] < 0.1 and fractions[-1] >= 0.97
     assert fractions == sorted(fractions)
@@ -183,7 +198,9 @@ def test_progress_is_reported_in_order(built, data, tmp_path):
 
 def test_report_html_and_plots(built, data, tmp_path):
     result = run(built("cnn"), data(x=(32, 1, 8, 8), labels=10), tmp_path / "out", **quantize("dynamic"))
-    assert {"report.json", "report.html", "latency.png", "size.png", "accuracy.png", "model.onnx"} <= set(result.artifacts)
+    assert {"report.json", "report.html", "latency.png", "size.png", "accuracy.png", "model.onnx"} <= set(
+        result.artifacts
+    )
     html = result.artifacts["report.html"].read_text()
     assert "Slimline report" in html and "latency.png" in html
     assert result.artifacts["latency.png"].read_bytes()[:4] == b"\x89PNG"
@@ -197,8 +214,14 @@ def test_torch_export_archive_is_exported_once_and_optimized(data, tmp_path):
     archive = tmp_path / "net.pt2"
     torch.export.save(program, str(archive))
     # torch.export names a Sequential's argument "input"; the dataset is keyed by that name.
-    result = optimize(archive, data(input=(32, 16)), Recipe.model_validate(quantize("dynamic")), tmp_path / "out",
-                      model_format="torch_export", threads=1)
+    result = optimize(
+        archive,
+        data(input=(32, 16)),
+        Recipe.model_validate(quantize("dynamic")),
+        tmp_path / "out",
+        model_format="torch_export",
+        threads=1,
+    )
     assert result.report["baseline"]["parameter_count"] == 16 * 32 + 32 + 32 * 4 + 4
     onnx.checker.check_model(str(result.artifacts["model.onnx"]))
 

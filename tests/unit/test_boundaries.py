@@ -16,6 +16,11 @@ def test_importing_the_app_pulls_in_no_engine_modules():
         "app.main.create_app()\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"SLIMLINE_DATA_DIR": "/tmp/slimline-boundary-test", "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"SLIMLINE_DATA_DIR": "/tmp/slimline-boundary-test", "PATH": "/usr/bin:/bin"},
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings as hsettings
+from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from app.db import session_scope
@@ -22,21 +23,59 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     with session_scope(settings.database_url) as session:
         session.add(Tenant(id="ten_1", name="t"))
         session.flush()
-        session.add(Model(id="mdl_1", tenant_id="ten_1", name="m", format="onnx", size_bytes=1, sha256="0" * 64,
-                          opset=17, inputs=[], outputs=[], parameter_count=0, warnings=[], blob_key="k"))
-        session.add(Dataset(id="ds_1", tenant_id="ten_1", name="d", size_bytes=1, sha256="0" * 64, arrays=[],
-                            num_samples=2, has_labels=False, warnings=[], blob_key="k2"))
+        session.add(
+            Model(
+                id="mdl_1",
+                tenant_id="ten_1",
+                name="m",
+                format="onnx",
+                size_bytes=1,
+                sha256="0" * 64,
+                opset=17,
+                inputs=[],
+                outputs=[],
+                parameter_count=0,
+                warnings=[],
+                blob_key="k",
+            )
+        )
+        session.add(
+            Dataset(
+                id="ds_1",
+                tenant_id="ten_1",
+                name="d",
+                size_bytes=1,
+                sha256="0" * 64,
+                arrays=[],
+                num_samples=2,
+                has_labels=False,
+                warnings=[],
+                blob_key="k2",
+            )
+        )
     return settings.database_url
 
 
 def _new_job(url: str, job_id: str) -> None:
     with session_scope(url) as session:
-        session.add(Job(id=job_id, tenant_id="ten_1", model_id="mdl_1", dataset_id="ds_1", recipe={}, queue="cpu",
-                        status="queued", progress=0.0, attempts=0, event_seq=0))
+        session.add(
+            Job(
+                id=job_id,
+                tenant_id="ten_1",
+                model_id="mdl_1",
+                dataset_id="ds_1",
+                recipe={},
+                queue="cpu",
+                status="queued",
+                progress=0.0,
+                attempts=0,
+                event_seq=0,
+            )
+        )
 
 
 def test_terminal_states_have_no_exit():
-    assert TERMINAL == {JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled}
+    assert {JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled} == TERMINAL
     assert all(not ALLOWED[s] for s in TERMINAL)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import zipfile
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.errors import DomainError, IncompatibleDataset, InvalidModel, UnsafeModel
+from app.errors import DomainError, IncompatibleDataset, UnsafeModel
 from app.schemas.tensors import TensorSpec
 from app.validation import DatasetInfo, ModelInfo, check_compatible, inspect_dataset, inspect_model
 from tests import hostile
@@ -72,8 +73,11 @@ def test_name_is_not_trusted(tmp_path):
         inspect_model(path, filename="model.onnx")
 
 
-@pytest.mark.parametrize(("case", "filename", "factory", "status", "code"), hostile.HOSTILE_MODELS,
-                         ids=[c[0] for c in hostile.HOSTILE_MODELS])
+@pytest.mark.parametrize(
+    ("case", "filename", "factory", "status", "code"),
+    hostile.HOSTILE_MODELS,
+    ids=[c[0] for c in hostile.HOSTILE_MODELS],
+)
 def test_hostile_models_raise_the_documented_error(tmp_path, case, filename, factory, status, code):
     path = tmp_path / filename
     path.write_bytes(factory())
@@ -82,8 +86,11 @@ def test_hostile_models_raise_the_documented_error(tmp_path, case, filename, fac
     assert (info.value.status, info.value.code) == (status, code)
 
 
-@pytest.mark.parametrize(("case", "filename", "factory", "status", "code"), hostile.HOSTILE_DATASETS,
-                         ids=[c[0] for c in hostile.HOSTILE_DATASETS])
+@pytest.mark.parametrize(
+    ("case", "filename", "factory", "status", "code"),
+    hostile.HOSTILE_DATASETS,
+    ids=[c[0] for c in hostile.HOSTILE_DATASETS],
+)
 def test_hostile_datasets_raise_the_documented_error(tmp_path, case, filename, factory, status, code):
     path = tmp_path / filename
     path.write_bytes(factory())
@@ -112,18 +119,19 @@ def test_dataset_over_the_cap_is_refused_before_reading(tmp_path):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.one_of(
-    st.binary(max_size=2048),
-    st.dictionaries(st.text(min_size=1, max_size=20), st.binary(max_size=512), max_size=4).map(
-        lambda members: hostile._zip({name.replace("\0", "_"): body for name, body in members.items()})),
-))
+@given(
+    data=st.one_of(
+        st.binary(max_size=2048),
+        st.dictionaries(st.text(min_size=1, max_size=20), st.binary(max_size=512), max_size=4).map(
+            lambda members: hostile._zip({name.replace("\0", "_"): body for name, body in members.items()})
+        ),
+    )
+)
 def test_dataset_parser_raises_only_domain_errors(tmp_path, data):
     path = tmp_path / "fuzz.npz"
     path.write_bytes(data)
-    try:
+    with contextlib.suppress(DomainError):
         inspect_dataset(path, max_uncompressed_bytes=10**7)
-    except DomainError:
-        pass
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -131,10 +139,8 @@ def test_dataset_parser_raises_only_domain_errors(tmp_path, data):
 def test_model_parser_raises_only_domain_errors(tmp_path, data):
     path = tmp_path / "fuzz.bin"
     path.write_bytes(b"PK\x03\x04" + data if data[:1] == b"\0" else data)
-    try:
+    with contextlib.suppress(DomainError):
         inspect_model(path, filename="fuzz.bin")
-    except DomainError:
-        pass
 
 
 def _model(*inputs: TensorSpec) -> ModelInfo:
@@ -150,16 +156,24 @@ def test_compatible_forms():
     check_compatible(model, _data(TensorSpec(name="x", dtype="float32", shape=[10, 3, 8, 8])))
     fixed = _model(TensorSpec(name="x", dtype="float32", shape=[1, 3, 8, 8]))
     check_compatible(fixed, _data(TensorSpec(name="x", dtype="float32", shape=[10, 1, 3, 8, 8])))  # one feed per sample
-    check_compatible(model, _data(TensorSpec(name="x", dtype="float32", shape=[10, 3, 8, 8]),
-                                  TensorSpec(name="labels", dtype="int64", shape=[10])))
+    check_compatible(
+        model,
+        _data(
+            TensorSpec(name="x", dtype="float32", shape=[10, 3, 8, 8]),
+            TensorSpec(name="labels", dtype="int64", shape=[10]),
+        ),
+    )
 
 
-@pytest.mark.parametrize(("array", "needle"), [
-    (TensorSpec(name="image", dtype="float32", shape=[10, 3, 8, 8]), "no array for model input 'x'"),
-    (TensorSpec(name="x", dtype="float64", shape=[10, 3, 8, 8]), "float64"),
-    (TensorSpec(name="x", dtype="float32", shape=[10, 3, 9, 9]), "does not fit"),
-    (TensorSpec(name="x", dtype="float32", shape=[10, 3]), "rank 4"),
-])
+@pytest.mark.parametrize(
+    ("array", "needle"),
+    [
+        (TensorSpec(name="image", dtype="float32", shape=[10, 3, 8, 8]), "no array for model input 'x'"),
+        (TensorSpec(name="x", dtype="float64", shape=[10, 3, 8, 8]), "float64"),
+        (TensorSpec(name="x", dtype="float32", shape=[10, 3, 9, 9]), "does not fit"),
+        (TensorSpec(name="x", dtype="float32", shape=[10, 3]), "rank 4"),
+    ],
+)
 def test_incompatible_forms_name_the_mismatch(array, needle):
     model = _model(TensorSpec(name="x", dtype="float32", shape=["batch", 3, 8, 8]))
     with pytest.raises(IncompatibleDataset) as info:
@@ -170,8 +184,13 @@ def test_incompatible_forms_name_the_mismatch(array, needle):
 def test_extra_arrays_are_named():
     model = _model(TensorSpec(name="x", dtype="float32", shape=["batch", 2]))
     with pytest.raises(IncompatibleDataset, match="'mask'"):
-        check_compatible(model, _data(TensorSpec(name="x", dtype="float32", shape=[10, 2]),
-                                      TensorSpec(name="mask", dtype="float32", shape=[10, 2])))
+        check_compatible(
+            model,
+            _data(
+                TensorSpec(name="x", dtype="float32", shape=[10, 2]),
+                TensorSpec(name="mask", dtype="float32", shape=[10, 2]),
+            ),
+        )
 
 
 def test_buffer_helper_round_trips():

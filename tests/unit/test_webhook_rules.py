@@ -18,17 +18,28 @@ def test_signature_round_trip_and_tampering():
     assert not verify("whsec_test", body, "garbage", now=1_700_000_010)
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:8080/hook", "http://localhost/hook", "http://10.1.2.3/x", "http://192.168.0.1/x",
-    "http://169.254.169.254/latest/meta-data", "http://[::1]/x", "http://0.0.0.0/x", "http://172.16.5.4/x",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/x",
+        "http://192.168.0.1/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/x",
+        "http://0.0.0.0/x",
+        "http://172.16.5.4/x",
+    ],
+)
 def test_private_and_loopback_targets_are_refused(url):
     with pytest.raises(InvalidInput) as info:
         check_webhook_url(url, allow_private=False)
     assert "private or loopback" in info.value.detail
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "http://user:pw@example.com/x", "nonsense"])
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://example.com/x", "http://user:pw@example.com/x", "nonsense"]
+)
 def test_non_http_urls_are_refused(url):
     with pytest.raises(InvalidInput):
         check_webhook_url(url, allow_private=True)

@@ -31,16 +31,29 @@ class OptimizeResult:
 
 def _measurement(path: Path, latency: evaluate.Latency, quality: evaluate.Quality) -> dict[str, Any]:
     parameters, sparsity = modelio.parameter_stats(modelio.load(path))
-    return {"size_bytes": evaluate.file_size(path), "parameter_count": parameters, "sparsity": sparsity,
-            "latency_ms_p50": latency.p50_ms, "latency_ms_p95": latency.p95_ms,
-            "throughput_per_s": latency.throughput_per_s, "accuracy": quality.accuracy,
-            "fidelity": quality.fidelity, "per_output": quality.per_output}
+    return {
+        "size_bytes": evaluate.file_size(path),
+        "parameter_count": parameters,
+        "sparsity": sparsity,
+        "latency_ms_p50": latency.p50_ms,
+        "latency_ms_p95": latency.p95_ms,
+        "throughput_per_s": latency.throughput_per_s,
+        "accuracy": quality.accuracy,
+        "fidelity": quality.fidelity,
+        "per_output": quality.per_output,
+    }
 
 
 def optimize(
-    model_path: Path, dataset_path: Path, recipe: Recipe, out_dir: Path, *,
-    model_format: Literal["onnx", "torch_export"] = "onnx", progress: ProgressFn | None = None,
-    is_cancelled: Callable[[], bool] | None = None, threads: int | None = None,
+    model_path: Path,
+    dataset_path: Path,
+    recipe: Recipe,
+    out_dir: Path,
+    *,
+    model_format: Literal["onnx", "torch_export"] = "onnx",
+    progress: ProgressFn | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+    threads: int | None = None,
 ) -> OptimizeResult:
     """Run the recipe's passes on the model and measure the input and the result the same way.
 
@@ -67,18 +80,34 @@ def optimize(
         dataset = load_dataset(dataset_path, modelio.input_specs(model))
         if dataset.num_samples < 2:
             raise EngineError("dataset_too_small", "the dataset needs at least 2 samples")
-        data_split = split(dataset, calibration_fraction=recipe.split.calibration_fraction, seed=recipe.split.seed,
-                           max_eval_samples=recipe.split.max_eval_samples)
+        data_split = split(
+            dataset,
+            calibration_fraction=recipe.split.calibration_fraction,
+            seed=recipe.split.seed,
+            max_eval_samples=recipe.split.max_eval_samples,
+        )
         output_names = [o.name for o in model.graph.output]
         del model
 
         reporter.enter("measuring the baseline", 0.08, 0.15)
         baseline_session = modelio.session(source, device=recipe.target.device, threads=threads)
-        reference = evaluate.outputs_on(baseline_session, dataset, data_split.evaluation, recipe.target.batch_size, reporter)
+        reference = evaluate.outputs_on(
+            baseline_session, dataset, data_split.evaluation, recipe.target.batch_size, reporter
+        )
         labels = None if dataset.labels is None else dataset.labels[data_split.evaluation]
         baseline_quality = evaluate.quality(reference, reference, labels, output_names)
-        ctx = PassContext(work, recipe.target, recipe.quality, dataset, data_split, reporter, threads, reference,
-                          output_names, baseline_quality)
+        ctx = PassContext(
+            work,
+            recipe.target,
+            recipe.quality,
+            dataset,
+            data_split,
+            reporter,
+            threads,
+            reference,
+            output_names,
+            baseline_quality,
+        )
 
         current = source
         pass_summaries: list[dict[str, Any]] = []
@@ -98,9 +127,13 @@ def optimize(
         final_session = modelio.session(current, device=recipe.target.device, threads=threads)
         final_quality = ctx.assess(current, final_session)
         within, why = ctx.within_limit(final_quality)
-        timings = evaluate.measure_latency({"baseline": baseline_session, "optimized": final_session},
-                                           ctx.latency_feed(), recipe.target.batch_size,
-                                           budget_s=2 * LATENCY_BUDGET_S, reporter=reporter)
+        timings = evaluate.measure_latency(
+            {"baseline": baseline_session, "optimized": final_session},
+            ctx.latency_feed(),
+            recipe.target.batch_size,
+            budget_s=2 * LATENCY_BUDGET_S,
+            reporter=reporter,
+        )
         unchanged = current == source
         if not within:
             goal_met = False
@@ -108,22 +141,34 @@ def optimize(
         speedup = timings["baseline"].p50_ms / timings["optimized"].p50_ms
         if not unchanged and speedup < 1.0:
             goal_met = False
-            reporter.warn(f"the optimized model measured slower than the input in the final comparison ({speedup:.2f}×)")
+            reporter.warn(
+                f"the optimized model measured slower than the input in the final comparison ({speedup:.2f}×)"
+            )
         baseline = _measurement(source, timings["baseline"], baseline_quality)
         optimized = _measurement(current, timings["optimized"], final_quality)
-        accuracy_drop = (baseline["accuracy"]["top1"] - optimized["accuracy"]["top1"]
-                         if baseline["accuracy"] and optimized["accuracy"] else None)
+        accuracy_drop = (
+            baseline["accuracy"]["top1"] - optimized["accuracy"]["top1"]
+            if baseline["accuracy"] and optimized["accuracy"]
+            else None
+        )
 
         reporter.enter("writing the report", 0.97, 1.0)
         out_dir.mkdir(parents=True, exist_ok=True)
         modelio.copy(current, out_dir / MODEL_ARTIFACT)
         report = {
-            "baseline": baseline, "optimized": optimized, "speedup": speedup,
-            "size_ratio": optimized["size_bytes"] / baseline["size_bytes"], "accuracy_drop": accuracy_drop,
-            "goal_met": goal_met, "quality_limit": {**recipe.quality.model_dump(), "result": why, "within": within},
-            "passes": pass_summaries, "warnings": list(reporter.warnings), "split": data_split.describe(),
-            "environment": report_writer.environment(recipe.target.device, providers, threads,
-                                                     recipe.target.batch_size, timings["baseline"].runs),
+            "baseline": baseline,
+            "optimized": optimized,
+            "speedup": speedup,
+            "size_ratio": optimized["size_bytes"] / baseline["size_bytes"],
+            "accuracy_drop": accuracy_drop,
+            "goal_met": goal_met,
+            "quality_limit": {**recipe.quality.model_dump(), "result": why, "within": within},
+            "passes": pass_summaries,
+            "warnings": list(reporter.warnings),
+            "split": data_split.describe(),
+            "environment": report_writer.environment(
+                recipe.target.device, providers, threads, recipe.target.batch_size, timings["baseline"].runs
+            ),
             "unchanged": unchanged,
         }
         artifacts = report_writer.write(report, out_dir)

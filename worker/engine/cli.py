@@ -14,8 +14,9 @@ from app.schemas.recipe import Recipe
 
 def summary_table(report: dict[str, Any]) -> Table:
     """Baseline vs optimized, as a rich table."""
-    table = Table(title=f"speedup {report['speedup']:.2f}×, size ratio {report['size_ratio']:.2f}, "
-                        f"goal met: {report['goal_met']}")
+    table = Table(
+        title=f"speedup {report['speedup']:.2f}×, size ratio {report['size_ratio']:.2f}, goal met: {report['goal_met']}"
+    )
     table.add_column("")
     table.add_column("baseline", justify="right")
     table.add_column("optimized", justify="right")
@@ -45,19 +46,37 @@ def optimize_command(model: Path, data: Path, recipe_path: Path | None, out: Pat
         console.print(f"[red]invalid recipe:[/red] {exc}")
         return 2
     model_format = "torch_export" if model.read_bytes()[:4] == b"PK\x03\x04" else "onnx"
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         task = bar.add_task("starting", total=1.0)
 
-        def progress(stage: str, fraction: float, message: str = "", *, type: str = "progress",
-                     data: dict[str, Any] | None = None) -> None:
+        def progress(
+            stage: str,
+            fraction: float,
+            message: str = "",
+            *,
+            type: str = "progress",
+            data: dict[str, Any] | None = None,
+        ) -> None:
             bar.update(task, completed=fraction, description=stage)
             if type == "warning":
                 bar.console.print(f"[yellow]warning:[/yellow] {message}")
 
         try:
-            result = optimize(model, data, recipe, out, model_format=model_format,  # type: ignore[arg-type]
-                              progress=progress, threads=threads)
+            result = optimize(
+                model,
+                data,
+                recipe,
+                out,
+                model_format=model_format,  # type: ignore[arg-type]
+                progress=progress,
+                threads=threads,
+            )
         except EngineError as exc:
             console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
             return 1

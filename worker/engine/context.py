@@ -61,11 +61,13 @@ class PassContext:
         if base is not None and candidate.accuracy is not None:
             drop = base["top1"] - candidate.accuracy["top1"]
             return drop <= self.limit.max_accuracy_drop + 1e-12, (
-                f"accuracy drop {drop * 100:.2f} points (limit {self.limit.max_accuracy_drop * 100:.2f})")
+                f"accuracy drop {drop * 100:.2f} points (limit {self.limit.max_accuracy_drop * 100:.2f})"
+            )
         agreement = candidate.fidelity.get("top1_agreement")
         if agreement is not None:
             return agreement >= self.limit.min_top1_agreement, (
-                f"top-1 agreement {agreement:.4f} (limit {self.limit.min_top1_agreement})")
+                f"top-1 agreement {agreement:.4f} (limit {self.limit.min_top1_agreement})"
+            )
         cosine = float(candidate.fidelity["cosine_mean"] or 0.0)
         return cosine >= self.limit.min_cosine, f"cosine similarity {cosine:.4f} (limit {self.limit.min_cosine})"
 

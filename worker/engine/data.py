@@ -25,7 +25,7 @@ class Dataset:
         """Feeds over ``indices``; inputs fed per sample force a batch of one."""
         size = 1 if any(self.per_sample.values()) else batch_size
         for start in range(0, len(indices), size):
-            chunk = indices[start:start + size]
+            chunk = indices[start : start + size]
             feed = {}
             for name, array in self.arrays.items():
                 feed[name] = array[chunk[0]] if self.per_sample[name] else array[chunk]
@@ -42,8 +42,11 @@ class Split:
     seed: int
 
     def describe(self) -> dict[str, int]:
-        return {"calibration_samples": int(len(self.calibration)), "evaluation_samples": int(len(self.evaluation)),
-                "seed": self.seed}
+        return {
+            "calibration_samples": int(len(self.calibration)),
+            "evaluation_samples": int(len(self.evaluation)),
+            "seed": self.seed,
+        }
 
 
 def load_dataset(path: Path, inputs: list[InputSpec]) -> Dataset:
@@ -61,15 +64,18 @@ def load_dataset(path: Path, inputs: list[InputSpec]) -> Dataset:
             raise EngineError("dataset_mismatch", f"the dataset has no array for model input {spec.name!r}")
         array = arrays[spec.name]
         if array.dtype != spec.dtype:
-            raise EngineError("dataset_mismatch",
-                              f"array {spec.name!r} is {array.dtype}, the model input expects {spec.dtype}")
+            raise EngineError(
+                "dataset_mismatch", f"array {spec.name!r} is {array.dtype}, the model input expects {spec.dtype}"
+            )
         if array.ndim == len(spec.shape):
             per_sample[spec.name] = False
         elif array.ndim == len(spec.shape) + 1:
             per_sample[spec.name] = True
         else:
-            raise EngineError("dataset_mismatch",
-                              f"array {spec.name!r} has rank {array.ndim}; input {spec.name!r} has rank {len(spec.shape)}")
+            raise EngineError(
+                "dataset_mismatch",
+                f"array {spec.name!r} has rank {array.ndim}; input {spec.name!r} has rank {len(spec.shape)}",
+            )
         feeds[spec.name] = np.ascontiguousarray(array)
     lengths = {a.shape[0] for a in feeds.values()}
     if len(lengths) != 1:

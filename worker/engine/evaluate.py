@@ -27,8 +27,9 @@ def _run(session: Any, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         raise EngineError("model_run_failed", f"the model failed while running on the dataset: {message}") from None
 
 
-def outputs_on(session: Any, dataset: Dataset, indices: np.ndarray, batch_size: int, reporter: Reporter | None = None
-               ) -> list[np.ndarray]:
+def outputs_on(
+    session: Any, dataset: Dataset, indices: np.ndarray, batch_size: int, reporter: Reporter | None = None
+) -> list[np.ndarray]:
     """Every output of the model over ``indices``, concatenated along the sample axis."""
     collected: list[list[np.ndarray]] = []
     total = max(1, len(indices))
@@ -65,8 +66,12 @@ def _fidelity(reference: np.ndarray, candidate: np.ndarray) -> dict[str, float |
     same = np.all(ref == cand, axis=1)
     cosine = np.where(norms > 0, dots / np.where(norms > 0, norms, 1.0), np.where(same, 1.0, 0.0))
     agreement = float(np.mean(reference.argmax(-1) == candidate.argmax(-1))) if is_classifier_like(reference) else None
-    return {"top1_agreement": agreement, "cosine_mean": float(np.mean(cosine)), "cosine_min": float(np.min(cosine)),
-            "max_abs_error": float(np.max(np.abs(ref - cand))) if ref.size else 0.0}
+    return {
+        "top1_agreement": agreement,
+        "cosine_mean": float(np.mean(cosine)),
+        "cosine_min": float(np.min(cosine)),
+        "max_abs_error": float(np.max(np.abs(ref - cand))) if ref.size else 0.0,
+    }
 
 
 def _accuracy(logits: np.ndarray, labels: np.ndarray) -> dict[str, float] | None:
@@ -87,8 +92,9 @@ def _accuracy(logits: np.ndarray, labels: np.ndarray) -> dict[str, float] | None
     return {"top1": float(np.mean(predicted == labels)), "f1_macro": float(np.mean(f1s)), "loss": loss}  # type: ignore[dict-item]
 
 
-def quality(reference: list[np.ndarray], candidate: list[np.ndarray], labels: np.ndarray | None,
-            output_names: list[str]) -> Quality:
+def quality(
+    reference: list[np.ndarray], candidate: list[np.ndarray], labels: np.ndarray | None, output_names: list[str]
+) -> Quality:
     """Accuracy (with labels, on the first output) and fidelity to the reference outputs, per output too."""
     if len(reference) != len(candidate):
         raise EngineError("output_mismatch", "the optimized model has a different number of outputs")
@@ -109,8 +115,14 @@ class Latency:
     runs: int
 
 
-def measure_latency(sessions: dict[str, Any], feed: dict[str, np.ndarray], batch_size: int, *,
-                    budget_s: float, reporter: Reporter | None = None) -> dict[str, Latency]:
+def measure_latency(
+    sessions: dict[str, Any],
+    feed: dict[str, np.ndarray],
+    batch_size: int,
+    *,
+    budget_s: float,
+    reporter: Reporter | None = None,
+) -> dict[str, Latency]:
     """Time every session on the same feed in interleaved rounds (fair on a noisy, shared machine)."""
     samples: dict[str, list[float]] = {name: [] for name in sessions}
     for session in sessions.values():
@@ -137,7 +149,9 @@ def measure_latency(sessions: dict[str, Any], feed: dict[str, np.ndarray], batch
     for name, times in samples.items():
         array = np.asarray(times)
         p50 = float(np.percentile(array, 50))
-        result[name] = Latency(p50, float(np.percentile(array, 95)), batch_size * 1000.0 / float(np.mean(array)), len(times))
+        result[name] = Latency(
+            p50, float(np.percentile(array, 95)), batch_size * 1000.0 / float(np.mean(array)), len(times)
+        )
     return result
 
 

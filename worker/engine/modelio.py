@@ -31,8 +31,9 @@ def input_specs(model: onnx.ModelProto) -> list[InputSpec]:
         if value.name in initializers:
             continue
         tensor = value.type.tensor_type
-        shape: list[int | str | None] = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
-                                         for d in tensor.shape.dim]
+        shape: list[int | str | None] = [
+            d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tensor.shape.dim
+        ]
         specs.append(InputSpec(value.name, np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)), shape))
     return specs
 
@@ -45,7 +46,9 @@ def parameter_stats(model: onnx.ModelProto) -> tuple[int, float]:
     """(parameters, sparsity): elements of float initializers (and of int8 weights) and their zero fraction."""
     total = zeros = 0
     for init in model.graph.initializer:
-        if init.data_type in FLOAT_TYPES or (init.data_type in (TensorProto.INT8, TensorProto.UINT8) and len(init.dims) >= 2):
+        if init.data_type in FLOAT_TYPES or (
+            init.data_type in (TensorProto.INT8, TensorProto.UINT8) and len(init.dims) >= 2
+        ):
             array = numpy_helper.to_array(init)
             total += array.size
             zeros += int(np.count_nonzero(array == 0)) if init.data_type in FLOAT_TYPES else 0
@@ -55,8 +58,9 @@ def parameter_stats(model: onnx.ModelProto) -> tuple[int, float]:
 def save(model: onnx.ModelProto, path: Path) -> Path:
     """Save one file, or model + one external data file beside it above protobuf's 2 GB limit."""
     if model.ByteSize() > EXTERNAL_DATA_THRESHOLD_BYTES:
-        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=path.name + ".data")
+        onnx.save_model(
+            model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=path.name + ".data"
+        )
     else:
         onnx.save_model(model, str(path))
     return path

@@ -9,8 +9,15 @@ from worker.engine.errors import Cancelled
 
 
 class ProgressFn(Protocol):
-    def __call__(self, stage: str, fraction: float, message: str = "", *, type: str = "progress",
-                 data: dict[str, Any] | None = None) -> None: ...
+    def __call__(
+        self,
+        stage: str,
+        fraction: float,
+        message: str = "",
+        *,
+        type: str = "progress",
+        data: dict[str, Any] | None = None,
+    ) -> None: ...
 
 
 class Reporter:

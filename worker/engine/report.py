@@ -16,8 +16,12 @@ def environment(device: str, providers: list[str], threads: int, batch_size: int
     import onnx
     import onnxruntime
 
-    libraries = {"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__, "numpy": numpy.__version__,
-                 "python": platform.python_version()}
+    libraries = {
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
     try:
         import torch
 
@@ -32,8 +36,15 @@ def environment(device: str, providers: list[str], threads: int, batch_size: int
                 break
     except OSError:
         pass
-    return {"device": device, "providers": providers, "threads": threads, "batch_size": batch_size, "cpu": cpu,
-            "latency_runs": runs, "libraries": libraries}
+    return {
+        "device": device,
+        "providers": providers,
+        "threads": threads,
+        "batch_size": batch_size,
+        "cpu": cpu,
+        "latency_runs": runs,
+        "libraries": libraries,
+    }
 
 
 def _plots(report: Report, out_dir: Path) -> dict[str, Path]:
@@ -51,8 +62,10 @@ def _plots(report: Report, out_dir: Path) -> dict[str, Path]:
     if report.baseline.accuracy and report.optimized.accuracy:
         series["accuracy.png"] = ("top-1 accuracy", [report.baseline.accuracy.top1, report.optimized.accuracy.top1])
     else:
-        series["fidelity.png"] = ("cosine similarity to the original", [report.baseline.fidelity.cosine_mean,
-                                                                         report.optimized.fidelity.cosine_mean])
+        series["fidelity.png"] = (
+            "cosine similarity to the original",
+            [report.baseline.fidelity.cosine_mean, report.optimized.fidelity.cosine_mean],
+        )
     for name, (title, values) in series.items():
         figure, axis = plt.subplots(figsize=(4, 3), dpi=100)
         bars = axis.bar(labels, values, color=["#8a8a8a", "#2a7ae2"])
@@ -78,7 +91,8 @@ def write(report_data: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     artifacts.update(_plots(report, out_dir))
     b, o = report.baseline, report.optimized
     rows = [
-        _row("size (bytes)", b.size_bytes, o.size_bytes), _row("parameters", b.parameter_count, o.parameter_count),
+        _row("size (bytes)", b.size_bytes, o.size_bytes),
+        _row("parameters", b.parameter_count, o.parameter_count),
         _row("latency p50 (ms)", f"{b.latency_ms_p50:.3f}", f"{o.latency_ms_p50:.3f}"),
         _row("latency p95 (ms)", f"{b.latency_ms_p95:.3f}", f"{o.latency_ms_p95:.3f}"),
         _row("throughput (/s)", f"{b.throughput_per_s:.1f}", f"{o.throughput_per_s:.1f}"),
@@ -95,11 +109,11 @@ def write(report_data: dict[str, Any], out_dir: Path) -> dict[str, Path]:
 td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}th{{text-align:left}}img{{margin:4px}}</style></head>
 <body><h1>Slimline report</h1>
 <p>speedup <b>{report.speedup:.2f}×</b>, size ratio <b>{report.size_ratio:.2f}</b>, goal met: <b>{report.goal_met}</b>
-{'' if report.accuracy_drop is None else f', accuracy drop <b>{report.accuracy_drop * 100:.2f} points</b>'}</p>
-<table><tr><th></th><th>baseline</th><th>optimized</th></tr>{''.join(rows)}</table>
+{"" if report.accuracy_drop is None else f", accuracy drop <b>{report.accuracy_drop * 100:.2f} points</b>"}</p>
+<table><tr><th></th><th>baseline</th><th>optimized</th></tr>{"".join(rows)}</table>
 <div>{images}</div>
-<h2>Warnings</h2><ul>{warnings or '<li>none</li>'}</ul>
-<h2>Ops left in float</h2><ul>{float_rows or '<li>none</li>'}</ul>
+<h2>Warnings</h2><ul>{warnings or "<li>none</li>"}</ul>
+<h2>Ops left in float</h2><ul>{float_rows or "<li>none</li>"}</ul>
 <h2>Environment</h2><pre>{html.escape(json.dumps(report.environment.model_dump(), indent=2))}</pre>
 <h2>Passes</h2><pre>{html.escape(json.dumps(report.passes, indent=2))}</pre></body></html>"""
     artifacts["report.html"] = out_dir / "report.html"

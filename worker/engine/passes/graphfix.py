@@ -18,6 +18,7 @@ STATE_NAME = re.compile(r"(state|hidden|cache|past|present|h0|c0|memory)", re.I)
 SIGNAL_OPS = {"STFT", "DFT", "MelWeightMatrix", "HannWindow", "HammingWindow", "BlackmanWindow"}
 RECURRENT_OPS = {"LSTM", "GRU", "RNN"}
 CONTROL_FLOW_OPS = {"If", "Loop", "Scan"}
+LAYERNORM_OPS = {"Pow", "Mul", "ReduceMean", "Add", "Sqrt", "Div", "Reciprocal"}
 
 
 def unique_node_names(model: onnx.ModelProto) -> int:
@@ -40,7 +41,12 @@ def fold_constants_to_initializers(model: onnx.ModelProto) -> int:
     keep, folded = [], 0
     for node in graph.node:
         value = next((a for a in node.attribute if a.name == "value"), None)
-        if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and value is not None and len(node.attribute) == 1:
+        if (
+            node.op_type == "Constant"
+            and node.domain in ("", "ai.onnx")
+            and value is not None
+            and len(node.attribute) == 1
+        ):
             tensor = onnx.TensorProto()
             tensor.CopyFrom(value.t)
             tensor.name = node.output[0]
@@ -82,10 +88,9 @@ def layernorm_like_nodes(model: onnx.ModelProto) -> set[str]:
                 nxt = []
                 for node in frontier:
                     for consumer in consumers.get(node.output[0], []):
-                        if consumer.op_type in ("Pow", "Mul", "ReduceMean", "Add", "Sqrt", "Div", "Reciprocal"):
-                            if consumer.name not in group:
-                                group.add(consumer.name)
-                                nxt.append(consumer)
+                        if consumer.op_type in LAYERNORM_OPS and consumer.name not in group:
+                            group.add(consumer.name)
+                            nxt.append(consumer)
                 frontier = nxt
             if any(n.op_type == "Sqrt" for n in model.graph.node if n.name in group):
                 found |= group
@@ -103,8 +108,11 @@ def sensitive_nodes(model: onnx.ModelProto) -> dict[str, str]:
         if value.name in initializers:
             continue
         shape = [d.dim_value for d in value.type.tensor_type.shape.dim]
-        if STATE_NAME.search(value.name) or (len(model.graph.input) > 1 and shape in output_shapes.values()
-                                             and any(STATE_NAME.search(o) for o in output_shapes)):
+        if STATE_NAME.search(value.name) or (
+            len(model.graph.input) > 1
+            and shape in output_shapes.values()
+            and any(STATE_NAME.search(o) for o in output_shapes)
+        ):
             state_inputs.add(value.name)
     for node in model.graph.node:
         if any(i in state_inputs for i in node.input):

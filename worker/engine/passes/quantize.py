@@ -64,7 +64,9 @@ def _prepare(ctx: PassContext, source: Path, *, min_opset: int) -> tuple[Path, l
     try:
         model, old = graphfix.ensure_opset(model, min_opset)
     except Exception as exc:  # noqa: BLE001 - the converter raises many types
-        raise EngineError("unsupported_model", f"cannot convert the model to opset {min_opset} for quantization: {exc}") from None
+        raise EngineError(
+            "unsupported_model", f"cannot convert the model to opset {min_opset} for quantization: {exc}"
+        ) from None
     if old is not None:
         notes.append(f"converted opset {old} -> {min_opset} (per-channel QDQ needs DequantizeLinear's axis)")
     scratch = ctx.scratch("prep")
@@ -88,9 +90,16 @@ def _dynamic(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
     out = ctx.scratch("dynamic") / "model.onnx"
     exclude = sorted(set(config.nodes_to_exclude) | set(sensitive))
     try:
-        quantize_dynamic(str(prepared), str(out), per_channel=config.per_channel, reduce_range=config.reduce_range,
-                         weight_type=_qtype(config.weight_type), nodes_to_exclude=exclude,
-                         op_types_to_quantize=config.op_types_to_quantize, extra_options={"MatMulConstBOnly": True})
+        quantize_dynamic(
+            str(prepared),
+            str(out),
+            per_channel=config.per_channel,
+            reduce_range=config.reduce_range,
+            weight_type=_qtype(config.weight_type),
+            nodes_to_exclude=exclude,
+            op_types_to_quantize=config.op_types_to_quantize,
+            extra_options={"MatMulConstBOnly": True},
+        )
     except Exception as exc:  # noqa: BLE001 - surface the quantizer's reason, not a stack trace
         raise EngineError("quantization_failed", f"dynamic quantization failed: {_first_line(exc)}") from None
     return Candidate("dynamic int8", out, notes, sensitive)
@@ -101,17 +110,33 @@ def _static(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
 
     prepared, notes, sensitive = _prepare(ctx, source, min_opset=13)
     out = ctx.scratch("static") / "model.onnx"
-    method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
-              "percentile": CalibrationMethod.Percentile}[config.calibration]
+    method = {
+        "minmax": CalibrationMethod.MinMax,
+        "entropy": CalibrationMethod.Entropy,
+        "percentile": CalibrationMethod.Percentile,
+    }[config.calibration]
     exclude = sorted(set(config.nodes_to_exclude) | set(sensitive))
-    extra = {"ActivationSymmetric": config.symmetric_activations, "WeightSymmetric": config.symmetric_weights,
-             "CalibPercentile": config.percentile, "EnableSubgraph": False}
+    extra = {
+        "ActivationSymmetric": config.symmetric_activations,
+        "WeightSymmetric": config.symmetric_weights,
+        "CalibPercentile": config.percentile,
+        "EnableSubgraph": False,
+    }
     try:
-        quantize_static(str(prepared), str(out), _Calibration(ctx, config.calibration_samples),
-                        quant_format=QuantFormat.QDQ, per_channel=config.per_channel, reduce_range=config.reduce_range,
-                        activation_type=_qtype(config.activation_type), weight_type=_qtype(config.weight_type),
-                        nodes_to_exclude=exclude, op_types_to_quantize=config.op_types_to_quantize,
-                        calibrate_method=method, extra_options=extra)
+        quantize_static(
+            str(prepared),
+            str(out),
+            _Calibration(ctx, config.calibration_samples),
+            quant_format=QuantFormat.QDQ,
+            per_channel=config.per_channel,
+            reduce_range=config.reduce_range,
+            activation_type=_qtype(config.activation_type),
+            weight_type=_qtype(config.weight_type),
+            nodes_to_exclude=exclude,
+            op_types_to_quantize=config.op_types_to_quantize,
+            calibrate_method=method,
+            extra_options=extra,
+        )
     except EngineError:
         raise
     except Exception as exc:  # noqa: BLE001 - surface the quantizer's reason, not a stack trace
@@ -124,12 +149,17 @@ def _fp16(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
 
     model = modelio.load(source)
     try:
-        converted = float16.convert_float_to_float16(model, keep_io_types=config.keep_io_types,
-                                                     node_block_list=list(config.nodes_to_exclude) or None)
+        converted = float16.convert_float_to_float16(
+            model, keep_io_types=config.keep_io_types, node_block_list=list(config.nodes_to_exclude) or None
+        )
     except Exception as exc:  # noqa: BLE001 - surface the converter's reason
         raise EngineError("quantization_failed", f"fp16 conversion failed: {_first_line(exc)}") from None
     out = modelio.save(converted, ctx.scratch("fp16") / "model.onnx")
-    notes = [] if ctx.target.device == "cuda" else ["fp16 is a GPU optimization: on CPU it halves the file, not the latency"]
+    notes = (
+        []
+        if ctx.target.device == "cuda"
+        else ["fp16 is a GPU optimization: on CPU it halves the file, not the latency"]
+    )
     return Candidate("fp16", out, notes, {})
 
 
@@ -159,7 +189,9 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-def _auto_candidates(model: onnx.ModelProto, ctx: PassContext, config: QuantizePass) -> list[tuple[str, Any, QuantizePass]]:
+def _auto_candidates(
+    model: onnx.ModelProto, ctx: PassContext, config: QuantizePass
+) -> list[tuple[str, Any, QuantizePass]]:
     ops = [n.op_type for n in model.graph.node]
     conv, matmul = sum(o in CONV_OPS for o in ops), sum(o in MATMUL_OPS for o in ops)
     plan: list[tuple[str, Any, QuantizePass]] = [("fp32", _fp32_optimized, config)]
@@ -174,12 +206,17 @@ def _auto_candidates(model: onnx.ModelProto, ctx: PassContext, config: QuantizeP
     return plan
 
 
-def _describe(candidate: Candidate, quality: evaluate.Quality | None, latency: evaluate.Latency | None,
-              ok: bool | None, why: str) -> dict[str, Any]:
+def _describe(
+    candidate: Candidate, quality: evaluate.Quality | None, latency: evaluate.Latency | None, ok: bool | None, why: str
+) -> dict[str, Any]:
     return {
-        "name": candidate.name, "size_bytes": evaluate.file_size(candidate.path),
-        "latency_ms_p50": latency.p50_ms if latency else None, "within_limit": ok, "quality": why,
-        "accuracy": quality.accuracy if quality else None, "fidelity": quality.fidelity if quality else None,
+        "name": candidate.name,
+        "size_bytes": evaluate.file_size(candidate.path),
+        "latency_ms_p50": latency.p50_ms if latency else None,
+        "within_limit": ok,
+        "quality": why,
+        "accuracy": quality.accuracy if quality else None,
+        "fidelity": quality.fidelity if quality else None,
         "notes": candidate.notes,
     }
 
@@ -219,8 +256,9 @@ def run(ctx: PassContext, config: QuantizePass, source: Path) -> PassResult:
         qualities[candidate.name] = (quality, ok, why)
     reporter.update((len(plan) + 1) / (len(plan) + 2))
     input_session = ctx.session(source)
-    timings = evaluate.measure_latency({"input": input_session, **sessions}, ctx.latency_feed(), ctx.target.batch_size,
-                                       budget_s=LATENCY_BUDGET_S)
+    timings = evaluate.measure_latency(
+        {"input": input_session, **sessions}, ctx.latency_feed(), ctx.target.batch_size, budget_s=LATENCY_BUDGET_S
+    )
     warnings = [f"candidate {f}" for f in failures]
     rows = []
     for candidate in candidates:
@@ -235,15 +273,26 @@ def run(ctx: PassContext, config: QuantizePass, source: Path) -> PassResult:
         return [{"node": n, "reason": r} for n, r in sorted(candidate.kept_in_float.items())]
 
     if config.mode == "auto":
-        passing = [c for c in candidates if c.name in qualities and qualities[c.name][1]
-                   and timings[c.name].p50_ms * MIN_SPEEDUP <= base_ms]
-        summary: dict[str, Any] = {"type": "quantize", "mode": "auto", "candidates": rows,
-                                   "input_latency_ms_p50": base_ms}
+        passing = [
+            c
+            for c in candidates
+            if c.name in qualities and qualities[c.name][1] and timings[c.name].p50_ms * MIN_SPEEDUP <= base_ms
+        ]
+        summary: dict[str, Any] = {
+            "type": "quantize",
+            "mode": "auto",
+            "candidates": rows,
+            "input_latency_ms_p50": base_ms,
+        }
         if not passing:
-            reasons = "; ".join(f"{r['name']}: {r['latency_ms_p50'] or 0:.3f} ms vs input {base_ms:.3f} ms, {r['quality']}"
-                                for r in rows)
-            warnings.append("no candidate was both within the quality limit and faster than the input on this "
-                            f"machine, so the input is returned unchanged ({reasons})")
+            reasons = "; ".join(
+                f"{r['name']}: {r['latency_ms_p50'] or 0:.3f} ms vs input {base_ms:.3f} ms, {r['quality']}"
+                for r in rows
+            )
+            warnings.append(
+                "no candidate was both within the quality limit and faster than the input on this "
+                f"machine, so the input is returned unchanged ({reasons})"
+            )
             summary.update(chosen=None, kept_in_float=[])
             return PassResult(source, summary, warnings, goal_met=True)
         best = min(passing, key=lambda c: timings[c.name].p50_ms)
@@ -259,9 +308,17 @@ def run(ctx: PassContext, config: QuantizePass, source: Path) -> PassResult:
     if not ok:
         warnings.append(f"{candidate.name} breaks the quality limit: {why}")
     if not faster:
-        warnings.append(f"{candidate.name} is slower than the input on this machine "
-                        f"({timings[candidate.name].p50_ms:.3f} ms vs {base_ms:.3f} ms p50)")
-    summary = {"type": "quantize", "mode": config.mode, "chosen": candidate.name, "candidates": rows,
-               "input_latency_ms_p50": base_ms, "kept_in_float": float_nodes(candidate), "notes": candidate.notes}
+        warnings.append(
+            f"{candidate.name} is slower than the input on this machine "
+            f"({timings[candidate.name].p50_ms:.3f} ms vs {base_ms:.3f} ms p50)"
+        )
+    summary = {
+        "type": "quantize",
+        "mode": config.mode,
+        "chosen": candidate.name,
+        "candidates": rows,
+        "input_latency_ms_p50": base_ms,
+        "kept_in_float": float_nodes(candidate),
+        "notes": candidate.notes,
+    }
     return PassResult(candidate.path, summary, warnings, goal_met=ok and faster)
-

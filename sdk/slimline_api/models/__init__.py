@@ -1,0 +1,91 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .accuracy import Accuracy
+from .artifact_read import ArtifactRead
+from .data_split import DataSplit
+from .data_split_report import DataSplitReport
+from .dataset_read import DatasetRead
+from .environment import Environment
+from .environment_libraries import EnvironmentLibraries
+from .event_read import EventRead
+from .event_read_data import EventReadData
+from .event_read_type import EventReadType
+from .fidelity import Fidelity
+from .healthz_response_healthz import HealthzResponseHealthz
+from .job_create import JobCreate
+from .job_error import JobError
+from .job_read import JobRead
+from .job_read_status import JobReadStatus
+from .job_result import JobResult
+from .list_jobs_status_type_0 import ListJobsStatusType0
+from .measurement import Measurement
+from .measurement_per_output_item import MeasurementPerOutputItem
+from .model_read import ModelRead
+from .model_read_format import ModelReadFormat
+from .page_dataset_read import PageDatasetRead
+from .page_job_read import PageJobRead
+from .page_model_read import PageModelRead
+from .problem import Problem
+from .problem_errors_item import ProblemErrorsItem
+from .quality_limit import QualityLimit
+from .quantize_pass import QuantizePass
+from .quantize_pass_activation_type import QuantizePassActivationType
+from .quantize_pass_calibration import QuantizePassCalibration
+from .quantize_pass_mode import QuantizePassMode
+from .quantize_pass_weight_type import QuantizePassWeightType
+from .recipe import Recipe
+from .report import Report
+from .report_passes_item import ReportPassesItem
+from .report_quality_limit import ReportQualityLimit
+from .target import Target
+from .target_device import TargetDevice
+from .tensor_spec import TensorSpec
+from .upload_dataset_body import UploadDatasetBody
+from .upload_model_body import UploadModelBody
+from .webhook_secret import WebhookSecret
+
+__all__ = (
+    "Accuracy",
+    "ArtifactRead",
+    "DataSplit",
+    "DataSplitReport",
+    "DatasetRead",
+    "Environment",
+    "EnvironmentLibraries",
+    "EventRead",
+    "EventReadData",
+    "EventReadType",
+    "Fidelity",
+    "HealthzResponseHealthz",
+    "JobCreate",
+    "JobError",
+    "JobRead",
+    "JobReadStatus",
+    "JobResult",
+    "ListJobsStatusType0",
+    "Measurement",
+    "MeasurementPerOutputItem",
+    "ModelRead",
+    "ModelReadFormat",
+    "PageDatasetRead",
+    "PageJobRead",
+    "PageModelRead",
+    "Problem",
+    "ProblemErrorsItem",
+    "QualityLimit",
+    "QuantizePass",
+    "QuantizePassActivationType",
+    "QuantizePassCalibration",
+    "QuantizePassMode",
+    "QuantizePassWeightType",
+    "Recipe",
+    "Report",
+    "ReportPassesItem",
+    "ReportQualityLimit",
+    "Target",
+    "TargetDevice",
+    "TensorSpec",
+    "UploadDatasetBody",
+    "UploadModelBody",
+    "WebhookSecret",
+)

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.environment_libraries import EnvironmentLibraries
+
+
+T = TypeVar("T", bound="Environment")
+
+
+@_attrs_define
+class Environment:
+    """
+    Attributes:
+        device (str):
+        providers (list[str]):
+        threads (int):
+        batch_size (int):
+        cpu (str):
+        latency_runs (int):
+        libraries (EnvironmentLibraries):
+    """
+
+    device: str
+    providers: list[str]
+    threads: int
+    batch_size: int
+    cpu: str
+    latency_runs: int
+    libraries: EnvironmentLibraries
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        device = self.device
+
+        providers = self.providers
+
+        threads = self.threads
+
+        batch_size = self.batch_size
+
+        cpu = self.cpu
+
+        latency_runs = self.latency_runs
+
+        libraries = self.libraries.to_dict()
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "device": device,
+                "providers": providers,
+                "threads": threads,
+                "batch_size": batch_size,
+                "cpu": cpu,
+                "latency_runs": latency_runs,
+                "libraries": libraries,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.environment_libraries import EnvironmentLibraries
+
+        d = dict(src_dict)
+        device = d.pop("device")
+
+        providers = cast(list[str], d.pop("providers"))
+
+        threads = d.pop("threads")
+
+        batch_size = d.pop("batch_size")
+
+        cpu = d.pop("cpu")
+
+        latency_runs = d.pop("latency_runs")
+
+        libraries = EnvironmentLibraries.from_dict(d.pop("libraries"))
+
+        environment = cls(
+            device=device,
+            providers=providers,
+            threads=threads,
+            batch_size=batch_size,
+            cpu=cpu,
+            latency_runs=latency_runs,
+            libraries=libraries,
+        )
+
+        environment.additional_properties = d
+        return environment
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

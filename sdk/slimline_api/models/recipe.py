@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.data_split import DataSplit
+    from ..models.quality_limit import QualityLimit
+    from ..models.quantize_pass import QuantizePass
+    from ..models.target import Target
+
+
+T = TypeVar("T", bound="Recipe")
+
+
+@_attrs_define
+class Recipe:
+    """What to do to the model. A recipe that names nothing means: quantize, mode auto, on CPU.
+
+    Attributes:
+        target (Target | Unset): Where the optimized model will run; latency is measured there.
+        passes (list[QuantizePass] | Unset):
+        quality (QualityLimit | Unset): How much worse the optimized model may be than the original.
+
+            With labels the limit is on accuracy (absolute drop, 0.01 = 1 point); without labels it is on
+            fidelity to the original model's outputs.
+        split (DataSplit | Unset): Reproducible split of the dataset into calibration and evaluation samples (no
+            overlap).
+    """
+
+    target: Target | Unset = UNSET
+    passes: list[QuantizePass] | Unset = UNSET
+    quality: QualityLimit | Unset = UNSET
+    split: DataSplit | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        target: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.target, Unset):
+            target = self.target.to_dict()
+
+        passes: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.passes, Unset):
+            passes = []
+            for passes_item_data in self.passes:
+                passes_item = passes_item_data.to_dict()
+                passes.append(passes_item)
+
+        quality: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.quality, Unset):
+            quality = self.quality.to_dict()
+
+        split: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.split, Unset):
+            split = self.split.to_dict()
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update({})
+        if target is not UNSET:
+            field_dict["target"] = target
+        if passes is not UNSET:
+            field_dict["passes"] = passes
+        if quality is not UNSET:
+            field_dict["quality"] = quality
+        if split is not UNSET:
+            field_dict["split"] = split
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.data_split import DataSplit
+        from ..models.quality_limit import QualityLimit
+        from ..models.quantize_pass import QuantizePass
+        from ..models.target import Target
+
+        d = dict(src_dict)
+        _target = d.pop("target", UNSET)
+        target: Target | Unset
+        if isinstance(_target, Unset):
+            target = UNSET
+        else:
+            target = Target.from_dict(_target)
+
+        _passes = d.pop("passes", UNSET)
+        passes: list[QuantizePass] | Unset = UNSET
+        if _passes is not UNSET:
+            passes = []
+            for passes_item_data in _passes:
+                passes_item = QuantizePass.from_dict(passes_item_data)
+
+                passes.append(passes_item)
+
+        _quality = d.pop("quality", UNSET)
+        quality: QualityLimit | Unset
+        if isinstance(_quality, Unset):
+            quality = UNSET
+        else:
+            quality = QualityLimit.from_dict(_quality)
+
+        _split = d.pop("split", UNSET)
+        split: DataSplit | Unset
+        if isinstance(_split, Unset):
+            split = UNSET
+        else:
+            split = DataSplit.from_dict(_split)
+
+        recipe = cls(
+            target=target,
+            passes=passes,
+            quality=quality,
+            split=split,
+        )
+
+        return recipe

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+
+from attrs import define as _attrs_define
+
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.data_split_report import DataSplitReport
+    from ..models.environment import Environment
+    from ..models.measurement import Measurement
+    from ..models.report_passes_item import ReportPassesItem
+    from ..models.report_quality_limit import ReportQualityLimit
+
+
+T = TypeVar("T", bound="Report")
+
+
+@_attrs_define
+class Report:
+    """
+    Attributes:
+        baseline (Measurement): One model, measured on this machine in this job.
+        optimized (Measurement): One model, measured on this machine in this job.
+        speedup (float): baseline p50 latency / optimized p50 latency.
+        size_ratio (float): optimized size / baseline size.
+        accuracy_drop (float | None): Top-1 accuracy points lost (0.01 = 1 point); null without labels.
+        goal_met (bool):
+        quality_limit (ReportQualityLimit):
+        passes (list[ReportPassesItem]):
+        warnings (list[str]):
+        split (DataSplitReport):
+        environment (Environment):
+        unchanged (bool): True when the optimized model is the input, unchanged.
+        schema_version (int | Unset):  Default: 1.
+    """
+
+    baseline: Measurement
+    optimized: Measurement
+    speedup: float
+    size_ratio: float
+    accuracy_drop: float | None
+    goal_met: bool
+    quality_limit: ReportQualityLimit
+    passes: list[ReportPassesItem]
+    warnings: list[str]
+    split: DataSplitReport
+    environment: Environment
+    unchanged: bool
+    schema_version: int | Unset = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        baseline = self.baseline.to_dict()
+
+        optimized = self.optimized.to_dict()
+
+        speedup = self.speedup
+
+        size_ratio = self.size_ratio
+
+        accuracy_drop: float | None
+        accuracy_drop = self.accuracy_drop
+
+        goal_met = self.goal_met
+
+        quality_limit = self.quality_limit.to_dict()
+
+        passes = []
+        for passes_item_data in self.passes:
+            passes_item = passes_item_data.to_dict()
+            passes.append(passes_item)
+
+        warnings = self.warnings
+
+        split = self.split.to_dict()
+
+        environment = self.environment.to_dict()
+
+        unchanged = self.unchanged
+
+        schema_version = self.schema_version
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "baseline": baseline,
+                "optimized": optimized,
+                "speedup": speedup,
+                "size_ratio": size_ratio,
+                "accuracy_drop": accuracy_drop,
+                "goal_met": goal_met,
+                "quality_limit": quality_limit,
+                "passes": passes,
+                "warnings": warnings,
+                "split": split,
+                "environment": environment,
+                "unchanged": unchanged,
+            }
+        )
+        if schema_version is not UNSET:
+            field_dict["schema_version"] = schema_version
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.data_split_report import DataSplitReport
+        from ..models.environment import Environment
+        from ..models.measurement import Measurement
+        from ..models.report_passes_item import ReportPassesItem
+        from ..models.report_quality_limit import ReportQualityLimit
+
+        d = dict(src_dict)
+        baseline = Measurement.from_dict(d.pop("baseline"))
+
+        optimized = Measurement.from_dict(d.pop("optimized"))
+
+        speedup = d.pop("speedup")
+
+        size_ratio = d.pop("size_ratio")
+
+        def _parse_accuracy_drop(data: object) -> float | None:
+            if data is None:
+                return data
+            return cast(float | None, data)
+
+        accuracy_drop = _parse_accuracy_drop(d.pop("accuracy_drop"))
+
+        goal_met = d.pop("goal_met")
+
+        quality_limit = ReportQualityLimit.from_dict(d.pop("quality_limit"))
+
+        passes = []
+        _passes = d.pop("passes")
+        for passes_item_data in _passes:
+            passes_item = ReportPassesItem.from_dict(passes_item_data)
+
+            passes.append(passes_item)
+
+        warnings = cast(list[str], d.pop("warnings"))
+
+        split = DataSplitReport.from_dict(d.pop("split"))
+
+        environment = Environment.from_dict(d.pop("environment"))
+
+        unchanged = d.pop("unchanged")
+
+        schema_version = d.pop("schema_version", UNSET)
+
+        report = cls(
+            baseline=baseline,
+            optimized=optimized,
+            speedup=speedup,
+            size_ratio=size_ratio,
+            accuracy_drop=accuracy_drop,
+            goal_met=goal_met,
+            quality_limit=quality_limit,
+            passes=passes,
+            warnings=warnings,
+            split=split,
+            environment=environment,
+            unchanged=unchanged,
+            schema_version=schema_version,
+        )
+
+        return report
