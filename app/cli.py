@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from app.client_cli import register as register_client_commands
 from app.settings import Settings, SettingsError, load_settings
 
 cli = typer.Typer(help="Slimline: model optimization as a service.", no_args_is_help=True, add_completion=False)
@@ -243,6 +244,9 @@ def optimize(
 
 def main() -> None:
     cli()
+
+
+register_client_commands(cli)
 
 
 if __name__ == "__main__":

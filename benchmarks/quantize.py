@@ -51,7 +51,7 @@ def train(module, x: np.ndarray, y: np.ndarray, epochs: int = 30) -> None:  # ty
     for _ in range(epochs):
         order = torch.randperm(len(xs))
         for start in range(0, len(xs), 64):
-            index = order[start:start + 64]
+            index = order[start : start + 64]
             optimizer.zero_grad()
             loss = torch.nn.functional.cross_entropy(module(xs[index]), ys[index])
             loss.backward()
@@ -62,9 +62,16 @@ def train(module, x: np.ndarray, y: np.ndarray, epochs: int = 30) -> None:  # ty
 def export(module, example, path: Path) -> Path:  # type: ignore[no-untyped-def]
     import torch
 
-    torch.onnx.export(module, (example,), str(path), input_names=["x"], output_names=["logits"],
-                      dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},), external_data=False,
-                      dynamo=True)
+    torch.onnx.export(
+        module,
+        (example,),
+        str(path),
+        input_names=["x"],
+        output_names=["logits"],
+        dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
+        external_data=False,
+        dynamo=True,
+    )
     return path
 
 
@@ -79,20 +86,39 @@ def digit_models(work: Path) -> list[tuple[str, Path, dict[str, np.ndarray]]]:
     made = []
 
     torch.manual_seed(0)
-    cnn = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
-                        nn.MaxPool2d(2), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                        nn.Flatten(), nn.Linear(64, 10))
+    cnn = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(64, 10),
+    )
     x4 = images[:, None]
     train(cnn, x4[train_idx], labels[train_idx], epochs=20)
-    made.append(("cnn-digits", export(cnn, torch.from_numpy(x4[:2]), work / "cnn.onnx"),
-                 {"x": x4[test_idx], "labels": labels[test_idx]}))
+    made.append(
+        (
+            "cnn-digits",
+            export(cnn, torch.from_numpy(x4[:2]), work / "cnn.onnx"),
+            {"x": x4[test_idx], "labels": labels[test_idx]},
+        )
+    )
 
     torch.manual_seed(0)
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
     flat = images.reshape(len(images), 64)
     train(mlp, flat[train_idx], labels[train_idx], epochs=20)
-    made.append(("mlp-digits", export(mlp, torch.from_numpy(flat[:2]), work / "mlp.onnx"),
-                 {"x": flat[test_idx], "labels": labels[test_idx]}))
+    made.append(
+        (
+            "mlp-digits",
+            export(mlp, torch.from_numpy(flat[:2]), work / "mlp.onnx"),
+            {"x": flat[test_idx], "labels": labels[test_idx]},
+        )
+    )
 
     class Encoder(nn.Module):
         def __init__(self, dim: int = 64) -> None:
@@ -109,8 +135,13 @@ def digit_models(work: Path) -> list[tuple[str, Path, dict[str, np.ndarray]]]:
     torch.manual_seed(0)
     encoder = Encoder()
     train(encoder, images[train_idx], labels[train_idx], epochs=25)
-    made.append(("transformer-digits", export(encoder, torch.from_numpy(images[:2]), work / "transformer.onnx"),
-                 {"x": images[test_idx], "labels": labels[test_idx]}))
+    made.append(
+        (
+            "transformer-digits",
+            export(encoder, torch.from_numpy(images[:2]), work / "transformer.onnx"),
+            {"x": images[test_idx], "labels": labels[test_idx]},
+        )
+    )
     return made
 
 
@@ -119,8 +150,24 @@ def text_lines(count: int, height: int, width: int) -> np.ndarray:
     from PIL import Image, ImageDraw, ImageFont
 
     rng = np.random.default_rng(0)
-    words = ["invoice", "total", "2026-11-24", "Slimline", "model", "quantize", "ONNX", "receipt", "amount",
-             "42.00", "hello world", "latency", "throughput", "report", "CPU", "batch"]
+    words = [
+        "invoice",
+        "total",
+        "2026-11-24",
+        "Slimline",
+        "model",
+        "quantize",
+        "ONNX",
+        "receipt",
+        "amount",
+        "42.00",
+        "hello world",
+        "latency",
+        "throughput",
+        "report",
+        "CPU",
+        "batch",
+    ]
     font = ImageFont.load_default(size=28)
     lines = []
     for i in range(count):
@@ -140,7 +187,11 @@ def ocr_models(work: Path) -> list[tuple[str, Path, dict[str, np.ndarray]]]:
         return []
     models = Path(next(iter(spec.submodule_search_locations))) / "models"
     return [
-        ("ocr-cls (pretrained, opset 11)", models / "ch_ppocr_mobile_v2.0_cls_infer.onnx", {"x": text_lines(96, 48, 192)}),
+        (
+            "ocr-cls (pretrained, opset 11)",
+            models / "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+            {"x": text_lines(96, 48, 192)},
+        ),
         ("ocr-rec (pretrained, opset 12)", models / "ch_PP-OCRv4_rec_infer.onnx", {"x": text_lines(64, 48, 320)}),
     ]
 
@@ -148,7 +199,7 @@ def ocr_models(work: Path) -> list[tuple[str, Path, dict[str, np.ndarray]]]:
 # ---------------------------------------------------------------- variants
 class Calibration:
     def __init__(self, x: np.ndarray) -> None:
-        self.feeds = iter({"x": x[i:i + 1]} for i in range(len(x)))
+        self.feeds = iter({"x": x[i : i + 1]} for i in range(len(x)))
 
     def get_next(self):  # type: ignore[no-untyped-def]
         return next(self.feeds, None)
@@ -203,8 +254,10 @@ def benchmark(name: str, source: Path, data: dict[str, np.ndarray], work: Path, 
     calibration, evaluation = x[:half], x[half:]
     variants: dict[str, Path] = {"fp32": source}
     failures: dict[str, str] = {}
-    for label, build in (("ort dynamic", lambda d: ort_dynamic(source, d / "model.onnx")),
-                         ("ort static", lambda d: ort_static(source, d / "model.onnx", calibration[:64]))):
+    for label, build in (
+        ("ort dynamic", lambda d: ort_dynamic(source, d / "model.onnx")),
+        ("ort static", lambda d: ort_static(source, d / "model.onnx", calibration[:64])),
+    ):
         folder = work / label.replace(" ", "-")
         folder.mkdir()
         try:
@@ -262,8 +315,14 @@ def main() -> None:
             folder.mkdir()
             print(f"benchmarking {name} (opset {modelio.opset_of(onnx.load(str(path)))})", file=sys.stderr)
             rows.extend(benchmark(name, path, data, folder, args.threads))
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.machine())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
     import onnxruntime
 
     header = (

@@ -10,5 +10,6 @@ trap 'rm -rf "$tmp"' EXIT
 # ruff (the generator's formatter) must be on PATH for byte-identical output
 PATH="$bin:$PATH" openapi-python-client generate --path "$here/../openapi/openapi.json" \
   --config "$here/config.yml" --meta none --output-path "$tmp/slimline_api" >/dev/null
+find "$tmp/slimline_api" -name .ruff_cache -prune -exec rm -rf {} +
 rm -rf "$out"
 mv "$tmp/slimline_api" "$out"

@@ -102,7 +102,8 @@ def _dynamic(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
         )
     except Exception as exc:  # noqa: BLE001 - surface the quantizer's reason, not a stack trace
         raise EngineError("quantization_failed", f"dynamic quantization failed: {_first_line(exc)}") from None
-    return Candidate("dynamic int8", out, notes, sensitive)
+    granularity = "per-channel" if config.per_channel else "per-tensor"
+    return Candidate(f"dynamic int8 ({granularity})", out, notes, sensitive)
 
 
 def _static(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
@@ -141,7 +142,8 @@ def _static(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
         raise
     except Exception as exc:  # noqa: BLE001 - surface the quantizer's reason, not a stack trace
         raise EngineError("quantization_failed", f"static quantization failed: {_first_line(exc)}") from None
-    return Candidate(f"static int8 QDQ ({config.calibration})", out, notes, sensitive)
+    granularity = "per-channel" if config.per_channel else "per-tensor"
+    return Candidate(f"static int8 QDQ ({config.calibration}, {granularity})", out, notes, sensitive)
 
 
 def _fp16(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
@@ -195,12 +197,19 @@ def _auto_candidates(
     ops = [n.op_type for n in model.graph.node]
     conv, matmul = sum(o in CONV_OPS for o in ops), sum(o in MATMUL_OPS for o in ops)
     plan: list[tuple[str, Any, QuantizePass]] = [("fp32", _fp32_optimized, config)]
+
+    def variant(mode: str, builder: Any, **changes: Any) -> None:
+        plan.append((mode, builder, config.model_copy(update={"mode": mode, **changes})))
+
+    # Per-channel scales keep accuracy; per-tensor ones are often faster. Both are measured.
     if conv:
-        plan.append(("static", _static, config.model_copy(update={"mode": "static"})))
+        variant("static", _static, per_channel=True)
+        variant("static", _static, per_channel=False)
     if matmul:
-        plan.append(("dynamic", _dynamic, config.model_copy(update={"mode": "dynamic"})))
+        variant("dynamic", _dynamic, per_channel=False)
+        variant("dynamic", _dynamic, per_channel=True)
         if not conv:
-            plan.append(("static", _static, config.model_copy(update={"mode": "static"})))
+            variant("static", _static, per_channel=False)
     if ctx.target.device == "cuda":
         plan.append(("fp16", _fp16, config.model_copy(update={"mode": "fp16"})))
     return plan

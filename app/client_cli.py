@@ -1,0 +1,329 @@
+"""End-user commands of ``slimline``, talking to a server through the SDK (``slimline_client``).
+
+    slimline login --url URL --key KEY           # stored in ~/.config/slimline/config.json (0600)
+    slimline models upload|list|show|rm, slimline datasets upload|list|show|rm
+    slimline jobs submit RECIPE.json --model M --data D | list | show | watch | cancel | download
+    slimline run MODEL DATA [--recipe R] [--out DIR]   # upload, submit, watch, download, print the report
+
+SLIMLINE_URL / SLIMLINE_API_KEY override the stored login. ``--json`` prints machine-readable output.
+Exit codes: 0 ok, 1 the server refused (the problem's detail is printed), 2 usage/config, 3 the job
+did not succeed (failed, cancelled, or its goal was not met).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from slimline_client import Job, Slimline
+
+CONFIG = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "slimline" / "config.json"
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+console, err = Console(), Console(stderr=True)
+
+models_cli = typer.Typer(help="Models on the server.", no_args_is_help=True)
+datasets_cli = typer.Typer(help="Datasets on the server.", no_args_is_help=True)
+jobs_cli = typer.Typer(help="Optimization jobs.", no_args_is_help=True)
+
+
+def _connect() -> Slimline:
+    from slimline_client import Slimline
+
+    stored: dict[str, str] = json.loads(CONFIG.read_text()) if CONFIG.exists() else {}
+    url = os.environ.get("SLIMLINE_URL") or stored.get("url")
+    key = os.environ.get("SLIMLINE_API_KEY") or stored.get("api_key")
+    if not url or not key:
+        err.print("not logged in: run `slimline login --url URL --key KEY` or set SLIMLINE_URL and SLIMLINE_API_KEY")
+        raise typer.Exit(2)
+    return Slimline(url, key)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    from slimline_client import SlimlineError
+
+    if isinstance(exc, typer.Exit):
+        return exc
+    if isinstance(exc, SlimlineError):
+        err.print(f"[red]error {exc.status} {exc.code}:[/red] {exc.detail}")
+        for item in exc.errors:
+            err.print(f"  {item.get('field', '')}: {item.get('message', '')}")
+    else:
+        err.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(1)
+
+
+def _print(data: Any, as_json: bool, table: Table | None = None) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, default=str) + "\n")
+    elif table is not None:
+        console.print(table)
+    else:
+        console.print_json(json.dumps(data, default=str))
+
+
+def login(
+    url: Annotated[str, typer.Option(help="Server URL.")], key: Annotated[str, typer.Option(help="API key.")]
+) -> None:
+    """Check the key against the server and store it (0600)."""
+    from slimline_client import Slimline
+
+    client = Slimline(url, key)
+    try:
+        next(client.models.list(limit=1), None)
+    except Exception as exc:  # noqa: BLE001 - report any refusal or connection error
+        raise _fail(exc) from None
+    CONFIG.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(CONFIG, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump({"url": url, "api_key": key}, handle)
+    os.chmod(CONFIG, 0o600)
+    console.print(f"logged in to {url}; credentials in {CONFIG}")
+
+
+def _upload(kind: str, path: Path, name: str | None, as_json: bool) -> Any:
+    client = _connect()
+    size = path.stat().st_size
+    with Progress(
+        TextColumn(f"uploading {path.name}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err,
+        disable=as_json,
+    ) as bar:
+        task = bar.add_task("upload", total=size)
+        try:
+            item = getattr(client, kind).upload(path, name=name, on_bytes=lambda n: bar.advance(task, n))
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc) from None
+    _print(item.data.to_dict(), as_json)
+    return item
+
+
+def _register_uploads(group: typer.Typer, kind: str) -> None:
+    @group.command("upload")
+    def upload(
+        path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+        name: Annotated[str | None, typer.Option()] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Upload a file (streamed, with a progress bar)."""
+        _upload(kind, path, name, as_json)
+
+    @group.command("list")
+    def list_(limit: Annotated[int, typer.Option(min=1, max=200)] = 50, as_json: JsonOpt = False) -> None:
+        """List (newest first)."""
+        try:
+            items = [item.data.to_dict() for item in getattr(_connect(), kind).list(limit=limit)]
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc) from None
+        table = Table("id", "name", "size", "created")
+        for item in items:
+            table.add_row(item["id"], item["name"], f"{item['size_bytes']:,}", str(item["created_at"]))
+        _print(items, as_json, table)
+
+    @group.command("show")
+    def show(item_id: str, as_json: JsonOpt = False) -> None:
+        """Show one."""
+        try:
+            _print(getattr(_connect(), kind).get(item_id).data.to_dict(), as_json)
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc) from None
+
+    @group.command("rm")
+    def rm(item_id: str, as_json: JsonOpt = False) -> None:
+        """Delete one (refused while a job uses it)."""
+        try:
+            getattr(_connect(), kind).delete(item_id)
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc) from None
+        _print({"deleted": item_id}, as_json) if as_json else console.print(f"deleted {item_id}")
+
+
+_register_uploads(models_cli, "models")
+_register_uploads(datasets_cli, "datasets")
+
+
+def report_table(report: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"speedup {report['speedup']:.2f}×, size ratio {report['size_ratio']:.2f}, goal met: {report['goal_met']}"
+    )
+    for column in ("", "baseline", "optimized"):
+        table.add_column(column, justify="right" if column else "left")
+    base, opt = report["baseline"], report["optimized"]
+    table.add_row("size (bytes)", f"{base['size_bytes']:,}", f"{opt['size_bytes']:,}")
+    table.add_row("parameters", f"{base['parameter_count']:,}", f"{opt['parameter_count']:,}")
+    table.add_row("latency p50 (ms)", f"{base['latency_ms_p50']:.3f}", f"{opt['latency_ms_p50']:.3f}")
+    table.add_row("latency p95 (ms)", f"{base['latency_ms_p95']:.3f}", f"{opt['latency_ms_p95']:.3f}")
+    table.add_row("throughput (/s)", f"{base['throughput_per_s']:.1f}", f"{opt['throughput_per_s']:.1f}")
+    if base.get("accuracy") and opt.get("accuracy"):
+        table.add_row("top-1 accuracy", f"{base['accuracy']['top1']:.4f}", f"{opt['accuracy']['top1']:.4f}")
+    table.add_row("cosine to original", "1.0000", f"{opt['fidelity']['cosine_mean']:.4f}")
+    return table
+
+
+def _watch(job: Job, as_json: bool) -> Job:
+    """Follow a job's events (SSE) with a live progress bar until it ends."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        console=err,
+        disable=as_json,
+    ) as bar:
+        task = bar.add_task(f"{job.id}: {job.status}", total=1.0)
+
+        def on_progress(current: Job, event: dict[str, Any] | None) -> None:
+            bar.update(
+                task,
+                completed=current.progress,
+                description=f"{current.id}: {current.status} · {current.data.stage or ''}",
+            )
+            if event and event["type"] in ("warning", "trial", "state") and not as_json:
+                bar.console.print(f"[{event['type']}] {event['message']}")
+
+        job.wait(on_progress=on_progress, use_sse=True)
+        bar.update(task, completed=job.progress, description=f"{job.id}: {job.status}")
+    return job
+
+
+def _finish(job: Job, out: Path | None, as_json: bool) -> None:
+    files = job.download(out) if out and job.status == "succeeded" else {}
+    payload = {"job": job.data.to_dict(), "artifacts": {k: str(v) for k, v in files.items()}}
+    if as_json:
+        _print(payload, True)
+    else:
+        if job.report:
+            console.print(report_table(job.report))
+            for warning in job.report["warnings"]:
+                console.print(f"[yellow]warning:[/yellow] {warning}")
+        if job.data.error:
+            err.print(f"[red]job {job.status}:[/red] {job.data.error.code}: {job.data.error.message}")
+        if files:
+            console.print(f"downloaded {', '.join(sorted(files))} to {out}")
+    if job.status != "succeeded" or not (job.report or {}).get("goal_met", False):
+        raise typer.Exit(3)
+
+
+@jobs_cli.command("submit")
+def jobs_submit(
+    recipe: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Recipe JSON.")],
+    model: Annotated[str, typer.Option(help="Model id.")],
+    data: Annotated[str, typer.Option(help="Dataset id.")],
+    idempotency_key: Annotated[str | None, typer.Option()] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Submit a job from a recipe file."""
+    try:
+        job = _connect().jobs.create(model, data, json.loads(recipe.read_text()), idempotency_key=idempotency_key)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    _print(job.data.to_dict(), as_json) if as_json else console.print(f"submitted {job.id} ({job.status})")
+
+
+@jobs_cli.command("list")
+def jobs_list(
+    status: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List jobs (newest first)."""
+    try:
+        jobs = [j.data.to_dict() for j in _connect().jobs.list(status=status, limit=limit)]
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    table = Table("id", "status", "stage", "progress", "created")
+    for j in jobs:
+        table.add_row(j["id"], j["status"], str(j.get("stage") or ""), f"{j['progress']:.0%}", str(j["created_at"]))
+    _print(jobs, as_json, table)
+
+
+@jobs_cli.command("show")
+def jobs_show(job_id: str, as_json: JsonOpt = False) -> None:
+    """Show a job (and its report when it has one)."""
+    try:
+        job = _connect().jobs.get(job_id)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    if as_json or not job.report:
+        _print(job.data.to_dict(), as_json)
+    else:
+        console.print(f"{job.id}: {job.status}")
+        console.print(report_table(job.report))
+
+
+@jobs_cli.command("watch")
+def jobs_watch(job_id: str, as_json: JsonOpt = False) -> None:
+    """Follow a job live (stage, progress, warnings, trials) until it ends."""
+    try:
+        job = _watch(_connect().jobs.get(job_id), as_json)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    _finish(job, None, as_json)
+
+
+@jobs_cli.command("cancel")
+def jobs_cancel(job_id: str, as_json: JsonOpt = False) -> None:
+    """Cancel a queued or running job."""
+    try:
+        job = _connect().jobs.get(job_id).cancel()
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    _print(job.data.to_dict(), as_json) if as_json else console.print(f"{job.id}: {job.status}")
+
+
+@jobs_cli.command("download")
+def jobs_download(
+    job_id: str, out: Annotated[Path, typer.Option(help="Directory.")] = Path("."), as_json: JsonOpt = False
+) -> None:
+    """Download a job's artifacts."""
+    try:
+        files = _connect().jobs.get(job_id).download(out)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    _print({k: str(v) for k, v in files.items()}, as_json) if as_json else console.print(
+        f"downloaded {', '.join(sorted(files))} to {out}"
+    )
+
+
+def run(
+    model: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An .onnx or .pt2 file.")],
+    data: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An .npz dataset.")],
+    recipe: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Recipe JSON.")] = None,
+    out: Annotated[Path, typer.Option(help="Where to put the artifacts.")] = Path("slimline-out"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Upload MODEL and DATA, submit, watch, download, and print the report."""
+    client = _connect()
+    try:
+        uploaded_model = client.models.upload(model)
+        uploaded_data = client.datasets.upload(data)
+        if not as_json:
+            console.print(f"uploaded {uploaded_model.id} and {uploaded_data.id}")
+        job = client.jobs.create(
+            uploaded_model.id, uploaded_data.id, json.loads(recipe.read_text()) if recipe else None
+        )
+        if not as_json:
+            console.print(f"submitted {job.id}")
+        job = _watch(job, as_json)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    _finish(job, out, as_json)
+
+
+def register(cli: typer.Typer) -> None:
+    """Mount the client commands on the ``slimline`` CLI."""
+    cli.command("login")(login)
+    cli.command("run")(run)
+    cli.add_typer(models_cli, name="models")
+    cli.add_typer(datasets_cli, name="datasets")
+    cli.add_typer(jobs_cli, name="jobs")

@@ -1,0 +1,321 @@
+"""The friendly client: uploads with progress, jobs that wait (ETag polling or SSE), downloads."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+from slimline_api import AuthenticatedClient
+from slimline_api.api.datasets import get_dataset, list_datasets
+from slimline_api.api.jobs import cancel_job, create_job, get_job, list_jobs
+from slimline_api.api.models import get_model, list_models
+from slimline_api.models import DatasetRead, JobCreate, JobRead, JobResult, ModelRead
+from slimline_api.types import UNSET
+
+from slimline_client.errors import SlimlineError, raise_for_problem
+
+TERMINAL = {"succeeded", "failed", "cancelled"}
+ProgressCallback = Callable[["Job", dict[str, Any] | None], None]
+
+
+class _CountingReader:
+    """Wraps a file so that reading it reports progress (httpx streams multipart files in chunks)."""
+
+    def __init__(self, handle: IO[bytes], on_bytes: Callable[[int], None] | None) -> None:
+        self.handle, self.on_bytes = handle, on_bytes
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.handle.read(size)
+        if self.on_bytes and chunk:
+            self.on_bytes(len(chunk))
+        return chunk
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
+
+
+def _check(response: Any) -> Any:
+    """Unwrap a generated ``Response``: the parsed body, or the typed error."""
+    if response.status_code >= 400:
+        raise_for_problem(httpx.Response(response.status_code, content=response.content, headers=response.headers))
+    return response.parsed
+
+
+class Model:
+    def __init__(self, data: ModelRead) -> None:
+        self.data = data
+        self.id = data.id
+
+    def __repr__(self) -> str:
+        return f"Model({self.id!r}, name={self.data.name!r}, size_bytes={self.data.size_bytes})"
+
+
+class Dataset:
+    def __init__(self, data: DatasetRead) -> None:
+        self.data = data
+        self.id = data.id
+
+    def __repr__(self) -> str:
+        return f"Dataset({self.id!r}, samples={self.data.num_samples})"
+
+
+class _Uploads:
+    def __init__(self, client: Slimline, kind: str, parse: Callable[[dict[str, Any]], Any], wrap: type) -> None:
+        self._client, self._kind, self._parse, self._wrap = client, kind, parse, wrap
+
+    def upload(
+        self, path: str | Path, *, name: str | None = None, on_bytes: Callable[[int], None] | None = None
+    ) -> Any:
+        """Upload a file (streamed); ``on_bytes(n)`` is called as chunks go out."""
+        path = Path(path)
+        with path.open("rb") as handle:
+            files = {"file": (path.name, _CountingReader(handle, on_bytes), "application/octet-stream")}
+            response = self._client.http.post(
+                f"/v1/{self._kind}",
+                files=files,
+                data={"name": name} if name else None,
+                timeout=httpx.Timeout(30, read=600, write=600),
+            )
+        raise_for_problem(response)
+        return self._wrap(self._parse(response.json()))
+
+    def delete(self, item_id: str) -> None:
+        raise_for_problem(self._client.http.delete(f"/v1/{self._kind}/{item_id}"))
+
+    def download(self, item_id: str, dest: str | Path) -> Path:
+        dest = Path(dest)
+        with self._client.http.stream("GET", f"/v1/{self._kind}/{item_id}/content") as response:
+            if response.status_code >= 400:
+                response.read()
+                raise_for_problem(response)
+            with dest.open("wb") as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+        return dest
+
+
+class Models(_Uploads):
+    def __init__(self, client: Slimline) -> None:
+        super().__init__(client, "models", ModelRead.from_dict, Model)
+
+    def get(self, model_id: str) -> Model:
+        return Model(_check(get_model.sync_detailed(model_id, client=self._client.api)))
+
+    def list(self, limit: int = 50) -> Iterator[Model]:
+        cursor = None
+        while True:
+            page = _check(list_models.sync_detailed(client=self._client.api, limit=limit, cursor=cursor or UNSET))
+            yield from (Model(item) for item in page.items)
+            cursor = page.next_cursor if isinstance(page.next_cursor, str) else None
+            if not cursor:
+                return
+
+
+class Datasets(_Uploads):
+    def __init__(self, client: Slimline) -> None:
+        super().__init__(client, "datasets", DatasetRead.from_dict, Dataset)
+
+    def get(self, dataset_id: str) -> Dataset:
+        return Dataset(_check(get_dataset.sync_detailed(dataset_id, client=self._client.api)))
+
+    def list(self, limit: int = 50) -> Iterator[Dataset]:
+        cursor = None
+        while True:
+            page = _check(list_datasets.sync_detailed(client=self._client.api, limit=limit, cursor=cursor or UNSET))
+            yield from (Dataset(item) for item in page.items)
+            cursor = page.next_cursor if isinstance(page.next_cursor, str) else None
+            if not cursor:
+                return
+
+
+class Job:
+    """A job; ``refresh()``, ``wait()``, ``events()``, ``stream()``, ``download()``, ``cancel()``."""
+
+    def __init__(self, client: Slimline, data: JobRead, etag: str | None = None) -> None:
+        self._client, self.data, self._etag = client, data, etag
+
+    @property
+    def id(self) -> str:
+        return self.data.id
+
+    @property
+    def status(self) -> str:
+        return str(self.data.status.value if hasattr(self.data.status, "value") else self.data.status)
+
+    @property
+    def progress(self) -> float:
+        return float(self.data.progress)
+
+    @property
+    def report(self) -> dict[str, Any] | None:
+        result = self.data.result
+        return result.report.to_dict() if isinstance(result, JobResult) else None
+
+    def __repr__(self) -> str:
+        return f"Job({self.id!r}, status={self.status!r}, progress={self.progress:.2f})"
+
+    def refresh(self) -> bool:
+        """Re-read the job with If-None-Match; returns True when it changed."""
+        headers = {"If-None-Match": self._etag} if self._etag else {}
+        response = self._client.http.get(f"/v1/jobs/{self.id}", headers=headers)
+        if response.status_code == 304:
+            return False
+        raise_for_problem(response)
+        self.data, self._etag = JobRead.from_dict(response.json()), response.headers.get("etag")
+        return True
+
+    def events(self, after: int = 0) -> list[dict[str, Any]]:
+        response = self._client.http.get(f"/v1/jobs/{self.id}/events", params={"after": after})
+        raise_for_problem(response)
+        return list(response.json())
+
+    def stream(self, after: int = 0, timeout: float | None = None) -> Iterator[dict[str, Any]]:
+        """Server-Sent Events as dicts, until the job ends (or ``timeout`` seconds)."""
+        headers = {"Accept": "text/event-stream", "Last-Event-ID": str(after)}
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._client.http.stream(
+            "GET", f"/v1/jobs/{self.id}/events", headers=headers, timeout=httpx.Timeout(30, read=60)
+        ) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise_for_problem(response)
+            event_name = None
+            for line in response.iter_lines():
+                if deadline is not None and time.monotonic() > deadline:
+                    return
+                if line.startswith("event: "):
+                    event_name = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    if event_name == "end":
+                        return
+                    yield json.loads(line.removeprefix("data: "))
+
+    def wait(
+        self,
+        timeout: float = 3600,
+        on_progress: ProgressCallback | None = None,
+        poll_s: float = 0.5,
+        use_sse: bool = False,
+    ) -> Job:
+        """Block until the job ends; ``on_progress(job, event_or_None)`` on every change. Returns self."""
+        deadline = time.monotonic() + timeout
+        if use_sse:
+            for event in self.stream(timeout=timeout):
+                self.refresh()
+                if on_progress:
+                    on_progress(self, event)
+            self.refresh()
+        while self.status not in TERMINAL:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {self.id} is still {self.status} after {timeout} s")
+            time.sleep(poll_s)
+            if self.refresh() and on_progress:
+                on_progress(self, None)
+        return self
+
+    def cancel(self) -> Job:
+        self.data = _check(cancel_job.sync_detailed(self.id, client=self._client.api))
+        return self
+
+    def artifacts(self) -> list[dict[str, Any]]:
+        response = self._client.http.get(f"/v1/jobs/{self.id}/artifacts")
+        raise_for_problem(response)
+        return list(response.json())
+
+    def download(self, dest: str | Path) -> dict[str, Path]:
+        """Download every artifact into the directory ``dest``; returns name -> path."""
+        dest = Path(dest)
+        dest.mkdir(parents=True, exist_ok=True)
+        saved = {}
+        for artifact in self.artifacts():
+            name = Path(artifact["name"]).name  # names come from the server; never let them leave dest
+            with self._client.http.stream("GET", f"/v1/jobs/{self.id}/artifacts/{artifact['name']}") as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise_for_problem(response)
+                with (dest / name).open("wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+            saved[name] = dest / name
+        return saved
+
+
+class Jobs:
+    def __init__(self, client: Slimline) -> None:
+        self._client = client
+
+    def create(
+        self,
+        model_id: str,
+        dataset_id: str,
+        recipe: dict[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        webhook_url: str | None = None,
+    ) -> Job:
+        body = {**(recipe or {}), "model_id": model_id, "dataset_id": dataset_id}
+        if webhook_url:
+            body["webhook_url"] = webhook_url
+        response = create_job.sync_detailed(
+            client=self._client.api,
+            body=JobCreate.from_dict(body),
+            idempotency_key=idempotency_key if idempotency_key else UNSET,
+        )
+        data = _check(response)
+        return Job(self._client, data, response.headers.get("etag"))
+
+    def get(self, job_id: str) -> Job:
+        return Job(self._client, _check(get_job.sync_detailed(job_id, client=self._client.api)))
+
+    def list(self, status: str | None = None, limit: int = 50) -> Iterator[Job]:
+        from slimline_api.models import ListJobsStatusType0
+
+        cursor = None
+        while True:
+            page = _check(
+                list_jobs.sync_detailed(
+                    client=self._client.api,
+                    limit=limit,
+                    cursor=cursor or UNSET,
+                    status=ListJobsStatusType0(status) if status else UNSET,
+                )
+            )
+            yield from (Job(self._client, item) for item in page.items)
+            cursor = page.next_cursor if isinstance(page.next_cursor, str) else None
+            if not cursor:
+                return
+
+
+class Slimline:
+    """Entry point: ``Slimline(url, api_key)`` with ``.models``, ``.datasets``, ``.jobs``."""
+
+    def __init__(self, url: str, api_key: str, *, timeout: float = 30.0) -> None:
+        self.api = AuthenticatedClient(
+            base_url=url.rstrip("/"), token=api_key, timeout=httpx.Timeout(timeout), raise_on_unexpected_status=False
+        )
+        self.http = self.api.get_httpx_client()
+        self.models = Models(self)
+        self.datasets = Datasets(self)
+        self.jobs = Jobs(self)
+
+    def health(self) -> bool:
+        try:
+            return self.http.get("/healthz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Slimline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["Dataset", "Job", "Model", "Slimline", "SlimlineError"]
