@@ -253,13 +253,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics(settings.database_url)
     install_error_handlers(app)
 
-    from app.api import health, jobs, uploads, webhooks
+    from app.api import health, jobs, ui, uploads, webhooks
 
     app.include_router(health.router)
     app.include_router(uploads.models_router)
     app.include_router(uploads.datasets_router)
     app.include_router(jobs.router)
     app.include_router(webhooks.router)
+    app.include_router(ui.router)
+    app.mount("/ui/static", ui.static_files(), name="ui-static")
     app.add_middleware(RequestContextMiddleware, settings=settings, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -1,0 +1,205 @@
+// Slimline dashboard: one page, plain modules. The API key lives in sessionStorage only.
+const $ = (selector) => document.querySelector(selector);
+const state = { key: sessionStorage.getItem("slimline.key"), selected: null, stream: null, blobs: [] };
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: { Authorization: `Bearer ${state.key}`, ...(options.headers || {}) } });
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { detail = (await response.json()).detail; } catch { /* not JSON */ }
+    const error = new Error(detail);
+    error.status = response.status;
+    throw error;
+  }
+  return response;
+}
+
+const text = (value) => document.createTextNode(value == null ? "" : String(value));
+function cell(row, value, className) {
+  const td = row.insertCell();
+  td.appendChild(text(value));
+  if (className) td.className = className;
+  return td;
+}
+
+async function login(key) {
+  state.key = key;
+  try {
+    await api("/v1/jobs?limit=1");
+  } catch (error) {
+    state.key = null;
+    $("#login-error").textContent = error.status === 401 ? "That key was refused." : `Cannot reach the server: ${error.message}`;
+    return;
+  }
+  sessionStorage.setItem("slimline.key", key);
+  $("#login").hidden = true;
+  $("#app").hidden = false;
+  $("#logout").hidden = false;
+  $("#who").textContent = `key …${key.slice(-4)}`;
+  refreshJobs();
+  setInterval(refreshJobs, 2000);
+}
+
+async function refreshJobs() {
+  const page = await (await api("/v1/jobs?limit=50")).json();
+  const body = $("#jobs tbody");
+  body.replaceChildren();
+  for (const job of page.items) {
+    const row = body.insertRow();
+    row.className = "job";
+    row.dataset.id = job.id;
+    cell(row, job.id);
+    cell(row, job.status, `status ${job.status}`);
+    cell(row, job.stage || "");
+    const progress = document.createElement("progress");
+    progress.max = 1;
+    progress.value = job.progress;
+    row.insertCell().appendChild(progress);
+    cell(row, new Date(job.created_at).toLocaleString());
+    row.addEventListener("click", () => openJob(job.id));
+  }
+}
+
+function renderJob(job) {
+  $("#detail").hidden = false;
+  $("#detail-title").textContent = job.id;
+  const status = $("#detail-status");
+  status.textContent = job.status;
+  status.className = `status ${job.status}`;
+  $("#detail-progress").value = job.progress;
+  $("#detail-stage").textContent = job.error ? `${job.error.code}: ${job.error.message}` : (job.stage || "");
+}
+
+function renderReport(report) {
+  const container = $("#report");
+  container.replaceChildren();
+  if (!report) return;
+  const summary = document.createElement("p");
+  summary.id = "report-summary";
+  summary.textContent = `speedup ${report.speedup.toFixed(2)}×, size ratio ${report.size_ratio.toFixed(2)}, goal met: ${report.goal_met}`;
+  container.appendChild(summary);
+  const table = document.createElement("table");
+  table.id = "report-table";
+  const head = table.insertRow();
+  ["", "baseline", "optimized"].forEach((label) => { const th = document.createElement("th"); th.textContent = label; head.appendChild(th); });
+  const rows = [
+    ["size (bytes)", (m) => m.size_bytes.toLocaleString()],
+    ["parameters", (m) => m.parameter_count.toLocaleString()],
+    ["latency p50 (ms)", (m) => m.latency_ms_p50.toFixed(3)],
+    ["latency p95 (ms)", (m) => m.latency_ms_p95.toFixed(3)],
+    ["throughput (/s)", (m) => m.throughput_per_s.toFixed(1)],
+  ];
+  if (report.baseline.accuracy && report.optimized.accuracy) rows.push(["top-1 accuracy", (m) => m.accuracy.top1.toFixed(4)]);
+  rows.push(["cosine to original", (m) => m.fidelity.cosine_mean.toFixed(4)]);
+  for (const [label, value] of rows) {
+    const row = table.insertRow();
+    cell(row, label);
+    cell(row, value(report.baseline));
+    cell(row, value(report.optimized));
+  }
+  container.appendChild(table);
+  for (const warning of report.warnings) {
+    const p = document.createElement("p");
+    p.className = "warning";
+    p.textContent = `warning: ${warning}`;
+    container.appendChild(p);
+  }
+}
+
+async function blobUrl(path) {
+  const url = URL.createObjectURL(await (await api(path)).blob());
+  state.blobs.push(url);
+  return url;
+}
+
+async function renderArtifacts(job) {
+  const list = $("#artifacts");
+  const plots = $("#plots");
+  list.replaceChildren();
+  plots.replaceChildren();
+  state.blobs.forEach((url) => URL.revokeObjectURL(url));
+  state.blobs = [];
+  if (job.status !== "succeeded") return;
+  const artifacts = await (await api(`/v1/jobs/${job.id}/artifacts`)).json();
+  for (const artifact of artifacts) {
+    const path = `/v1/jobs/${job.id}/artifacts/${encodeURIComponent(artifact.name)}`;
+    const link = document.createElement("a");
+    link.href = "#";
+    link.textContent = `${artifact.name} (${artifact.size_bytes.toLocaleString()} bytes)`;
+    link.addEventListener("click", async (event) => {
+      event.preventDefault();
+      const download = document.createElement("a");
+      download.href = await blobUrl(path);
+      download.download = artifact.name;
+      download.click();
+    });
+    const item = document.createElement("li");
+    item.appendChild(link);
+    list.appendChild(item);
+    if (artifact.media_type === "image/png") {
+      const image = document.createElement("img");
+      image.alt = artifact.name;
+      image.src = await blobUrl(path);
+      plots.appendChild(image);
+    }
+  }
+}
+
+function addEvent(event) {
+  const item = document.createElement("li");
+  item.textContent = `[${event.type}] ${event.message}`;
+  if (event.type === "warning") item.className = "warning";
+  $("#events").appendChild(item);
+}
+
+// EventSource cannot send an Authorization header, so the SSE stream is read with fetch.
+async function follow(jobId, controller) {
+  const response = await api(`/v1/jobs/${jobId}/events`, { headers: { Accept: "text/event-stream" }, signal: controller.signal });
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let boundary;
+    while ((boundary = buffer.indexOf("\n\n")) >= 0) {
+      const message = buffer.slice(0, boundary);
+      buffer = buffer.slice(boundary + 2);
+      const name = (message.match(/^event: (.*)$/m) || [])[1];
+      const data = (message.match(/^data: (.*)$/m) || [])[1];
+      if (!data) continue;
+      if (name === "end") return;
+      addEvent(JSON.parse(data));
+      await showJob(jobId);
+    }
+  }
+}
+
+async function showJob(jobId) {
+  const job = await (await api(`/v1/jobs/${jobId}`)).json();
+  if (state.selected !== jobId) return job;
+  renderJob(job);
+  if (["succeeded", "failed", "cancelled"].includes(job.status) && !$("#report").dataset.done) {
+    $("#report").dataset.done = "1";
+    renderReport(job.result ? job.result.report : null);
+    await renderArtifacts(job);
+  }
+  return job;
+}
+
+async function openJob(jobId) {
+  if (state.stream) state.stream.abort();
+  state.selected = jobId;
+  $("#events").replaceChildren();
+  delete $("#report").dataset.done;
+  $("#report").replaceChildren();
+  await showJob(jobId);
+  state.stream = new AbortController();
+  follow(jobId, state.stream).then(() => showJob(jobId)).catch((error) => {
+    if (error.name !== "AbortError") addEvent({ type: "warning", message: `event stream: ${error.message}` });
+  });
+}
+
+$("#login-form").addEventListener("submit", (event) => { event.preventDefault(); login($("#api-key").value.trim()); });
+$("#logout").addEventListener("click", () => { sessionStorage.removeItem("slimline.key"); location.reload(); });
+if (state.key) login(state.key);
