@@ -34,6 +34,10 @@ sys.path.insert(0, str(REPO))
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 def free_port() -> int:
     import socket
 
@@ -145,6 +149,7 @@ def main() -> None:
         servers.append(api)
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/healthz")
+        log(f"API up at {url}")
         auth = {"Authorization": f"Bearer {key}"}
         http = httpx.Client(base_url=url, headers=auth, timeout=60)
 
@@ -181,6 +186,7 @@ def main() -> None:
         )
         servers.append(bare)
         wait_http(f"http://127.0.0.1:{bare_port}/doc")
+        log("bare endpoint up; running wrk")
 
         # Interleave rounds so both see the same machine state; keep the best of two.
         results: dict[str, list[dict[str, float]]] = {"bare": [], "job": [], "304": []}
@@ -229,6 +235,7 @@ def main() -> None:
         # Listing with 100k jobs: first page vs a page deep in the table, by cursor.
         with psycopg.connect(db_url.replace("+psycopg", "")) as conn:
             tenant_id = conn.execute("SELECT tenant_id FROM models WHERE id = %s", (model["id"],)).fetchone()[0]
+        log(f"seeding {args.jobs} jobs")
         seed_jobs(db_url, tenant_id, model["id"], dataset["id"], args.jobs)
         with psycopg.connect(db_url.replace("+psycopg", ""), autocommit=True) as conn:
             conn.execute("ANALYZE jobs")
@@ -259,6 +266,7 @@ def main() -> None:
         )
 
         # A large upload: server memory while streaming it (the file is not a model: it is refused at validation).
+        log("large upload")
         big = data_dir / "big.bin"
         with big.open("wb") as handle:
             block = os.urandom(1024 * 1024)
@@ -289,6 +297,7 @@ def main() -> None:
         )
 
         # Submit-to-running on an idle worker.
+        log("submit-to-running")
         worker = Server([sys.executable, "-m", "app.cli", "worker", "--queues", "cpu"], env)
         servers.append(worker)
         time.sleep(8)

@@ -62,9 +62,11 @@ def authenticate(session: Session, api_key: str | None) -> Tenant:
     if not api_key:
         raise Unauthorized("missing API key: send `Authorization: Bearer <key>`")
     digest = hash_key(api_key)
-    row = session.scalar(select(ApiKey).where(ApiKey.key_sha256 == digest, ApiKey.revoked_at.is_(None)))
-    if row is None or not hmac.compare_digest(row.key_sha256, digest):
+    row = session.execute(
+        select(ApiKey.key_sha256, Tenant)
+        .join(Tenant, Tenant.id == ApiKey.tenant_id)
+        .where(ApiKey.key_sha256 == digest, ApiKey.revoked_at.is_(None))
+    ).one_or_none()
+    if row is None or not hmac.compare_digest(row[0], digest):
         raise Unauthorized("invalid or revoked API key")
-    tenant = session.get(Tenant, row.tenant_id)
-    assert tenant is not None
-    return tenant
+    return row[1]  # type: ignore[no-any-return]

@@ -148,3 +148,11 @@ def test_webhook_to_a_private_address_is_refused(settings, auth, cnn_bytes, imag
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "webhook_url"
     assert "private or loopback" in response.json()["detail"]
+
+
+def test_fast_path_read_matches_the_validated_resource(client, auth, model_and_data):
+    model, dataset = model_and_data
+    created = _create(client, auth, model, dataset, webhook_url=None).json()
+    read = client.get(f"/v1/jobs/{created['id']}", headers=auth).json()
+    listed = next(j for j in client.get("/v1/jobs", headers=auth).json()["items"] if j["id"] == created["id"])
+    assert read == listed == created
