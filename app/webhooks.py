@@ -83,7 +83,7 @@ def check_webhook_url(url: str, *, allow_private: bool) -> None:
             f"webhook_url host {parts.hostname!r} does not resolve",
             errors=[{"field": "webhook_url", "message": "host does not resolve"}],
         ) from exc
-    bad = sorted({info[4][0] for info in infos if _forbidden(str(info[4][0]))})
+    bad = sorted({str(info[4][0]) for info in infos if _forbidden(str(info[4][0]))})
     if bad:
         raise InvalidInput(
             f"webhook_url resolves to a private or loopback address ({', '.join(bad)}); "

@@ -46,27 +46,19 @@ def _upload_body(description: str) -> dict[str, Any]:
     }
 
 
-def _media_type(entity: type[Model] | type[Dataset], row: Any) -> tuple[str, str]:
+def _media_type(entity: Any, row: Any) -> tuple[str, str]:
     if entity is Dataset:
         return "application/octet-stream", f"{row.id}.npz"
     return "application/octet-stream", f"{row.id}.{'pt2' if row.format == 'torch_export' else 'onnx'}"
 
 
-def make_router(entity: type[Model] | type[Dataset], read_schema: type[ModelRead] | type[DatasetRead]) -> APIRouter:
+def make_router(entity: Any, read_schema: Any) -> APIRouter:
+    """The five routes of an uploaded resource; ``entity`` is Model or Dataset, ``read_schema`` its schema."""
     kind = "model" if entity is Model else "dataset"
     plural = kind + "s"
     router = APIRouter(prefix=f"/v1/{plural}", tags=[plural])
-    errors = {
-        401: PROBLEM,
-        403: PROBLEM,
-        404: PROBLEM,
-        409: PROBLEM,
-        413: PROBLEM,
-        415: PROBLEM,
-        422: PROBLEM,
-        429: PROBLEM,
-        503: PROBLEM,
-        507: PROBLEM,
+    errors: dict[int | str, dict[str, Any]] = {
+        status: PROBLEM for status in (401, 403, 404, 409, 413, 415, 422, 429, 503, 507)
     }
     file_help = (
         "An ONNX model (.onnx) or a torch.export archive (.pt2)."
@@ -88,7 +80,7 @@ def make_router(entity: type[Model] | type[Dataset], read_schema: type[ModelRead
     ) -> Any:
         await run_in_threadpool(check_upload_rate, session, tenant.id, settings)
         staged = await receive_upload(request, staging_dir=settings.staging_dir, max_bytes=settings.max_upload_bytes)
-        row = None
+        row: Any = None
         try:
             if entity is Model:
                 row = await run_in_threadpool(
@@ -109,8 +101,12 @@ def make_router(entity: type[Model] | type[Dataset], read_schema: type[ModelRead
         return read_schema.model_validate(row)
 
     @router.get(
-        "", response_model=Page[read_schema], responses=errors, operation_id=f"list_{plural}", summary=f"List {plural}"
-    )  # type: ignore[valid-type]
+        "",
+        response_model=Page[read_schema],  # type: ignore[valid-type]
+        responses=errors,
+        operation_id=f"list_{plural}",
+        summary=f"List {plural}",
+    )
     def list_(
         tenant: TenantDep,
         session: SessionDep,

@@ -104,7 +104,7 @@ def quality(
             raise EngineError("output_mismatch", f"output {name!r} changed shape from {ref.shape} to {cand.shape}")
         per_output.append({"name": name, **_fidelity(ref, cand)})
     accuracy = _accuracy(candidate[0], labels) if labels is not None else None
-    return Quality(accuracy, {k: v for k, v in per_output[0].items() if k != "name"}, per_output)
+    return Quality(accuracy, _fidelity(reference[0], candidate[0]), per_output)
 
 
 @dataclass

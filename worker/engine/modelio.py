@@ -90,6 +90,7 @@ def export_torch_archive(archive: Path, out: Path) -> Path:
         raise EngineError("invalid_model", "the archive has no example inputs; save it from torch.export.export(...)")
     try:
         exported = torch.onnx.export(program, example, dynamo=True, external_data=False, optimize=True)
+        assert exported is not None  # the dynamo exporter always returns its program
         exported.save(str(out), external_data=exported.model_proto.ByteSize() > EXTERNAL_DATA_THRESHOLD_BYTES)
     except Exception as exc:  # noqa: BLE001 - exporter failures name the unsupported op in their message
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
