@@ -79,8 +79,8 @@ def worker_command(queues: str, concurrency: int, loglevel: str = "INFO") -> lis
         loglevel,
         "--without-gossip",
         "--without-mingle",
-        "--hostname",
-        f"slimline-{queues.replace(',', '-')}@%h",
+        "--hostname",  # unique per process: several workers on one host stay distinguishable in job events
+        f"slimline-{queues.replace(',', '-')}-{os.getpid()}@%h",
     ]
 
 

@@ -40,27 +40,41 @@ async function login(key) {
   setInterval(refreshJobs, 2000);
 }
 
-async function refreshJobs() {
-  const page = await (await api("/v1/jobs?limit=50")).json();
+// Rows are updated in place (keyed by job id), so a row never goes stale under the user's click.
+function upsertRow(job) {
   const body = $("#jobs tbody");
-  body.replaceChildren();
-  for (const job of page.items) {
-    const row = body.insertRow();
+  let row = body.querySelector(`tr.job[data-id="${CSS.escape(job.id)}"]`);
+  if (!row) {
+    row = document.createElement("tr");
     row.className = "job";
     row.dataset.id = job.id;
     cell(row, job.id);
-    cell(row, job.status, `status ${job.status}`);
-    cell(row, job.stage || "");
+    cell(row, "");
+    cell(row, "");
     const progress = document.createElement("progress");
     progress.max = 1;
-    progress.value = job.progress;
     row.insertCell().appendChild(progress);
     cell(row, new Date(job.created_at).toLocaleString());
     row.addEventListener("click", () => openJob(job.id));
   }
+  row.dataset.status = job.status;
+  row.cells[1].textContent = job.status;
+  row.cells[1].className = `status ${job.status}`;
+  row.cells[2].textContent = job.stage || "";
+  row.cells[3].firstChild.value = job.progress;
+  return row;
+}
+
+async function refreshJobs() {
+  const page = await (await api("/v1/jobs?limit=50")).json();
+  const body = $("#jobs tbody");
+  const rows = page.items.map(upsertRow);
+  rows.forEach((row, index) => { if (body.rows[index] !== row) body.insertBefore(row, body.rows[index] || null); });
+  while (body.rows.length > rows.length) body.deleteRow(-1);
 }
 
 function renderJob(job) {
+  if ($(`#jobs tr.job[data-id="${CSS.escape(job.id)}"]`)) upsertRow(job);
   $("#detail").hidden = false;
   $("#detail-title").textContent = job.id;
   const status = $("#detail-status");
