@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
@@ -53,12 +54,27 @@ def _fail(exc: Exception) -> typer.Exit:
     if isinstance(exc, typer.Exit):
         return exc
     if isinstance(exc, SlimlineError):
-        err.print(f"[red]error {exc.status} {exc.code}:[/red] {exc.detail}")
+        err.print(f"[red]error {exc.status} {escape(exc.code)}:[/red] {escape(exc.detail)}")
         for item in exc.errors:
-            err.print(f"  {item.get('field', '')}: {item.get('message', '')}")
+            err.print(f"  {escape(str(item.get('field', '')))}: {escape(str(item.get('message', '')))}")
     else:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
     return typer.Exit(1)
+
+
+def _read_recipe(path: Path | None) -> dict[str, Any] | None:
+    """A recipe file's JSON object (exit 2 when it is not one); the server validates the rest."""
+    if path is None:
+        return None
+    try:
+        recipe = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(path))} is not a JSON recipe: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    if not isinstance(recipe, dict):
+        err.print(f"[red]error:[/red] {escape(str(path))} must hold a JSON object (see docs/recipes.md)")
+        raise typer.Exit(2)
+    return recipe
 
 
 def _print(data: Any, as_json: bool, table: Table | None = None) -> None:
@@ -89,22 +105,26 @@ def login(
     console.print(f"logged in to {url}; credentials in {CONFIG}")
 
 
-def _upload(kind: str, path: Path, name: str | None, as_json: bool) -> Any:
-    client = _connect()
-    size = path.stat().st_size
+def _send(client: Slimline, kind: str, path: Path, name: str | None, as_json: bool) -> Any:
+    """Upload with a progress bar (on stderr; none with --json)."""
     with Progress(
-        TextColumn(f"uploading {path.name}"),
+        TextColumn(f"uploading {escape(path.name)}"),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
         console=err,
         disable=as_json,
     ) as bar:
-        task = bar.add_task("upload", total=size)
-        try:
-            item = getattr(client, kind).upload(path, name=name, on_bytes=lambda n: bar.advance(task, n))
-        except Exception as exc:  # noqa: BLE001
-            raise _fail(exc) from None
+        task = bar.add_task("upload", total=path.stat().st_size)
+        return getattr(client, kind).upload(path, name=name, on_bytes=lambda n: bar.advance(task, n))
+
+
+def _upload(kind: str, path: Path, name: str | None, as_json: bool) -> Any:
+    client = _connect()
+    try:
+        item = _send(client, kind, path, name, as_json)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
     _print(item.data.to_dict(), as_json)
     return item
 
@@ -153,10 +173,18 @@ _register_uploads(models_cli, "models")
 _register_uploads(datasets_cli, "datasets")
 
 
+def report_summary(report: dict[str, Any]) -> str:
+    """One line: speedup, size ratio, accuracy drop, goal."""
+    parts = [f"speedup {report['speedup']:.2f}×", f"size ratio {report['size_ratio']:.2f}"]
+    if report.get("accuracy_drop") is not None:
+        parts.append(f"accuracy drop {report['accuracy_drop']:+.4f}")
+    parts.append(f"goal met: {'yes' if report['goal_met'] else 'no'}")
+    return ", ".join(parts)
+
+
 def report_table(report: dict[str, Any]) -> Table:
-    table = Table(
-        title=f"speedup {report['speedup']:.2f}×, size ratio {report['size_ratio']:.2f}, goal met: {report['goal_met']}"
-    )
+    """Baseline vs optimized, measured in the same job on the same machine."""
+    table = Table()
     for column in ("", "baseline", "optimized"):
         table.add_column(column, justify="right" if column else "left")
     base, opt = report["baseline"], report["optimized"]
@@ -167,12 +195,17 @@ def report_table(report: dict[str, Any]) -> Table:
     table.add_row("throughput (/s)", f"{base['throughput_per_s']:.1f}", f"{opt['throughput_per_s']:.1f}")
     if base.get("accuracy") and opt.get("accuracy"):
         table.add_row("top-1 accuracy", f"{base['accuracy']['top1']:.4f}", f"{opt['accuracy']['top1']:.4f}")
-    table.add_row("cosine to original", "1.0000", f"{opt['fidelity']['cosine_mean']:.4f}")
+    fidelity = opt.get("fidelity") or {}
+    if fidelity.get("top1_agreement") is not None:
+        table.add_row("top-1 agreement", "1.0000", f"{fidelity['top1_agreement']:.4f}")
+    if fidelity.get("cosine_mean") is not None:
+        table.add_row("cosine to original", "1.0000", f"{fidelity['cosine_mean']:.4f}")
     return table
 
 
-def _watch(job: Job, as_json: bool) -> Job:
-    """Follow a job's events (SSE) with a live progress bar until it ends."""
+def _watch(job: Job, as_json: bool) -> set[str]:
+    """Follow a job's events (SSE) with a live progress bar until it ends; returns the warnings shown."""
+    shown: set[str] = set()
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -188,26 +221,38 @@ def _watch(job: Job, as_json: bool) -> Job:
                 completed=current.progress,
                 description=f"{current.id}: {current.status} · {current.data.stage or ''}",
             )
-            if event and event["type"] in ("warning", "trial", "state") and not as_json:
-                bar.console.print(f"[{event['type']}] {event['message']}")
+            if event and event["type"] in ("state", "stage", "trial", "warning") and not as_json:
+                kind, message = event["type"], event["message"]
+                message = message.removeprefix(f"{kind}: ")  # stage messages already name themselves
+                style = {"warning": "yellow", "state": "bold"}.get(kind, "dim")
+                bar.console.print(f"[{style}]{escape(kind)}:[/{style}] {escape(message)}")
+                if event["type"] == "warning":
+                    shown.add(event["message"])
 
         job.wait(on_progress=on_progress, use_sse=True)
         bar.update(task, completed=job.progress, description=f"{job.id}: {job.status}")
-    return job
+    return shown
 
 
-def _finish(job: Job, out: Path | None, as_json: bool) -> None:
+def _finish(job: Job, out: Path | None, as_json: bool, shown: frozenset[str] | set[str] = frozenset()) -> None:
+    """Print the outcome (report table, warnings, error), download when asked; exit 3 unless the goal was met."""
     files = job.download(out) if out and job.status == "succeeded" else {}
     payload = {"job": job.data.to_dict(), "artifacts": {k: str(v) for k, v in files.items()}}
     if as_json:
         _print(payload, True)
     else:
         if job.report:
+            console.print(report_summary(job.report))
             console.print(report_table(job.report))
             for warning in job.report["warnings"]:
-                console.print(f"[yellow]warning:[/yellow] {warning}")
+                if warning not in shown:
+                    console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
         if job.data.error:
-            err.print(f"[red]job {job.status}:[/red] {job.data.error.code}: {job.data.error.message}")
+            err.print(f"[red]job {job.status}:[/red] {escape(f'{job.data.error.code}: {job.data.error.message}')}")
+        elif job.status != "succeeded":
+            err.print(f"[red]job {job.status}[/red]")
+        elif job.report and not job.report["goal_met"]:
+            err.print("[yellow]the job finished but did not meet its goal (see the warnings); exit code 3[/yellow]")
         if files:
             console.print(f"downloaded {', '.join(sorted(files))} to {out}")
     if job.status != "succeeded" or not (job.report or {}).get("goal_met", False):
@@ -224,7 +269,7 @@ def jobs_submit(
 ) -> None:
     """Submit a job from a recipe file."""
     try:
-        job = _connect().jobs.create(model, data, json.loads(recipe.read_text()), idempotency_key=idempotency_key)
+        job = _connect().jobs.create(model, data, _read_recipe(recipe), idempotency_key=idempotency_key)
     except Exception as exc:  # noqa: BLE001
         raise _fail(exc) from None
     _print(job.data.to_dict(), as_json) if as_json else console.print(f"submitted {job.id} ({job.status})")
@@ -258,6 +303,7 @@ def jobs_show(job_id: str, as_json: JsonOpt = False) -> None:
         _print(job.data.to_dict(), as_json)
     else:
         console.print(f"{job.id}: {job.status}")
+        console.print(report_summary(job.report))
         console.print(report_table(job.report))
 
 
@@ -265,10 +311,11 @@ def jobs_show(job_id: str, as_json: JsonOpt = False) -> None:
 def jobs_watch(job_id: str, as_json: JsonOpt = False) -> None:
     """Follow a job live (stage, progress, warnings, trials) until it ends."""
     try:
-        job = _watch(_connect().jobs.get(job_id), as_json)
+        job = _connect().jobs.get(job_id)
+        shown = _watch(job, as_json)
     except Exception as exc:  # noqa: BLE001
         raise _fail(exc) from None
-    _finish(job, None, as_json)
+    _finish(job, None, as_json, shown)
 
 
 @jobs_cli.command("cancel")
@@ -303,21 +350,20 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Upload MODEL and DATA, submit, watch, download, and print the report."""
+    body = _read_recipe(recipe)
     client = _connect()
     try:
-        uploaded_model = client.models.upload(model)
-        uploaded_data = client.datasets.upload(data)
+        uploaded_model = _send(client, "models", model, None, as_json)
+        uploaded_data = _send(client, "datasets", data, None, as_json)
         if not as_json:
             console.print(f"uploaded {uploaded_model.id} and {uploaded_data.id}")
-        job = client.jobs.create(
-            uploaded_model.id, uploaded_data.id, json.loads(recipe.read_text()) if recipe else None
-        )
+        job = client.jobs.create(uploaded_model.id, uploaded_data.id, body)
         if not as_json:
             console.print(f"submitted {job.id}")
-        job = _watch(job, as_json)
+        shown = _watch(job, as_json)
     except Exception as exc:  # noqa: BLE001
         raise _fail(exc) from None
-    _finish(job, out, as_json)
+    _finish(job, out, as_json, shown)
 
 
 def register(cli: typer.Typer) -> None:

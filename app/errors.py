@@ -20,6 +20,14 @@ class DomainError(Exception):
         self.errors = errors or []
         self.headers = headers or {}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep errors and headers when the error crosses a process boundary (isolated validation).
+        return (_rebuild, (type(self), self.detail, self.errors, self.headers))
+
+
+def _rebuild(cls: type[DomainError], detail: str, errors: list[dict[str, Any]], headers: dict[str, str]) -> DomainError:
+    return cls(detail, errors=errors, headers=headers)
+
 
 class Unauthorized(DomainError):
     code, status, title = "unauthorized", 401, "Unauthorized"

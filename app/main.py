@@ -240,6 +240,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         ensure_database_ready(settings)
         yield
+        from app.validation import isolated
+
+        isolated.shutdown()
 
     app = FastAPI(
         title="Slimline",

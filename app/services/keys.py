@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,11 @@ from app.ids import new_id
 from app.models import ApiKey, Tenant
 
 KEY_PREFIX = "sk_"
+# Keys verified in the last few seconds skip the database (pollers send many requests); a revoked
+# key therefore keeps working for at most AUTH_CACHE_TTL_S in each API process.
+AUTH_CACHE_TTL_S = 5.0
+AUTH_CACHE_SIZE = 4096
+_recent: dict[str, tuple[float, Tenant]] = {}
 
 
 def hash_key(api_key: str) -> str:
@@ -62,6 +68,9 @@ def authenticate(session: Session, api_key: str | None) -> Tenant:
     if not api_key:
         raise Unauthorized("missing API key: send `Authorization: Bearer <key>`")
     digest = hash_key(api_key)
+    cached = _recent.get(digest)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
     row = session.execute(
         select(ApiKey.key_sha256, Tenant)
         .join(Tenant, Tenant.id == ApiKey.tenant_id)
@@ -69,4 +78,9 @@ def authenticate(session: Session, api_key: str | None) -> Tenant:
     ).one_or_none()
     if row is None or not hmac.compare_digest(row[0], digest):
         raise Unauthorized("invalid or revoked API key")
-    return row[1]  # type: ignore[no-any-return]
+    tenant: Tenant = row[1]
+    session.expunge(tenant)
+    if len(_recent) >= AUTH_CACHE_SIZE:
+        _recent.clear()
+    _recent[digest] = (time.monotonic() + AUTH_CACHE_TTL_S, tenant)
+    return tenant

@@ -15,7 +15,7 @@ from app.services.limits import check_storage_quota
 from app.settings import Settings
 from app.storage import BlobStore, dataset_key, model_key
 from app.uploads import StagedUpload
-from app.validation import inspect_dataset, inspect_model
+from app.validation.isolated import inspect_dataset, inspect_model
 
 Row = TypeVar("Row", Model, Dataset)
 MAX_NAME = 255

@@ -2,7 +2,7 @@
 
 from slimline_client import Slimline
 
-client = Slimline("http://127.0.0.1:8000", api_key="sk_...")
+client = Slimline("http://127.0.0.1:8000", api_key="sk_...")  # or Client(url, api_key)
 model = client.models.upload("cnn.onnx")
 dataset = client.datasets.upload("data.npz")
 job = client.jobs.create(model.id, dataset.id, recipe={"passes": [{"type": "quantize", "mode": "auto"}]})
@@ -10,7 +10,7 @@ job.wait(timeout=600, on_progress=lambda job, event: print(job.status, job.progr
 job.download("out/")
 """
 
-from slimline_client.client import Dataset, Job, Model, Slimline
+from slimline_client.client import Client, Dataset, Job, Model, Slimline
 from slimline_client.errors import (
     ConflictError,
     NotFoundError,
@@ -22,6 +22,7 @@ from slimline_client.errors import (
 )
 
 __all__ = [
+    "Client",
     "ConflictError",
     "Dataset",
     "Job",

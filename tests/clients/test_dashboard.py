@@ -87,9 +87,9 @@ def test_dashboard_shows_a_job_progressing_to_its_report(browser, live_api, work
     artifacts = browser.find_element(By.ID, "artifacts").text
     assert "model.onnx" in artifacts and "report.json" in artifacts
     events = browser.find_element(By.ID, "events").text.splitlines()
-    # the SSE stream replays the whole story: queued -> running, progress, running -> succeeded
-    assert "[state] queued -> running" in events and events[-1] == "[state] running -> succeeded"
-    assert any(line.startswith("[progress]") or line.startswith("[stage]") for line in events)
+    # the SSE stream replays the whole story: queued, running, its stages, succeeded
+    assert events[0] == "[state] job queued" and events[1].startswith("[state] running on ")
+    assert "[stage] stage: pass 1/1: quantize" in events and events[-1] == "[state] job succeeded"
     row = f'tr.job[data-id="{job["id"]}"][data-status="succeeded"]'
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, row)))
     screenshot = tmp_path / "dashboard.png"

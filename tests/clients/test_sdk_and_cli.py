@@ -5,9 +5,11 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -79,6 +81,74 @@ def test_sdk_errors_are_typed(client):
     assert invalid.value.code == "validation_error" and invalid.value.errors
 
 
+def test_sdk_cancel_events_and_conflicts(client, worker, files):
+    from slimline_client import Client, ConflictError, SlimlineError
+
+    assert Client is type(client)
+    model = client.models.upload(files[0], name="to-cancel")
+    assert client.models.get(model.id).data.name == "to-cancel"
+    dataset = client.datasets.upload(files[1])
+    job = client.jobs.create(model.id, dataset.id, {"passes": [{"type": "quantize", "mode": "dynamic"}]})
+    with pytest.raises(ConflictError) as busy:
+        client.models.delete(model.id)
+    assert busy.value.code == "in_use" and job.id in busy.value.detail
+    job.cancel().wait(timeout=120)
+    assert job.status == "cancelled" and job.report is None
+    events = job.events()
+    assert events[0]["type"] == "state" and events[-1]["data"]["to"] == "cancelled"
+    with pytest.raises(ConflictError) as again:
+        job.cancel()
+    assert again.value.code == "invalid_state" and again.value.status == 409
+    assert isinstance(again.value, SlimlineError) and "cancelled" in again.value.detail
+    client.models.delete(model.id)
+    assert model.id not in [m.id for m in client.models.list()]
+
+
+def test_sdk_package_builds_on_its_own(tmp_path):
+    """`sdk/` is its own distribution (`slimline-client`): generated client + friendly layer, importable alone."""
+    shutil.copytree(REPO / "sdk", tmp_path / "sdk", ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "dist"),
+            str(tmp_path / "sdk"),
+        ],
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = (tmp_path / "dist").glob("slimline_client-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = archive.read(next(n for n in names if n.endswith("/METADATA"))).decode()
+    assert "Name: slimline-client" in metadata
+    assert "slimline_api/api/models/upload_model.py" in names and "slimline_client/client.py" in names
+    # the wheel alone (zip import, outside the repo) provides both packages
+    code = (
+        "import slimline_client, slimline_api, inspect;"
+        "from slimline_api.api.models import upload_model;"
+        "assert 'body' in inspect.signature(upload_model.asyncio_detailed).parameters;"
+        "from slimline_api.models import UploadModelBody, UploadDatasetBody;"
+        "assert all(str(b.__annotations__['file']) == 'File' for b in (UploadModelBody, UploadDatasetBody));"
+        "print(slimline_client.__file__)"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(wheel)!r}); {code}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert found.stdout.strip().startswith(str(wheel))
+
+
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True, cwd=REPO, timeout=300
@@ -113,6 +183,49 @@ def test_cli_json_output_and_failures(cli_env, files):
     assert missing.returncode == 1 and "not_found" in missing.stderr
     no_login = _cli(["models", "list"], {**cli_env, "SLIMLINE_URL": "", "SLIMLINE_API_KEY": ""})
     assert no_login.returncode == 2 and "slimline login" in no_login.stderr
+
+
+def test_cli_jobs_submit_watch_show_download_cancel(cli_env, worker, files, tmp_path):
+    model = json.loads(_cli(["models", "upload", str(files[0]), "--json"], cli_env).stdout)
+    uploaded = _cli(["datasets", "upload", str(files[1]), "--name", "images", "--json"], cli_env)
+    assert uploaded.returncode == 0, uploaded.stderr
+    dataset = json.loads(uploaded.stdout)
+    assert dataset["id"].startswith("ds_") and dataset["name"] == "images" and dataset["num_samples"] == 48
+    assert [d["id"] for d in json.loads(_cli(["datasets", "list", "--json"], cli_env).stdout)] == [dataset["id"]]
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"passes": [{"type": "quantize", "mode": "dynamic"}]}))
+    args = ["jobs", "submit", str(recipe), "--model", model["id"], "--data", dataset["id"]]
+    submitted = _cli([*args, "--idempotency-key", "cli-1", "--json"], cli_env)
+    assert submitted.returncode == 0, submitted.stderr
+    job = json.loads(submitted.stdout)
+    assert job["status"] in ("queued", "running") and job["recipe"]["passes"][0]["mode"] == "dynamic"
+    assert json.loads(_cli([*args, "--idempotency-key", "cli-1", "--json"], cli_env).stdout)["id"] == job["id"]
+
+    watched = _cli(["jobs", "watch", job["id"], "--json"], cli_env)
+    final = json.loads(watched.stdout)["job"]
+    assert final["status"] == "succeeded", watched.stderr
+    # exit 0 when the goal was met, 3 when the job finished but missed it (the report says which)
+    assert watched.returncode == (0 if final["result"]["report"]["goal_met"] else 3)
+    shown = _cli(["jobs", "show", job["id"]], cli_env)
+    assert shown.returncode == 0 and "latency p50 (ms)" in shown.stdout and "speedup" in shown.stdout
+    listed = json.loads(_cli(["jobs", "list", "--status", "succeeded", "--json"], cli_env).stdout)
+    assert [j["id"] for j in listed] == [job["id"]]
+
+    saved = _cli(["jobs", "download", job["id"], "--out", str(tmp_path / "dl"), "--json"], cli_env)
+    assert saved.returncode == 0, saved.stderr
+    paths = json.loads(saved.stdout)
+    assert json.loads(Path(paths["report.json"]).read_text())["speedup"] == final["result"]["report"]["speedup"]
+    assert Path(paths["model.onnx"]).stat().st_size > 0
+
+    refused = _cli(["jobs", "cancel", job["id"]], cli_env)
+    assert refused.returncode == 1 and "invalid_state" in refused.stderr and "succeeded" in refused.stderr
+    bad_recipe = tmp_path / "bad.json"
+    bad_recipe.write_text(json.dumps({"passes": [{"type": "quantize", "mode": "int3"}]}))
+    invalid = _cli(["jobs", "submit", str(bad_recipe), "--model", model["id"], "--data", dataset["id"]], cli_env)
+    assert invalid.returncode == 1 and "validation_error" in invalid.stderr and "mode" in invalid.stderr
+    assert _cli(["datasets", "rm", dataset["id"]], cli_env).returncode == 0
+    gone = _cli(["datasets", "show", dataset["id"], "--json"], cli_env)
+    assert gone.returncode == 1 and "not_found" in gone.stderr
 
 
 def test_cli_login_stores_credentials_privately(cli_env, live_api):
