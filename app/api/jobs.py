@@ -122,7 +122,9 @@ def list_jobs(
     jobs, next_cursor = service.list_jobs(
         session, tenant.id, status=status, updated_since=updated_since, cursor=cursor, limit=limit
     )
-    return {"items": [_read(j) for j in jobs], "next_cursor": next_cursor}
+    # Rows hold what JobRead validated when they were written: serialize them directly.
+    body = {"items": [service.job_view(j) for j in jobs], "next_cursor": next_cursor}
+    return Response(json.dumps(body, default=_json_default, separators=(",", ":")), media_type="application/json")
 
 
 @router.get(

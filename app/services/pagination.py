@@ -7,10 +7,11 @@ import json
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, literal, tuple_
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
+from app.models import UTCDateTime
 
 T = TypeVar("T")
 MAX_LIMIT = 200
@@ -38,7 +39,10 @@ def paginate(
     """Apply the cursor and limit to ``stmt`` (which selects ``entity``); return rows and the next cursor."""
     if cursor:
         created, row_id = decode_cursor(cursor)
-        stmt = stmt.where(or_(entity.created_at < created, and_(entity.created_at == created, entity.id < row_id)))
+        # A row-value comparison: Postgres turns it into one index range scan (constant time per page).
+        stmt = stmt.where(
+            tuple_(entity.created_at, entity.id) < tuple_(literal(created, UTCDateTime()), literal(row_id))
+        )
     rows = list(session.scalars(stmt.order_by(entity.created_at.desc(), entity.id.desc()).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:

@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import httpx
 from slimline_api import AuthenticatedClient
@@ -73,7 +73,8 @@ class _Uploads:
         """Upload a file (streamed); ``on_bytes(n)`` is called as chunks go out."""
         path = Path(path)
         with path.open("rb") as handle:
-            files = {"file": (path.name, _CountingReader(handle, on_bytes), "application/octet-stream")}
+            reader = cast(IO[bytes], _CountingReader(handle, on_bytes))
+            files = {"file": (path.name, reader, "application/octet-stream")}
             response = self._client.http.post(
                 f"/v1/{self._kind}",
                 files=files,
@@ -204,10 +205,13 @@ class Job:
         """Block until the job ends; ``on_progress(job, event_or_None)`` on every change. Returns self."""
         deadline = time.monotonic() + timeout
         if use_sse:
-            for event in self.stream(timeout=timeout):
-                self.refresh()
-                if on_progress:
-                    on_progress(self, event)
+            try:
+                for event in self.stream(timeout=timeout):
+                    self.refresh()
+                    if on_progress:
+                        on_progress(self, event)
+            except httpx.TransportError:
+                pass  # the stream broke (proxy, restart): ETag polling below takes over
             self.refresh()
         while self.status not in TERMINAL:
             if time.monotonic() > deadline:

@@ -145,3 +145,15 @@ def test_twenty_concurrent_identical_requests_make_one_job(live_api, auth, cnn_b
         listed = http.get("/v1/jobs", headers=auth).json()["items"]
         assert len(listed) == 1
         http.post(f"/v1/jobs/{listed[0]['id']}/cancel", headers=auth)
+
+
+def test_api_keys_never_appear_in_logs(live_api, settings):
+    from tests.conftest import LOG_DIR, new_api_key
+
+    key = new_api_key(settings.database_url)
+    with httpx.Client(base_url=live_api, timeout=30) as http:
+        assert http.get("/v1/models", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        assert http.get("/v1/models", headers={"Authorization": f"Bearer {key}x"}).status_code == 401
+    logs = "".join(path.read_text() for path in LOG_DIR.glob("*.log"))
+    assert '"route": "/v1/models"' in logs  # requests are logged ...
+    assert key not in logs  # ... but never their credentials
