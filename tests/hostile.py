@@ -141,6 +141,49 @@ def pt2_with_pickled_weights() -> bytes:
     return _zip(members)
 
 
+# os.system reached through STACK_GLOBAL with its strings fetched from the memo, after a decoy
+# "collections OrderedDict" pair: a scanner that only looks at the last strings pushed is fooled.
+MEMO_STACK_GLOBAL_PICKLE = (
+    b"\x80\x04\x8c\x02os\x94\x8c\x06system\x94"
+    + b"00"
+    + b"\x8c\x0bcollections\x8c\x0bOrderedDict"
+    + b"00"
+    + b"h\x00h\x01\x93\x8c\x04true\x85R."
+)
+
+
+def pt2_with_memo_stack_global() -> bytes:
+    return _zip(_pt2_members(_zip({"archive/data.pkl": MEMO_STACK_GLOBAL_PICKLE})))
+
+
+def pt2_with_second_pickle() -> bytes:
+    # Legacy (non-zip) torch.save files are several pickles in a row; torch.load runs them all.
+    return _zip(_pt2_members(pickle.dumps(1, protocol=2) + pickle.dumps(_Evil(), protocol=2)))
+
+
+def pt2_with_opaque_constant() -> bytes:
+    # torch.export.load calls pickle.loads on opaque_obj_* constants whatever use_pickle says.
+    members = _pt2_members(b"")
+    members["m/data/constants/model_constants_config.json"] = (
+        b'{"config": {"c": {"path_name": "opaque_obj_0", "is_param": false, "use_pickle": false}}}'
+    )
+    members["m/data/constants/opaque_obj_0"] = pickle.dumps(_Evil(), protocol=2)
+    return _zip(members)
+
+
+def pt2_with_aotinductor_library() -> bytes:
+    # load_pt2 loads AOTInductor packages found under data/aotinductor/ (native code).
+    members = _pt2_members(b"")
+    members["m/data/aotinductor/model/model.so"] = b"\x7fELF" + bytes(60)
+    return _zip(members)
+
+
+def pt2_with_corrupt_config() -> bytes:
+    members = _pt2_members(b"")
+    members["m/data/weights/model_weights_config.json"] = b"{not json"
+    return _zip(members)
+
+
 def zip_not_an_archive_we_know() -> bytes:
     return _zip({"readme.txt": b"hello"})
 
@@ -206,6 +249,11 @@ HOSTILE_MODELS: list[Case] = [
     ("pt2-malicious-pickle", "model.pt2", pt2_with_malicious_pickle, 422, "unsafe_model"),
     ("pt2-path-traversal", "model.pt2", pt2_with_path_traversal, 422, "unsafe_model"),
     ("pt2-pickled-weights", "model.pt2", pt2_with_pickled_weights, 422, "unsafe_model"),
+    ("pt2-memo-stack-global", "model.pt2", pt2_with_memo_stack_global, 422, "unsafe_model"),
+    ("pt2-second-pickle", "model.pt2", pt2_with_second_pickle, 422, "unsafe_model"),
+    ("pt2-opaque-constant", "model.pt2", pt2_with_opaque_constant, 422, "unsafe_model"),
+    ("pt2-aotinductor", "model.pt2", pt2_with_aotinductor_library, 422, "unsafe_model"),
+    ("pt2-corrupt-config", "model.pt2", pt2_with_corrupt_config, 422, "invalid_model"),
     ("zip-not-pt2", "model.pt2", zip_not_an_archive_we_know, 422, "invalid_model"),
 ]
 

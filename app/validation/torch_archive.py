@@ -88,50 +88,108 @@ SCALAR_TYPES = {
 }
 
 
+STRING_OPS = {"SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8", "SHORT_BINSTRING", "BINSTRING", "STRING"}
+GET_OPS = {"GET", "BINGET", "LONG_BINGET"}
+PUT_OPS = {"PUT", "BINPUT", "LONG_BINPUT"}
+NO_STACK_OPS = {"FRAME", "PROTO"}
+# Members torch.export.load hands to code we cannot vet: compiled AOTInductor/ExecuTorch/MTIA packages
+# (shared libraries are dlopened) and custom/opaque object constants (pickle.loads, whatever use_pickle says).
+REFUSED_DIRS = ("data/aotinductor/", "data/executorch/", "data/mtia", "xl_model_weights/")
+REFUSED_PREFIXES = ("custom_obj_", "opaque_obj_")
+ZIP_MAGIC = b"PK\x03\x04"
+
+
 def _globals_in_pickle(data: bytes) -> set[str]:
-    """Every global a pickle would import, found by walking its opcodes (nothing is executed)."""
+    """Every global a pickle would import, found by walking its opcodes (nothing is executed).
+
+    ``STACK_GLOBAL`` takes its module and name from the stack, so the stack top is tracked: a name
+    counts as known only when the two stack-changing opcodes right before it pushed known strings
+    (directly, or from the memo by index). Anything else is reported as unresolvable and refused.
+    The data must be exactly one pickle: torch's legacy format and crafted files append more pickles
+    after the first STOP, which a single pass would never see.
+    """
     found: set[str] = set()
-    recent_strings: list[str] = []
+    tail: list[str | None] = []  # what the last stack-changing opcodes pushed: a known string or None
+    memo: dict[int, str | None] = {}
+    end = -1
     try:
-        for opcode, arg, _ in pickletools.genops(data):
-            if opcode.name in (
-                "SHORT_BINUNICODE",
-                "BINUNICODE",
-                "UNICODE",
-                "BINUNICODE8",
-                "SHORT_BINSTRING",
-                "BINSTRING",
-                "STRING",
-            ):
-                recent_strings.append(str(arg))
-            elif opcode.name == "GLOBAL":
-                module, _, name = str(arg).partition(" ")
-                found.add(f"{module}.{name}")
-            elif opcode.name == "STACK_GLOBAL":
-                if len(recent_strings) < 2:
-                    found.add("<unresolvable STACK_GLOBAL>")
-                else:
-                    found.add(f"{recent_strings[-2]}.{recent_strings[-1]}")
-            elif opcode.name == "INST":
-                module, _, name = str(arg).partition(" ")
-                found.add(f"{module}.{name}")
-            elif opcode.name in ("OBJ", "EXT1", "EXT2", "EXT4"):
-                found.add(f"<opcode {opcode.name}>")  # imports we cannot name statically
+        for opcode, arg, pos in pickletools.genops(data):
+            name = opcode.name
+            if name in STRING_OPS:
+                tail.append(str(arg))
+            elif name in GET_OPS:
+                tail.append(memo.get(int(arg)))  # type: ignore[arg-type]
+            elif name in PUT_OPS:
+                memo[int(arg)] = tail[-1] if tail else None  # type: ignore[arg-type]
+            elif name == "MEMOIZE":
+                memo[len(memo)] = tail[-1] if tail else None  # same index the unpickler uses
+            elif name in NO_STACK_OPS:
+                pass
+            else:
+                if name == "STACK_GLOBAL":
+                    module, attr = (tail[-2], tail[-1]) if len(tail) >= 2 else (None, None)
+                    found.add(f"{module}.{attr}" if module is not None and attr is not None else "<unresolvable>")
+                elif name in ("GLOBAL", "INST"):
+                    module, _, attr = str(arg).partition(" ")
+                    found.add(f"{module}.{attr}")
+                elif name in ("OBJ", "EXT1", "EXT2", "EXT4"):
+                    found.add(f"<opcode {name}>")  # imports we cannot name statically
+                elif name == "STOP":
+                    end = pos + 1  # type: ignore[operator]
+                tail.append(None)
+            del tail[:-2]
     except Exception as exc:  # noqa: BLE001 - a malformed pickle is refused, whatever the parser raises
         raise UnsafeModel(f"an embedded pickle cannot be parsed safely: {exc}") from None
+    if end != len(data):
+        raise UnsafeModel("an embedded pickle has data after its end (several pickles, or a legacy torch.save file)")
     return found
 
 
+def _allowed(name: str) -> bool:
+    module, _, attr = name.rpartition(".")
+    return name in ALLOWED_GLOBALS or (module == "torch" and attr in ALLOWED_STORAGES)
+
+
 def _check_pickle(name: str, data: bytes) -> None:
-    bad = sorted(
-        g
-        for g in _globals_in_pickle(data)
-        if g not in ALLOWED_GLOBALS and not (g.startswith("torch.") and g.split(".")[-1] in ALLOWED_STORAGES)
-    )
+    bad = sorted(g for g in _globals_in_pickle(data) if not _allowed(g))
     if bad:
         raise UnsafeModel(
             f"archive member {name!r} would import {', '.join(bad[:5])} when unpickled; only tensors are accepted"
         )
+
+
+def _check_torch_save(name: str, data: bytes) -> None:
+    """A torch.save file (sample inputs, legacy weights): its zip format, with every pickle vetted."""
+    if not data:
+        return
+    if data[:4] != ZIP_MAGIC:
+        raise UnsafeModel(f"archive member {name!r} is not in torch.save's zip format; refused")
+    try:
+        nested = zipfile.ZipFile(io.BytesIO(data))
+        for inner in nested.infolist():
+            if inner.filename.endswith(".pkl"):
+                if inner.file_size > MAX_PICKLE_BYTES:
+                    raise UnsafeModel(f"archive member {name!r} holds an oversized pickle")
+                _check_pickle(f"{name}:{inner.filename}", nested.read(inner))
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
+        raise UnsafeModel(f"archive member {name!r} is a corrupt nested archive: {exc}") from None
+
+
+def _check_payload_config(name: str, raw: bytes) -> None:
+    """Weights and constants must be raw tensor bytes; torch unpickles anything else without weights_only."""
+    try:
+        config = json.loads(raw)
+        entries = config.get("config", {})
+        items = list(entries.items())
+    except (ValueError, AttributeError) as exc:
+        raise InvalidModel(f"archive member {name!r} is not a valid payload config: {exc}") from None
+    for key, meta in items:
+        if not isinstance(meta, dict):
+            raise InvalidModel(f"archive member {name!r} has a malformed entry for {key!r}")
+        if meta.get("use_pickle"):
+            raise UnsafeModel(f"weight or constant {key!r} is stored as a pickle (use_pickle); refused")
+        if not str(meta.get("path_name", "")).startswith(("weight_", "tensor_")):
+            raise UnsafeModel(f"constant {key!r} is a custom or opaque object (unpickled on load); refused")
 
 
 def _dims(meta: dict[str, Any]) -> list[Dim]:
@@ -186,25 +244,18 @@ def inspect_torch_archive(path: Path) -> ModelInfo:
     warnings: list[str] = []
     for info in members:
         tail = info.filename.split("/", 1)[-1]
-        if tail.endswith(".pkl") or tail.startswith("data/sample_inputs/") or tail.endswith(".pt"):
-            data = read_member(path, info, limit=MAX_PICKLE_BYTES, error=UnsafeModel)
-            if data[:4] == b"PK\x03\x04":  # torch.save archive nested inside: check its pickles too
-                try:
-                    nested = zipfile.ZipFile(io.BytesIO(data))
-                    for inner in nested.infolist():
-                        if inner.filename.endswith(".pkl"):
-                            if inner.file_size > MAX_PICKLE_BYTES:
-                                raise UnsafeModel(f"archive member {info.filename!r} holds an oversized pickle")
-                            _check_pickle(f"{info.filename}:{inner.filename}", nested.read(inner))
-                except zipfile.BadZipFile as exc:
-                    raise UnsafeModel(f"archive member {info.filename!r} is a corrupt nested archive: {exc}") from None
-            else:
-                _check_pickle(info.filename, data)
-        if tail.endswith("_config.json") and tail.startswith("data/"):
-            config = json.loads(read_member(path, info, limit=MAX_JSON_BYTES, error=UnsafeModel))
-            pickled = [k for k, v in config.get("config", {}).items() if isinstance(v, dict) and v.get("use_pickle")]
-            if pickled:
-                raise UnsafeModel(f"weights {', '.join(pickled[:5])} are stored as pickles (use_pickle); refused")
+        base = tail.rsplit("/", 1)[-1]
+        if tail.startswith(REFUSED_DIRS) or base.startswith(REFUSED_PREFIXES):
+            raise UnsafeModel(
+                f"archive member {info.filename!r} is compiled code or a custom object that torch.export.load would "
+                "run or unpickle; only exported programs with tensor weights are accepted"
+            )
+        if tail.endswith(".pkl"):
+            _check_pickle(info.filename, read_member(path, info, limit=MAX_PICKLE_BYTES, error=UnsafeModel))
+        elif tail.endswith(".pt") or tail.startswith("data/sample_inputs/"):
+            _check_torch_save(info.filename, read_member(path, info, limit=MAX_PICKLE_BYTES, error=UnsafeModel))
+        elif tail.endswith("_config.json") and tail.startswith("data/"):
+            _check_payload_config(info.filename, read_member(path, info, limit=MAX_JSON_BYTES, error=UnsafeModel))
     try:
         program = json.loads(read_member(path, programs[0], limit=MAX_JSON_BYTES, error=UnsafeModel))
         inputs, outputs, params = _signature(program)
