@@ -56,6 +56,8 @@ class Tenant(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     webhook_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Blob encryption: the tenant's data key, wrapped with SLIMLINE_ENCRYPTION_KEY (app.crypto).
+    data_key_wrapped: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     s3_presign_expiry_s: int = Field(900, ge=60, le=7 * 24 * 3600)
     s3_multipart_chunk_bytes: int = Field(16 * 1024**2, ge=5 * 1024**2)
+    encryption_key: SecretStr | None = Field(
+        None,
+        description="Base64 of 32 random bytes: seal every blob at rest with a per-tenant data key wrapped by it.",
+    )
     tmp_dir: Path | None = Field(None, description="Where uploads are staged; default data_dir/tmp.")
 
     max_upload_bytes: int = Field(512 * 1024**2, gt=0)
@@ -93,6 +97,17 @@ class Settings(BaseSettings):
             raise ValueError("must be file:///absolute/dir or s3://bucket[/prefix]")
         if value.startswith("s3://") and not value.removeprefix("s3://").split("/", 1)[0]:
             raise ValueError("s3:// URL needs a bucket name")
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _encryption_key_valid(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None  # set but empty (compose's ${VAR:-}): encryption off
+        if value is not None:
+            from app.crypto import parse_master_key
+
+            parse_master_key(value.get_secret_value())
         return value
 
     @field_validator("bootstrap_api_key")

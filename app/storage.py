@@ -7,6 +7,7 @@ paths. Writes are atomic: data lands under a temporary name and is moved into pl
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import shutil
 import uuid
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from app.crypto import TenantKeyring
     from app.settings import Settings
 
 from app.errors import InsufficientStorage, StorageError
@@ -104,8 +106,71 @@ class LocalBlobStore:
         return None
 
 
-def make_store(settings: Settings) -> BlobStore:
-    """The blob store named by ``settings.storage_url``."""
+class EncryptedBlobStore:
+    """Seals every blob with its tenant's data key (see ``app.crypto``) before the inner store sees it.
+
+    The tenant is the first segment of the blob key. Presigned URLs are not offered: the bucket
+    holds ciphertext, so downloads stream through the service, which decrypts them.
+    """
+
+    def __init__(self, inner: BlobStore, keyring: TenantKeyring, staging_dir: Path) -> None:
+        self.inner = inner
+        self.keyring = keyring
+        self.staging_dir = staging_dir
+
+    def _data_key(self, key: str) -> bytes:
+        return self.keyring.data_key(_check_key(key).split("/", 1)[0])
+
+    def put_file(self, key: str, source: Path) -> None:
+        from app.crypto import encrypt_path
+
+        data_key = self._data_key(key)
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        sealed = self.staging_dir / f".sealed-{uuid.uuid4().hex}"
+        try:
+            encrypt_path(data_key, key, source, sealed)
+            source.unlink(missing_ok=True)  # no plaintext copy left behind
+            self.inner.put_file(key, sealed)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage("storage is full; nothing was stored") from exc
+            raise StorageError(f"could not store the blob: {exc.strerror}") from exc
+        finally:
+            sealed.unlink(missing_ok=True)
+
+    def iter_chunks(self, key: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+        from app.crypto import BlobIntegrityError, decrypt_stream
+
+        data_key = self._data_key(key)
+        try:
+            yield from decrypt_stream(data_key, key, self.inner.iter_chunks(key, chunk_bytes))
+        except BlobIntegrityError as exc:
+            raise StorageError(str(exc)) from exc
+
+    def get_to_file(self, key: str, dest: Path) -> None:
+        with dest.open("wb") as handle:
+            for chunk in self.iter_chunks(key):
+                handle.write(chunk)
+
+    def size(self, key: str) -> int:
+        from app.crypto import plaintext_size
+
+        return plaintext_size(self.inner.size(key))
+
+    def exists(self, key: str) -> bool:
+        return self.inner.exists(key)
+
+    def delete(self, key: str) -> None:
+        self.inner.delete(key)
+
+    def delete_prefix(self, prefix: str) -> None:
+        self.inner.delete_prefix(prefix)
+
+    def presigned_url(self, key: str, *, filename: str) -> str | None:
+        return None
+
+
+def _plain_store(settings: Settings) -> BlobStore:
     if settings.storage_url.startswith("file://"):
         return LocalBlobStore(Path(settings.storage_url.removeprefix("file://")))
     if settings.storage_url.startswith("s3://"):
@@ -113,6 +178,33 @@ def make_store(settings: Settings) -> BlobStore:
 
         return S3BlobStore.from_settings(settings)
     raise ValueError(f"unsupported storage URL {settings.storage_url!r}")
+
+
+def make_store(settings: Settings) -> BlobStore:
+    """The blob store named by ``settings.storage_url``; sealed per tenant when a master key is set."""
+    store = _plain_store(settings)
+    if settings.encryption_key is None:
+        return store
+    from app.crypto import TenantKeyring, parse_master_key
+    from app.services.tenants import load_wrapped_data_key, store_wrapped_data_key
+
+    keyring = TenantKeyring(
+        parse_master_key(settings.encryption_key.get_secret_value()),
+        lambda tenant: load_wrapped_data_key(settings.database_url, tenant),
+        lambda tenant, wrapped: store_wrapped_data_key(settings.database_url, tenant, wrapped),
+    )
+    return EncryptedBlobStore(store, keyring, settings.staging_dir)
+
+
+def stream_blob(store: BlobStore, key: str) -> Iterator[bytes]:
+    """The blob's chunks, with the first one read now: a blob that cannot be read (or fails
+    authentication when sealed) raises here, before a response has started, not mid-body."""
+    chunks = store.iter_chunks(key)
+    try:
+        first = next(chunks)
+    except StopIteration:
+        return iter(())
+    return itertools.chain([first], chunks)
 
 
 def model_key(tenant_id: str, model_id: str) -> str:

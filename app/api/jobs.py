@@ -26,6 +26,7 @@ from app.schemas.resources import ArtifactRead, EventRead, JobCreate, JobRead
 from app.services import jobs as service
 from app.services.pagination import MAX_LIMIT
 from app.settings import Settings
+from app.storage import stream_blob
 
 log = logging.getLogger("slimline.api.jobs")
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -241,7 +242,7 @@ def download_artifact(
     if redirect and (url := store.presigned_url(artifact.blob_key, filename=artifact.name)):
         return RedirectResponse(url, status_code=307)
     return StreamingResponse(
-        store.iter_chunks(artifact.blob_key),
+        stream_blob(store, artifact.blob_key),
         media_type=artifact.media_type,
         headers={
             "Content-Disposition": f'attachment; filename="{artifact.name}"',

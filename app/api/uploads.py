@@ -16,6 +16,7 @@ from app.schemas.resources import DatasetRead, ModelRead
 from app.services import uploads as service
 from app.services.limits import check_upload_rate
 from app.services.pagination import MAX_LIMIT, paginate
+from app.storage import stream_blob
 from app.uploads import receive_upload
 
 RedirectQuery = Annotated[bool, Query(description="With S3 storage: answer 307 to a short-lived presigned URL.")]
@@ -142,7 +143,7 @@ def make_router(entity: Any, read_schema: Any) -> APIRouter:
         if redirect and (url := store.presigned_url(row.blob_key, filename=filename)):
             return RedirectResponse(url, status_code=307)
         return StreamingResponse(
-            store.iter_chunks(row.blob_key),
+            stream_blob(store, row.blob_key),
             media_type=media_type,
             headers={
                 "Content-Disposition": f'attachment; filename="{filename}"',

@@ -26,10 +26,16 @@ def _name(staged: StagedUpload) -> str:
 
 
 def _store_and_add(session: Session, store: BlobStore, staged: StagedUpload, row: Row, key: str) -> Row:
-    # The row is flushed first so a database error leaves no orphan blob; the edge commits.
-    session.add(row)
-    session.flush()
+    # The blob goes first, outside any write transaction (a sealed store may write the tenant's
+    # data key in its own transaction; SQLite allows one writer). A failed flush removes the blob;
+    # the edge commits.
     store.put_file(key, staged.path)
+    session.add(row)
+    try:
+        session.flush()
+    except BaseException:
+        store.delete(key)
+        raise
     return row
 
 

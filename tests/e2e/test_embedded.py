@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import time
@@ -15,11 +16,13 @@ from tests.helpers import upload_ok, wait_for_job
 pytestmark = pytest.mark.e2e
 
 
-def test_serve_runs_a_job_with_no_settings(tmp_path, cnn_bytes, images_npz):
+def _serve_and_run_a_job(home, cnn_bytes, images_npz, extra_env=None) -> bytes:
+    """Start `slimline serve`, run a dynamic-quantization job through it, return the model artifact."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLIMLINE_")}
     env["SLIMLINE_ENGINE_THREADS"] = "1"
+    env.update(extra_env or {})
     port = free_port()
-    server = Process([*SLIMLINE, "serve", "--data-dir", str(tmp_path / "home"), "--port", str(port)], env, "serve")
+    server = Process([*SLIMLINE, "serve", "--data-dir", str(home), "--port", str(port)], env, "serve")
     try:
         line = server.wait_for("API key (shown once, keep it):", timeout=90)
         key = re.search(r"(sk_\S+)", line).group(1)
@@ -49,10 +52,27 @@ def test_serve_runs_a_job_with_no_settings(tmp_path, cnn_bytes, images_npz):
             assert done["status"] == "succeeded", (done, "\n".join(server.lines[-40:]))
             artifact = http.get(f"/v1/jobs/{job['id']}/artifacts/{done['result']['model_artifact']}", headers=auth)
             assert artifact.status_code == 200 and len(artifact.content) > 0
-        home = tmp_path / "home"
-        assert (home / "slimline.db").exists() and (home / "broker.db").exists() and (home / "blobs").is_dir()
+            return artifact.content
     finally:
         server.stop()
+
+
+def test_serve_runs_a_job_with_no_settings(tmp_path, cnn_bytes, images_npz):
+    home = tmp_path / "home"
+    _serve_and_run_a_job(home, cnn_bytes, images_npz)
+    assert (home / "slimline.db").exists() and (home / "broker.db").exists() and (home / "blobs").is_dir()
+
+
+def test_serve_with_encryption_at_rest_runs_a_job(tmp_path, cnn_bytes, images_npz):
+    import onnx
+
+    home = tmp_path / "home"
+    master = base64.b64encode(os.urandom(32)).decode()
+    model_bytes = _serve_and_run_a_job(home, cnn_bytes, images_npz, {"SLIMLINE_ENCRYPTION_KEY": master})
+    assert len(onnx.load_from_string(model_bytes).graph.node) > 0, "the worker decrypted, optimized, re-sealed"
+    blobs = [p for p in (home / "blobs").rglob("*") if p.is_file()]
+    assert len(blobs) >= 4  # model, dataset, and the job's artifacts
+    assert all(p.read_bytes()[:8] == b"SLMENC01" for p in blobs), [p.name for p in blobs]
 
 
 def test_bootstrap_key_and_second_start_prints_no_new_key(tmp_path):
