@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, Row, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -34,8 +36,37 @@ def get_engine(database_url: str) -> Engine:
     return make_engine(database_url)
 
 
+@lru_cache(maxsize=8)
 def session_factory(database_url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(database_url), expire_on_commit=False)
+
+
+@lru_cache(maxsize=8)
+def get_read_engine(database_url: str) -> Engine:
+    """Engine for single-statement reads on hot paths (job polling).
+
+    Autocommit, so a read costs one round trip (no BEGIN, no ROLLBACK), and no pre-ping (another
+    round trip per checkout): ``read_one`` retries once on a connection that died since its last use.
+    """
+    if database_url.startswith("sqlite"):
+        return get_engine(database_url)
+    return create_engine(database_url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20, pool_timeout=10)
+
+
+def read_one(database_url: str, statement: Executable) -> Row[Any] | None:
+    """Run one read statement on the read engine; at most one row comes back.
+
+    After a database restart every pooled connection is dead: the first use fails with the
+    connection invalidated (SQLAlchemy then drops the whole pool), and the retry connects afresh.
+    """
+    for attempt in (1, 2):
+        try:
+            with get_read_engine(database_url).connect() as connection:
+                return connection.execute(statement).one_or_none()
+        except DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
 
 
 @contextmanager

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from app.db import session_factory
 from app.models import Tenant
-from app.services.keys import authenticate
+from app.services.keys import authenticate, cached_tenant
 from app.settings import Settings
 from app.storage import BlobStore
 
@@ -23,13 +24,21 @@ def get_store(request: Request) -> BlobStore:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; the route (the edge) commits."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; the route (the edge) commits.
+
+    Creating a session does no I/O, so it happens on the event loop; closing one that used a
+    connection (a rollback round trip) goes to the thread pool. Routes that never touch the
+    session (cached auth, hot-path reads) cost no thread hop here.
+    """
     session = session_factory(request.app.state.settings.database_url)()
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -43,8 +52,11 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def current_tenant(request: Request, session: SessionDep) -> Tenant:
-    tenant = authenticate(session, _bearer(request))
+async def current_tenant(request: Request, session: SessionDep) -> Tenant:
+    token = _bearer(request)
+    tenant = cached_tenant(token)
+    if tenant is None:
+        tenant = await run_in_threadpool(authenticate, session, token)
     request.state.tenant_id = tenant.id
     return tenant
 

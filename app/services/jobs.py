@@ -7,10 +7,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.db import read_one
 from app.errors import IdempotencyConflict, IncompatibleDataset, InvalidState, NotFound
 from app.ids import new_id
 from app.jobs.states import JobStatus, add_event, transition
@@ -114,6 +115,14 @@ def _check_recipe_against_data(recipe: Recipe, dataset: Dataset) -> None:
         )
 
 
+def read_job(database_url: str, tenant_id: str, job_id: str) -> Row[Any]:
+    """The job's row for a read-only view, in one round trip (see ``app.db.read_one``)."""
+    row = read_one(database_url, select(Job.__table__).where(Job.id == job_id, Job.tenant_id == tenant_id))
+    if row is None:
+        raise NotFound(f"job {job_id!r} not found")
+    return row
+
+
 def get_job(session: Session, tenant_id: str, job_id: str) -> Job:
     job = session.scalar(select(Job).where(Job.id == job_id, Job.tenant_id == tenant_id))
     if job is None:
@@ -172,7 +181,7 @@ def get_artifact(session: Session, tenant_id: str, job_id: str, name: str) -> Ar
     return artifact
 
 
-def job_view(job: Job) -> dict[str, Any]:
+def job_view(job: Job | Row[Any]) -> dict[str, Any]:
     """The Job resource as clients see it."""
     return {
         "id": job.id,

@@ -63,6 +63,14 @@ def tenant_has_keys(session: Session, tenant_name: str) -> bool:
     )
 
 
+def cached_tenant(api_key: str | None) -> Tenant | None:
+    """The key's tenant when this process verified the key in the last AUTH_CACHE_TTL_S (no I/O)."""
+    if not api_key:
+        return None
+    cached = _recent.get(hash_key(api_key))
+    return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
+
 def authenticate(session: Session, api_key: str | None) -> Tenant:
     """Return the key's tenant or raise Unauthorized. The lookup is by hash; the final compare is constant-time."""
     if not api_key:
