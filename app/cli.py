@@ -142,6 +142,10 @@ def api(
     host: Annotated[str, typer.Option()] = "0.0.0.0",
     port: Annotated[int, typer.Option()] = 8000,
     processes: Annotated[int, typer.Option("--processes", min=1, help="uvicorn worker processes.")] = 1,
+    http: Annotated[
+        str, typer.Option(help="HTTP implementation: auto (httptools if installed), h11, httptools.")
+    ] = "auto",
+    loop: Annotated[str, typer.Option(help="Event loop: auto (uvloop if installed), asyncio, uvloop.")] = "auto",
 ) -> None:
     """Run only the HTTP API (scale-out: run several behind a load balancer)."""
     import uvicorn
@@ -153,7 +157,15 @@ def api(
     _check_schema(settings)
     _bootstrap_key(settings)
     uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=processes, log_config=None, access_log=False
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=processes,
+        http=http,  # type: ignore[arg-type]
+        loop=loop,  # type: ignore[arg-type]
+        log_config=None,
+        access_log=False,
     )
 
 

@@ -41,6 +41,9 @@ def session_factory(database_url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(database_url), expire_on_commit=False)
 
 
+READ_CONCURRENCY = 8
+
+
 @lru_cache(maxsize=8)
 def get_read_engine(database_url: str) -> Engine:
     """Engine for single-statement reads on hot paths (job polling).
@@ -50,7 +53,11 @@ def get_read_engine(database_url: str) -> Engine:
     """
     if database_url.startswith("sqlite"):
         return get_engine(database_url)
-    return create_engine(database_url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20, pool_timeout=10)
+    # Callers run at most READ_CONCURRENCY reads at once (app.api.jobs), so the pool never opens and
+    # closes overflow connections under load (a new Postgres connection costs milliseconds).
+    return create_engine(
+        database_url, isolation_level="AUTOCOMMIT", pool_size=READ_CONCURRENCY, max_overflow=4, pool_timeout=10
+    )
 
 
 def read_one(database_url: str, statement: Executable) -> Row[Any] | None:

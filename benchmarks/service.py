@@ -118,8 +118,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--upload-mb", type=int, default=1024)
+    parser.add_argument("--reads-only", action="store_true", help="Stop after the GET comparison.")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     db = f"slimline_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{db}"')
@@ -144,10 +146,11 @@ def main() -> None:
     servers: list[Server] = []
     try:
         port = free_port()
-        api = Server(
-            [sys.executable, "-m", "app.cli", "api", "--host", "127.0.0.1", "--port", str(port), "--processes", "2"],
-            env,
-        )
+        api_command = [
+            sys.executable,
+            *("-m", "app.cli", "api", "--host", "127.0.0.1", "--port", str(port), "--processes", "2"),
+        ]
+        api = Server([*api_command, "--http", "h11", "--loop", "asyncio"], env)
         servers.append(api)
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/healthz")
@@ -167,168 +170,182 @@ def main() -> None:
         document = http.get(f"/v1/jobs/{job['id']}")
         etag = document.headers["etag"]
 
-        bare_port = free_port()
-        bare = Server(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "benchmarks.bare_app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(bare_port),
-                "--workers",
-                "2",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            {**env, "BARE_DOCUMENT": document.text},
-        )
-        servers.append(bare)
-        wait_http(f"http://127.0.0.1:{bare_port}/doc")
-        log("bare endpoint up; running wrk")
+        # Both servers under the same HTTP stack, in two stacks: uvicorn's pure-Python one (h11 +
+        # asyncio) and the compiled one (httptools + uvloop, what `uvicorn[standard]` installs).
+        for http_impl, loop_impl in (("h11", "asyncio"), ("httptools", "uvloop")):
+            stack = f"--http {http_impl} --loop {loop_impl}"
+            if (http_impl, loop_impl) != ("h11", "asyncio"):
+                api.stop()
+                servers.remove(api)
+                api = Server([*api_command, "--http", http_impl, "--loop", loop_impl], env)
+                servers.append(api)
+                wait_http(url + "/healthz")
+            bare_port = free_port()
+            bare = Server(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "benchmarks.bare_app:app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(bare_port),
+                    "--workers",
+                    "2",
+                    "--http",
+                    http_impl,
+                    "--loop",
+                    loop_impl,
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                {**env, "BARE_DOCUMENT": document.text},
+            )
+            servers.append(bare)
+            wait_http(f"http://127.0.0.1:{bare_port}/doc")
+            log(f"{stack}: bare endpoint up; running wrk")
 
-        # Interleave rounds so both see the same machine state; keep the best of two.
-        results: dict[str, list[dict[str, float]]] = {"bare": [], "job": [], "304": []}
-        for _ in range(2):
-            results["bare"].append(
-                wrk(
-                    f"http://127.0.0.1:{bare_port}/doc",
-                    headers={},
-                    duration=args.duration,
-                    connections=args.connections,
+            # Interleave rounds so both see the same machine state; keep the best of two.
+            results: dict[str, list[dict[str, float]]] = {"bare": [], "job": [], "304": []}
+            for _ in range(2):
+                results["bare"].append(
+                    wrk(
+                        f"http://127.0.0.1:{bare_port}/doc",
+                        headers={},
+                        duration=args.duration,
+                        connections=args.connections,
+                    )
+                )
+                results["job"].append(
+                    wrk(
+                        f"{url}/v1/jobs/{job['id']}", headers=auth, duration=args.duration, connections=args.connections
+                    )
+                )
+                results["304"].append(
+                    wrk(
+                        f"{url}/v1/jobs/{job['id']}",
+                        headers={**auth, "If-None-Match": etag},
+                        duration=args.duration,
+                        connections=args.connections,
+                    )
+                )
+            bare.stop()
+            servers.remove(bare)
+            best = {k: max(v, key=lambda r: r["rps"]) for k, v in results.items()}
+            ratio = best["job"]["rps"] / best["bare"]["rps"]
+            rows.append(
+                (
+                    f"`{stack}`: bare FastAPI endpoint, same document ({len(document.content)} bytes)",
+                    describe(best["bare"]),
                 )
             )
-            results["job"].append(
-                wrk(f"{url}/v1/jobs/{job['id']}", headers=auth, duration=args.duration, connections=args.connections)
-            )
-            results["304"].append(
-                wrk(
-                    f"{url}/v1/jobs/{job['id']}",
-                    headers={**auth, "If-None-Match": etag},
-                    duration=args.duration,
-                    connections=args.connections,
+            rows.append(
+                (
+                    f"`{stack}`: GET /v1/jobs/{{id}} ({args.connections} connections)",
+                    f"{best['job']['rps']:.0f} req/s ({ratio:.0%} of bare), p50 {best['job']['p50_ms']:.1f} ms, "
+                    f"p99 {best['job']['p99_ms']:.1f} ms, non-2xx {best['job']['errors']}",
                 )
             )
-        best = {k: max(v, key=lambda r: r["rps"]) for k, v in results.items()}
-        ratio = best["job"]["rps"] / best["bare"]["rps"]
-        rows.append(
-            (
-                f"bare FastAPI endpoint, same document ({len(document.content)} bytes)",
-                describe(best["bare"]),
+            rows.append((f"`{stack}`: GET /v1/jobs/{{id}} with If-None-Match (304)", describe(best["304"])))
+
+        if not args.reads_only:
+            # Listing with 100k jobs: first page vs a page deep in the table, by cursor.
+            with psycopg.connect(db_url.replace("+psycopg", "")) as conn:
+                tenant_id = conn.execute("SELECT tenant_id FROM models WHERE id = %s", (model["id"],)).fetchone()[0]
+            log(f"seeding {args.jobs} jobs")
+            seed_jobs(db_url, tenant_id, model["id"], dataset["id"], args.jobs)
+            with psycopg.connect(db_url.replace("+psycopg", ""), autocommit=True) as conn:
+                conn.execute("ANALYZE jobs")
+            from app.services.pagination import encode_cursor
+
+            with psycopg.connect(db_url.replace("+psycopg", "")) as conn:
+                deep = conn.execute(
+                    "SELECT created_at, id FROM jobs WHERE tenant_id = %s ORDER BY created_at, id LIMIT 1 OFFSET %s",
+                    (tenant_id, args.jobs // 10),
+                ).fetchone()
+            deep_cursor = encode_cursor(deep[0], deep[1])
+
+            def time_page(params: dict[str, str | int]) -> float:
+                samples = []
+                for _ in range(30):
+                    started = time.perf_counter()
+                    response = http.get("/v1/jobs", params=params)
+                    samples.append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200 and len(response.json()["items"]) == 50
+                return statistics.median(samples)
+
+            first, deep_ms = time_page({"limit": 50}), time_page({"limit": 50, "cursor": deep_cursor})
+            rows.append(
+                (
+                    f"GET /v1/jobs?limit=50 with {args.jobs:,} jobs: first page / page at row {args.jobs * 9 // 10:,}",
+                    f"{first:.1f} ms / {deep_ms:.1f} ms (median of 30)",
+                )
             )
-        )
-        rows.append(
-            (
-                f"GET /v1/jobs/{{id}} ({args.connections} connections)",
-                f"{best['job']['rps']:.0f} req/s ({ratio:.0%} of bare), p50 {best['job']['p50_ms']:.1f} ms, "
-                f"p99 {best['job']['p99_ms']:.1f} ms, non-2xx {best['job']['errors']}",
+
+            # A large upload: server memory while streaming it (the file is not a model: it is refused at validation).
+            log("large upload")
+            big = data_dir / "big.bin"
+            with big.open("wb") as handle:
+                block = os.urandom(1024 * 1024)
+                for _ in range(args.upload_mb):
+                    handle.write(block)
+            baseline_rss = api.rss_bytes()
+            peak = [baseline_rss]
+            stop = threading.Event()
+
+            def sample() -> None:
+                while not stop.wait(0.05):
+                    peak.append(api.rss_bytes())
+
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            started = time.perf_counter()
+            with big.open("rb") as handle:
+                response = http.post("/v1/models", files={"file": ("big.onnx", handle)}, timeout=600)
+            upload_s = time.perf_counter() - started
+            stop.set()
+            sampler.join()
+            growth_mb = (max(peak) - baseline_rss) / 1024**2
+            rows.append(
+                (
+                    f"{args.upload_mb} MB upload (answer {response.status_code} {response.json().get('code')})",
+                    f"{args.upload_mb / upload_s:.0f} MB/s, API RSS growth {growth_mb:.1f} MB (master + 2 workers; "
+                    "validation runs in a separate child)",
+                )
             )
-        )
-        rows.append(
-            (
-                "GET /v1/jobs/{id} with If-None-Match (304)",
-                describe(best["304"]),
+
+            # Submit-to-running on an idle worker.
+            log("submit-to-running")
+            worker = Server([sys.executable, "-m", "app.cli", "worker", "--queues", "cpu"], env)
+            servers.append(worker)
+            time.sleep(8)
+            latencies = []
+            for _ in range(10):
+                created = http.post(
+                    "/v1/jobs",
+                    json={
+                        "model_id": model["id"],
+                        "dataset_id": dataset["id"],
+                        "passes": [{"type": "quantize", "mode": "dynamic"}],
+                    },
+                ).json()
+                submitted = datetime.fromisoformat(created["created_at"])
+                while True:
+                    current = http.get(f"/v1/jobs/{created['id']}").json()
+                    if current["started_at"]:
+                        latencies.append((datetime.fromisoformat(current["started_at"]) - submitted).total_seconds())
+                        break
+                    time.sleep(0.02)
+                while http.get(f"/v1/jobs/{created['id']}").json()["status"] in ("queued", "running"):
+                    time.sleep(0.2)
+            rows.append(
+                (
+                    "submit-to-running on an idle worker (10 jobs)",
+                    f"median {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms",
+                )
             )
-        )
-
-        # Listing with 100k jobs: first page vs a page deep in the table, by cursor.
-        with psycopg.connect(db_url.replace("+psycopg", "")) as conn:
-            tenant_id = conn.execute("SELECT tenant_id FROM models WHERE id = %s", (model["id"],)).fetchone()[0]
-        log(f"seeding {args.jobs} jobs")
-        seed_jobs(db_url, tenant_id, model["id"], dataset["id"], args.jobs)
-        with psycopg.connect(db_url.replace("+psycopg", ""), autocommit=True) as conn:
-            conn.execute("ANALYZE jobs")
-        from app.services.pagination import encode_cursor
-
-        with psycopg.connect(db_url.replace("+psycopg", "")) as conn:
-            deep = conn.execute(
-                "SELECT created_at, id FROM jobs WHERE tenant_id = %s ORDER BY created_at, id LIMIT 1 OFFSET %s",
-                (tenant_id, args.jobs // 10),
-            ).fetchone()
-        deep_cursor = encode_cursor(deep[0], deep[1])
-
-        def time_page(params: dict[str, str | int]) -> float:
-            samples = []
-            for _ in range(30):
-                started = time.perf_counter()
-                response = http.get("/v1/jobs", params=params)
-                samples.append((time.perf_counter() - started) * 1000)
-                assert response.status_code == 200 and len(response.json()["items"]) == 50
-            return statistics.median(samples)
-
-        first, deep_ms = time_page({"limit": 50}), time_page({"limit": 50, "cursor": deep_cursor})
-        rows.append(
-            (
-                f"GET /v1/jobs?limit=50 with {args.jobs:,} jobs: first page / page at row {args.jobs * 9 // 10:,}",
-                f"{first:.1f} ms / {deep_ms:.1f} ms (median of 30)",
-            )
-        )
-
-        # A large upload: server memory while streaming it (the file is not a model: it is refused at validation).
-        log("large upload")
-        big = data_dir / "big.bin"
-        with big.open("wb") as handle:
-            block = os.urandom(1024 * 1024)
-            for _ in range(args.upload_mb):
-                handle.write(block)
-        baseline_rss = api.rss_bytes()
-        peak = [baseline_rss]
-        stop = threading.Event()
-
-        def sample() -> None:
-            while not stop.wait(0.05):
-                peak.append(api.rss_bytes())
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        started = time.perf_counter()
-        with big.open("rb") as handle:
-            response = http.post("/v1/models", files={"file": ("big.onnx", handle)}, timeout=600)
-        upload_s = time.perf_counter() - started
-        stop.set()
-        sampler.join()
-        growth_mb = (max(peak) - baseline_rss) / 1024**2
-        rows.append(
-            (
-                f"{args.upload_mb} MB upload (answer {response.status_code} {response.json().get('code')})",
-                f"{args.upload_mb / upload_s:.0f} MB/s, API RSS growth {growth_mb:.1f} MB (master + 2 workers; "
-                "validation runs in a separate child)",
-            )
-        )
-
-        # Submit-to-running on an idle worker.
-        log("submit-to-running")
-        worker = Server([sys.executable, "-m", "app.cli", "worker", "--queues", "cpu"], env)
-        servers.append(worker)
-        time.sleep(8)
-        latencies = []
-        for _ in range(10):
-            created = http.post(
-                "/v1/jobs",
-                json={
-                    "model_id": model["id"],
-                    "dataset_id": dataset["id"],
-                    "passes": [{"type": "quantize", "mode": "dynamic"}],
-                },
-            ).json()
-            submitted = datetime.fromisoformat(created["created_at"])
-            while True:
-                current = http.get(f"/v1/jobs/{created['id']}").json()
-                if current["started_at"]:
-                    latencies.append((datetime.fromisoformat(current["started_at"]) - submitted).total_seconds())
-                    break
-                time.sleep(0.02)
-            while http.get(f"/v1/jobs/{created['id']}").json()["status"] in ("queued", "running"):
-                time.sleep(0.2)
-        rows.append(
-            (
-                "submit-to-running on an idle worker (10 jobs)",
-                f"median {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms",
-            )
-        )
     finally:
         for server in reversed(servers):
             with contextlib.suppress(Exception):  # best-effort cleanup
@@ -343,7 +360,8 @@ def main() -> None:
     print(
         f"Service benchmark, {datetime.now(UTC):%Y-%m-%d}, {platform.processor() or platform.machine()}, "
         f"{psutil.cpu_count()} cores, Python {platform.python_version()}; "
-        f"`python benchmarks/service.py --duration {args.duration} --connections {args.connections}`\n"
+        f"`python benchmarks/service.py --duration {args.duration} --connections {args.connections}`; "
+        f"1-minute load average {load_before:.2f} before the run, {os.getloadavg()[0]:.2f} after\n"
     )
     print("| measurement | result |\n| --- | --- |")
     for name, value in rows:
