@@ -59,6 +59,8 @@ def test_postgres_restart_gives_503_then_recovers_without_restarting_the_api(own
     try:
         with httpx.Client(base_url=url, timeout=30) as http:
             assert http.get("/v1/jobs", headers=auth).status_code == 200
+            # The polling path has its own pool (no pre-ping): this leaves a connection in it.
+            assert http.get("/v1/jobs/job_missing", headers=auth).status_code == 404
             subprocess.run([*PG_CLUSTER, "stop", "-m", "fast"], check=True)
             try:
                 down = http.get("/v1/jobs", headers=auth)
@@ -71,6 +73,10 @@ def test_postgres_restart_gives_503_then_recovers_without_restarting_the_api(own
                 subprocess.run([*PG_CLUSTER, "start"], check=True)
             assert _wait(lambda: http.get("/v1/jobs", headers=auth).status_code == 200, timeout=60)
             assert http.get("/readyz").status_code == 200
+            # Its pooled connection died with the server: the first read after the restart is retried
+            # on a fresh connection instead of failing.
+            again = http.get("/v1/jobs/job_missing", headers=auth)
+            assert again.status_code == 404, again.text
     finally:
         api.stop()
 

@@ -42,16 +42,63 @@ def opset_of(model: onnx.ModelProto) -> int:
     return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
 
 
+# Inputs that carry quantization parameters (scales, zero points), by op type and input index.
+_QPARAM_INPUTS = {
+    "QuantizeLinear": (1, 2),
+    "DequantizeLinear": (1, 2),
+    "MatMulInteger": (2, 3),
+    "ConvInteger": (2, 3),
+    "QLinearConv": (1, 2, 4, 5, 6, 7),
+    "QLinearMatMul": (1, 2, 4, 5, 6, 7),
+}
+_INTEGER_WEIGHT_INPUTS = {"DequantizeLinear": (0,), "MatMulInteger": (0, 1), "ConvInteger": (0, 1)}
+
+
 def parameter_stats(model: onnx.ModelProto) -> tuple[int, float]:
-    """(parameters, sparsity): elements of float initializers (and of int8 weights) and their zero fraction."""
+    """(parameters, sparsity) of the model's weights, comparable before and after quantization.
+
+    Parameters are the elements of float initializers and of integer weights (int8/uint8/int32
+    initializers fed to DequantizeLinear or integer ops); quantization scales and zero points are
+    not parameters. Sparsity is the fraction of weights that are zero (for integer weights: equal
+    to their zero point).
+    """
+    initializers = {init.name: init for init in model.graph.initializer}
+    qparams: set[str] = set()
+    integer_weights: dict[str, str | None] = {}  # weight -> its zero point's initializer, if any
+    for node in model.graph.node:
+        for index in _QPARAM_INPUTS.get(node.op_type, ()):
+            if index < len(node.input):
+                qparams.add(node.input[index])
+        for index in _INTEGER_WEIGHT_INPUTS.get(node.op_type, ()):
+            if index < len(node.input) and node.input[index] in initializers:
+                zero_point_index = 2 if node.op_type == "DequantizeLinear" else index + 2
+                zero_point_input = node.input[zero_point_index] if zero_point_index < len(node.input) else None
+                integer_weights[node.input[index]] = zero_point_input or None
+    # Dynamic quantization multiplies by the weight scale in a Mul after the integer op.
+    dynamic_scales = {o for n in model.graph.node if n.op_type == "DynamicQuantizeLinear" for o in n.output[1:2]}
+    for node in model.graph.node:
+        if node.op_type == "Mul" and dynamic_scales.intersection(node.input):
+            qparams.update(i for i in node.input if i in initializers)
     total = zeros = 0
-    for init in model.graph.initializer:
-        if init.data_type in FLOAT_TYPES or (
-            init.data_type in (TensorProto.INT8, TensorProto.UINT8) and len(init.dims) >= 2
-        ):
+    for name, init in initializers.items():
+        if name in qparams:
+            continue
+        if init.data_type in FLOAT_TYPES:
             array = numpy_helper.to_array(init)
             total += array.size
-            zeros += int(np.count_nonzero(array == 0)) if init.data_type in FLOAT_TYPES else 0
+            zeros += int(np.count_nonzero(array == 0))
+        elif name in integer_weights:
+            array = numpy_helper.to_array(init)
+            zero_point_name = integer_weights[name]
+            zero_point: Any = 0
+            if zero_point_name in initializers and array.ndim >= 1:
+                zero_point = numpy_helper.to_array(initializers[zero_point_name])
+                if zero_point.ndim == 1 and zero_point.size == array.shape[0] and array.ndim > 1:
+                    zero_point = zero_point.reshape((-1,) + (1,) * (array.ndim - 1))  # per-channel, axis 0
+                elif zero_point.size != 1:
+                    zero_point = None  # another axis: count exact zeros of the stored values only
+            total += array.size
+            zeros += int(np.count_nonzero(array == (0 if zero_point is None else zero_point)))
     return total, (zeros / total if total else 0.0)
 
 
