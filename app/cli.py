@@ -216,6 +216,35 @@ def keys_create(tenant: Annotated[str, typer.Option(help="Tenant name (created i
     typer.echo(json.dumps({"tenant": t.name, "key_id": row.id, "api_key": plaintext}))
 
 
+@keys_cli.command("rewrap")
+def keys_rewrap() -> None:
+    """Re-wrap tenants' data keys with SLIMLINE_ENCRYPTION_KEY after a master-key rotation.
+
+    Rotation: set SLIMLINE_ENCRYPTION_KEY to the new key and SLIMLINE_ENCRYPTION_KEY_PREVIOUS to the
+    old one on every API and worker, run this once, then remove SLIMLINE_ENCRYPTION_KEY_PREVIOUS.
+    """
+    from app.crypto import BlobIntegrityError, parse_master_key
+    from app.services.tenants import rewrap_data_keys
+
+    settings = _settings()
+    _check_schema(settings)
+    if settings.encryption_key is None:
+        typer.echo("error: SLIMLINE_ENCRYPTION_KEY is not set: there is nothing to re-wrap with", err=True)
+        raise typer.Exit(2)
+    master = parse_master_key(settings.encryption_key.get_secret_value())
+    previous = (
+        parse_master_key(settings.encryption_key_previous.get_secret_value())
+        if settings.encryption_key_previous is not None
+        else None
+    )
+    try:
+        rewrapped, current = rewrap_data_keys(settings.database_url, master, previous)
+    except BlobIntegrityError as exc:
+        typer.echo(f"error: {exc}; nothing was changed (set SLIMLINE_ENCRYPTION_KEY_PREVIOUS to the old key)", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps({"rewrapped": rewrapped, "already_current": current}))
+
+
 def openapi_document() -> str:
     from app.main import create_app
 

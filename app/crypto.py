@@ -78,6 +78,16 @@ def unwrap_data_key(master: bytes, tenant_id: str, wrapped: str) -> bytes:
         ) from exc
 
 
+def unwrap_with_either(master: bytes, previous: bytes | None, tenant_id: str, wrapped: str) -> bytes:
+    """Unwrap with the current master key, or with the previous one during a rotation."""
+    try:
+        return unwrap_data_key(master, tenant_id, wrapped)
+    except BlobIntegrityError:
+        if previous is None:
+            raise
+        return unwrap_data_key(previous, tenant_id, wrapped)
+
+
 def _blob_cipher(data_key: bytes, salt: bytes) -> AESGCM:
     blob_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"slimline blob v1").derive(data_key)
     return AESGCM(blob_key)
@@ -154,10 +164,17 @@ def plaintext_size(sealed_size: int) -> int:
 class TenantKeyring:
     """Per-tenant data keys, created on first use, cached unwrapped in this process."""
 
-    def __init__(self, master: bytes, load: Callable[[str], str | None], store: Callable[[str, str], str]) -> None:
+    def __init__(
+        self,
+        master: bytes,
+        load: Callable[[str], str | None],
+        store: Callable[[str, str], str],
+        previous: bytes | None = None,
+    ) -> None:
         # load(tenant) -> wrapped key or None; store(tenant, wrapped) -> the wrapped key that won
-        # (another process may have created one first).
+        # (another process may have created one first). ``previous``: the master key being rotated out.
         self._master = master
+        self._previous = previous
         self._load = load
         self._store = store
         self._cache: dict[str, bytes] = {}
@@ -170,7 +187,7 @@ class TenantKeyring:
             wrapped = self._load(tenant_id)
             if wrapped is None:
                 wrapped = self._store(tenant_id, wrap_data_key(self._master, tenant_id, new_data_key()))
-            key = unwrap_data_key(self._master, tenant_id, wrapped)
+            key = unwrap_with_either(self._master, self._previous, tenant_id, wrapped)
             self._cache[tenant_id] = key
             return key
 

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         None,
         description="Base64 of 32 random bytes: seal every blob at rest with a per-tenant data key wrapped by it.",
     )
+    encryption_key_previous: SecretStr | None = Field(
+        None,
+        description="While rotating SLIMLINE_ENCRYPTION_KEY: the old key, still accepted to unwrap tenant keys "
+        "until `slimline keys rewrap` has re-wrapped them all with the new one.",
+    )
     tmp_dir: Path | None = Field(None, description="Where uploads are staged; default data_dir/tmp.")
 
     max_upload_bytes: int = Field(512 * 1024**2, gt=0)
@@ -99,7 +104,7 @@ class Settings(BaseSettings):
             raise ValueError("s3:// URL needs a bucket name")
         return value
 
-    @field_validator("encryption_key")
+    @field_validator("encryption_key", "encryption_key_previous")
     @classmethod
     def _encryption_key_valid(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value():
@@ -123,6 +128,8 @@ class Settings(BaseSettings):
     def _consistent(self) -> Settings:
         if self.job_hard_time_limit_s <= self.job_soft_time_limit_s:
             raise ValueError("SLIMLINE_JOB_HARD_TIME_LIMIT_S must be greater than SLIMLINE_JOB_SOFT_TIME_LIMIT_S")
+        if self.encryption_key_previous is not None and self.encryption_key is None:
+            raise ValueError("SLIMLINE_ENCRYPTION_KEY_PREVIOUS needs SLIMLINE_ENCRYPTION_KEY (the new key)")
         if self.job_stale_after_s < 2 * self.job_heartbeat_s:
             raise ValueError("SLIMLINE_JOB_STALE_AFTER_S must be at least twice SLIMLINE_JOB_HEARTBEAT_S")
         self.data_dir = self.data_dir.expanduser().resolve()

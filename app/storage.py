@@ -119,7 +119,12 @@ class EncryptedBlobStore:
         self.staging_dir = staging_dir
 
     def _data_key(self, key: str) -> bytes:
-        return self.keyring.data_key(_check_key(key).split("/", 1)[0])
+        from app.crypto import BlobIntegrityError
+
+        try:
+            return self.keyring.data_key(_check_key(key).split("/", 1)[0])
+        except BlobIntegrityError as exc:
+            raise StorageError(str(exc)) from exc
 
     def put_file(self, key: str, source: Path) -> None:
         from app.crypto import encrypt_path
@@ -192,6 +197,11 @@ def make_store(settings: Settings) -> BlobStore:
         parse_master_key(settings.encryption_key.get_secret_value()),
         lambda tenant: load_wrapped_data_key(settings.database_url, tenant),
         lambda tenant, wrapped: store_wrapped_data_key(settings.database_url, tenant, wrapped),
+        previous=(
+            parse_master_key(settings.encryption_key_previous.get_secret_value())
+            if settings.encryption_key_previous is not None
+            else None
+        ),
     )
     return EncryptedBlobStore(store, keyring, settings.staging_dir)
 

@@ -88,3 +88,48 @@ def test_bad_master_key_fails_at_start_up(monkeypatch):
 def test_empty_master_key_means_off(monkeypatch):
     monkeypatch.setenv("SLIMLINE_ENCRYPTION_KEY", "")
     assert load_settings().encryption_key is None
+
+
+def test_master_key_rotation(sealed_settings, cnn_bytes, tmp_path):
+    import subprocess
+    import sys
+
+    from app.migrate import upgrade
+
+    # A database of its own: `keys rewrap` re-wraps every tenant, and the shared test database holds
+    # tenants sealed under other tests' master keys.
+    sealed_settings = sealed_settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'rotation.db'}"})
+    upgrade(sealed_settings)
+    old, new = sealed_settings.encryption_key, Settings(encryption_key=base64.b64encode(os.urandom(32)).decode())
+    key = new_api_key(sealed_settings.database_url)
+    auth = {"Authorization": f"Bearer {key}"}
+    with TestClient(create_app(sealed_settings), raise_server_exceptions=False) as client:
+        model = upload_ok(client, auth, "models", "cnn.onnx", cnn_bytes)
+
+    def download(**keys: object) -> int:
+        with TestClient(create_app(sealed_settings.model_copy(update=keys)), raise_server_exceptions=False) as client:
+            response = client.get(f"/v1/models/{model['id']}/content", headers=auth)
+            assert response.status_code != 200 or response.content == cnn_bytes
+            return response.status_code
+
+    rotating = {"encryption_key": new.encryption_key, "encryption_key_previous": old}
+    assert download(**rotating) == 200, "during the rotation the old key still opens the tenant's data key"
+    assert download(encryption_key=new.encryption_key) == 503, "the new key alone cannot before the re-wrap"
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SLIMLINE_")},
+        "SLIMLINE_DATABASE_URL": sealed_settings.database_url,
+        "SLIMLINE_DATA_DIR": str(sealed_settings.data_dir),
+        "SLIMLINE_ENCRYPTION_KEY": new.encryption_key.get_secret_value(),
+    }
+    refused = subprocess.run(
+        [sys.executable, "-m", "app.cli", "keys", "rewrap"], env=env, capture_output=True, text=True
+    )
+    assert refused.returncode == 1 and "SLIMLINE_ENCRYPTION_KEY_PREVIOUS" in refused.stderr
+    env["SLIMLINE_ENCRYPTION_KEY_PREVIOUS"] = old.get_secret_value()
+    done = subprocess.run([sys.executable, "-m", "app.cli", "keys", "rewrap"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert '"rewrapped": ' in done.stdout and '"rewrapped": 0' not in done.stdout
+
+    assert download(encryption_key=new.encryption_key) == 200, "no blob was rewritten, only the wrapped keys"
+    assert download(encryption_key=old) == 503, "the old key no longer opens anything"
