@@ -198,3 +198,27 @@ def test_tune_block_defaults_and_limits():
         Recipe.model_validate({"tune": {"trials": 0}})
     with pytest.raises(ValueError):
         Recipe.model_validate({"tune": {"sampler": "cmaes"}})
+
+
+def test_grid_sampler_walks_the_coarse_grid(outlier_model, outlier_data, tmp_path):
+    result = tune(outlier_model, outlier_data, tmp_path / "out", tune={"sampler": "grid", "trials": 4, "seed": 1})
+    tuning = Report.model_validate(result.report).tuning
+    assert tuning is not None and tuning.sampler == "grid"
+    assert tuning.trials_evaluated == 4 and tuning.stopped == "trials"
+
+
+def test_relative_limit_is_a_fraction_of_the_baseline_accuracy():
+    from app.schemas.recipe import QualityLimit
+    from worker.engine.context import PassContext
+    from worker.engine.evaluate import Quality
+
+    def context(limit: QualityLimit) -> PassContext:
+        baseline = Quality({"top1": 0.5, "f1_macro": 0.5, "loss": 1.0}, {"top1_agreement": 1.0, "cosine_mean": 1.0})
+        return PassContext(Path("."), Recipe().target, limit, None, None, None, 1, [], ["y"], baseline)  # type: ignore[arg-type]
+
+    candidate = Quality({"top1": 0.49, "f1_macro": 0.5, "loss": 1.0}, {"top1_agreement": 0.9, "cosine_mean": 0.9})
+    # one point lost from 50 %: 2 % of the baseline
+    assert context(QualityLimit(max_accuracy_drop=0.01)).within_limit(candidate)[0] is True
+    assert context(QualityLimit(max_accuracy_drop=0.01, relative=True)).within_limit(candidate)[0] is False
+    ok, why = context(QualityLimit(max_accuracy_drop=0.02, relative=True)).within_limit(candidate)
+    assert ok is True and "limit 1.00 = 2 % of the baseline" in why

@@ -34,7 +34,7 @@ FAILED_GAP = 10.0  # the constraint value of a candidate that could not be built
 class Evaluated:
     path: Path
     floats: list[str]
-    session: Any
+    session: Any | None = None  # opened again only for the finalists: sessions of big models are big
 
 
 @dataclass
@@ -99,7 +99,7 @@ class TuningRun:
         trial.set_user_attr("metrics", metrics)
         trial.set_constraint("quality_limit", gap)
         trial.set_user_attr("float_nodes", floats)
-        self.built[key] = Evaluated(path, floats, session)
+        self.built[key] = Evaluated(path, floats)
         return self.score(metrics)
 
     def score(self, metrics: dict[str, Any]) -> float:
@@ -192,7 +192,7 @@ def _sampler(optuna: Any, tune: Tune, pipeline: Pipeline) -> Any:
     )
 
 
-def _open_study(optuna: Any, storage_url: str | None, study_name: str | None) -> tuple[Any, Any, int]:
+def _open_study(optuna: Any, tune: Tune, storage_url: str | None, study_name: str | None) -> tuple[Any, Any, int]:
     """Create or load the study; interrupted trials of an earlier attempt are marked failed, not counted."""
     storage: Any = None
     if storage_url:
@@ -202,13 +202,19 @@ def _open_study(optuna: Any, storage_url: str | None, study_name: str | None) ->
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
             raise EngineError("tuning_storage_unavailable", f"cannot open the tuning study storage: {first}") from None
     study = optuna.create_study(
-        storage=storage, study_name=study_name, direction="maximize", load_if_exists=bool(storage_url)
+        storage=storage,
+        study_name=study_name,
+        direction="maximize",
+        load_if_exists=bool(storage_url),
+        sampler=optuna.samplers.RandomSampler(seed=tune.seed),  # the fixed first trials; replaced after them
     )
     resumed = 0
     for trial in study.get_trials(deepcopy=False):
-        if trial.state == optuna.trial.TrialState.RUNNING:  # its worker died mid-trial
-            study._storage.set_trial_user_attr(trial._trial_id, "interrupted", True)
-            study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        if trial.state == optuna.trial.TrialState.RUNNING and storage is not None:
+            # Its worker died mid-trial: one attempt of a job runs at a time (the job row's attempt guard),
+            # so every RUNNING trial found at start is dead. FrozenTrial exposes its storage id only as _trial_id.
+            storage.set_trial_user_attr(trial._trial_id, "interrupted", True)
+            storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
         elif trial.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL):
             resumed += 1
     return study, storage, resumed
@@ -238,7 +244,7 @@ def run(
 
     reporter.enter("tuning: preparing", 0.15, 0.22)
     pipeline = Pipeline(ctx, recipe, source)
-    study, storage, resumed = _open_study(optuna, storage_url, study_name)
+    study, storage, resumed = _open_study(optuna, tune, storage_url, study_name)
     if resumed:
         reporter.log(f"resuming the tuning study: {resumed} trial(s) already finished", {"resumed_trials": resumed})
     pipeline.prepare()
@@ -391,9 +397,12 @@ def _choose(state: TuningRun, stopped: str) -> tuple[PassResult, dict[str, Any]]
 
 
 def _evaluated(state: TuningRun, trial: Any) -> Evaluated:
-    """This process's build of ``trial``'s candidate, rebuilt from its options after a resume."""
+    """This process's build of ``trial``'s candidate (rebuilt from its options after a resume), with a session."""
     key = trial.user_attrs["key"]
     if key not in state.built:
         path, floats = state.pipeline.build(dict(trial.params))
-        state.built[key] = Evaluated(path, floats, state.ctx.session(path))
-    return state.built[key]
+        state.built[key] = Evaluated(path, floats)
+    evaluated = state.built[key]
+    if evaluated.session is None:
+        evaluated.session = state.ctx.session(evaluated.path)
+    return evaluated
