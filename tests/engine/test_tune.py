@@ -222,3 +222,25 @@ def test_relative_limit_is_a_fraction_of_the_baseline_accuracy():
     assert context(QualityLimit(max_accuracy_drop=0.01, relative=True)).within_limit(candidate)[0] is False
     ok, why = context(QualityLimit(max_accuracy_drop=0.02, relative=True)).within_limit(candidate)
     assert ok is True and "limit 1.00 = 2 % of the baseline" in why
+
+
+def test_cancelling_stops_the_search(outlier_model, outlier_data, tmp_path):
+    from worker.engine import Cancelled
+
+    trials_seen: list[int] = []
+
+    def progress(stage: str, fraction: float, message: str = "", *, type: str = "progress", data=None) -> None:  # type: ignore[no-untyped-def]
+        if type == "trial":
+            trials_seen.append(data["number"])
+
+    with pytest.raises(Cancelled):
+        optimize(
+            outlier_model,
+            outlier_data,
+            Recipe.model_validate({"tune": {"trials": 20}}),
+            tmp_path / "out",
+            threads=1,
+            progress=progress,
+            is_cancelled=lambda: len(trials_seen) >= 2,
+        )
+    assert len(trials_seen) == 2

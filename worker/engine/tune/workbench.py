@@ -79,7 +79,8 @@ class QuantizeWorkbench:
             allowed &= set(self.config.op_types_to_quantize)
         fixed = set(self.prepared.sensitive) | set(self.config.nodes_to_exclude)
         graph = modelio.load(self.prepared.path).graph
-        return [(n.name, n.op_type) for n in graph.node if n.op_type in allowed and n.name not in fixed]
+        # nodes the pre-processor created without a name cannot be excluded by name, so they are not ranked
+        return [(n.name, n.op_type) for n in graph.node if n.op_type in allowed and n.name and n.name not in fixed]
 
     def _out(self, stem: str) -> Path:
         self.counter += 1
