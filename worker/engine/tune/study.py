@@ -25,7 +25,7 @@ from worker.engine.tune.report import objective_word, pareto_front, shortfall, t
 from worker.engine.tune.space import QuantizeSpace
 
 TRIAL_LATENCY_BUDGET_S = 0.4
-FINALISTS = 3
+FINALISTS = 4
 MAX_PROPOSALS_PER_TRIAL = 4  # repeated proposals are free but bounded
 FAILED_GAP = 10.0  # the constraint value of a candidate that could not be built or run
 
@@ -145,13 +145,23 @@ class TuningRun:
         return trial
 
     def reference_trials(self) -> list[dict[str, Any]]:
-        """The fixed trials that come first: the passes as written, then (quantize auto) the fp32 graph."""
+        """The fixed trials that come first: the passes as written and, under ``quantize: auto``, every
+        candidate ``auto`` itself would measure, so the search starts from what the defaults can reach."""
         fixed = [self.pipeline.reference()]
         space = self.pipeline.quantize
-        if space is not None and "fp32" in space.modes and space.reference_mode() != "fp32":
-            others = {k: v for k, v in fixed[0].items() if not k.startswith(space.key + ".")}
-            fixed.append({**others, space.name("mode"): "fp32"})
-        return fixed
+        if space is None or space.config.mode != "auto":
+            return fixed
+        others = {k: v for k, v in fixed[0].items() if not k.startswith(space.key + ".")}
+        options = space.mine(fixed[0])
+        static = {space.name(k): v for k, v in options.items() if k != "float_nodes"}
+        variants = [{**static, space.name("per_channel"): not options.get("per_channel", True)}]
+        if "dynamic" in space.modes:
+            variants += [
+                {space.name("mode"): "dynamic", space.name("per_channel"): False},
+                {space.name("mode"): "dynamic", space.name("per_channel"): True},
+            ]
+        variants.append({space.name("mode"): "fp32"})
+        return fixed + [{**others, **variant} for variant in variants]
 
     def greedy_probe(self) -> dict[str, Any] | None:
         """The next float-node count to try on the reference options, or None when the fallback is done.
@@ -275,7 +285,9 @@ def run(
             space.ranking = space.reference_bench.sensitivity(_sensitivity_options(space))
         study.set_user_attr("sensitivity", space.ranking)
 
-    study.sampler = _sampler(optuna, tune, pipeline)
+    sampler = _sampler(optuna, tune, pipeline)
+    explorer = optuna.samplers.RandomSampler(seed=tune.seed + 1)  # answers a repeated TPE proposal
+    repeated = False
     proposals = 0
     while True:
         reporter.check()
@@ -287,11 +299,13 @@ def run(
         if proposals >= MAX_PROPOSALS_PER_TRIAL * tune.trials:
             stopped = "proposals exhausted"
             break
-        if tune.sampler == "grid" and study.sampler.is_exhausted(study):
+        if tune.sampler == "grid" and sampler.is_exhausted(study):
             stopped = "grid exhausted"
             break
         probe = state.greedy_probe()
-        state.run_one(probe, "greedy" if probe is not None else "search")
+        study.sampler = explorer if repeated and tune.sampler == "tpe" else sampler
+        trial = state.run_one(probe, "greedy" if probe is not None else "search")
+        repeated = "duplicate_of" in trial.user_attrs
         proposals += 1
         reporter.update(state.distinct_trials() / tune.trials)
     if stopped == "trials" and timed_out() and state.distinct_trials() < tune.trials:
@@ -353,7 +367,7 @@ def _choose(state: TuningRun, stopped: str) -> tuple[PassResult, dict[str, Any]]
                 {"input": state.base_session, **sessions},
                 ctx.latency_feed(),
                 ctx.target.batch_size,
-                budget_s=LATENCY_BUDGET_S,
+                budget_s=2 * LATENCY_BUDGET_S,
             )
             key = "p50_ms" if tune.objective == "latency" else "throughput_per_s"
             pick = min if tune.objective == "latency" else max
