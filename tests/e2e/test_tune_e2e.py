@@ -112,3 +112,36 @@ def test_worker_killed_mid_study_and_the_next_attempt_continues_it(isolated_env,
     finally:
         first.kill(9)
         api.stop()
+
+
+def test_embedded_serve_keeps_the_study_in_a_sqlite_file_beside_its_database(tmp_path, tune_inputs):
+    import os
+    import re
+
+    from tests.conftest import SLIMLINE, Process, free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLIMLINE_")}
+    env["SLIMLINE_ENGINE_THREADS"] = "1"
+    port = free_port()
+    home = tmp_path / "home"
+    server = Process([*SLIMLINE, "serve", "--data-dir", str(home), "--port", str(port)], env, "serve")
+    try:
+        key = re.search(r"(sk_\S+)", server.wait_for("API key (shown once, keep it):", timeout=90)).group(1)  # type: ignore[union-attr]
+        url = server.wait_for("Slimline is running at").split()[4]
+        with httpx.Client(base_url=url, timeout=30) as http:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if http.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            auth = {"Authorization": f"Bearer {key}"}
+            job_id = _submit(http, auth, tune_inputs, {"trials": 3, "objective": "size"})
+            done = wait_for_job(http, auth, job_id, timeout=240)
+            assert done["status"] == "succeeded", (done, "\n".join(server.lines[-40:]))
+            assert len([e for e in events(http, auth, job_id) if e["type"] == "trial"]) >= 3
+            assert done["result"]["report"]["tuning"]["storage"] == "database"
+        assert (home / "slimline.db").exists() and (home / "slimline-optuna.db").exists()
+    finally:
+        server.stop()
