@@ -151,14 +151,16 @@ def optimize(
             reporter=reporter,
         )
         speedup = timings["baseline"].p50_ms / timings["optimized"].p50_ms
-        measured_only = all(getattr(config, "mode", None) == "auto" for config in recipe.passes)
-        # A tuned job keeps its closest candidate when none meets the limit (goal_met false, shortfall said);
-        # it returns the input only when the candidate it chose for speed loses the final comparison.
         timed = recipe.tune is None or recipe.tune.objective != "size"
-        revert = (speedup < 1.0 and timed and (recipe.tune is None or goal_met)) or (not within and recipe.tune is None)
-        if current != source and (measured_only or recipe.tune is not None) and revert:
+        if recipe.tune is None:
             # Only measured choices were made: a result that loses the final, longer comparison is not
             # returned. The input is (DESIGN §3: never a worse model from the default recipe).
+            revert = all(getattr(c, "mode", None) == "auto" for c in recipe.passes) and (speedup < 1.0 or not within)
+        else:
+            # A tuned job keeps its closest candidate when none met the limit (goal_met false, shortfall said);
+            # it returns the input when the candidate it chose for speed loses the final comparison.
+            revert = goal_met and timed and speedup < 1.0
+        if current != source and revert:
             reporter.warn(
                 f"the chosen model measured {speedup:.2f}× the input's speed in the final comparison"
                 + ("" if within else f" and {why}")
