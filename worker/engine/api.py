@@ -156,13 +156,21 @@ def optimize(
             # Only measured choices were made: a result that loses the final, longer comparison is not
             # returned. The input is (DESIGN §3: never a worse model from the default recipe).
             revert = all(getattr(c, "mode", None) == "auto" for c in recipe.passes) and (speedup < 1.0 or not within)
+            loss = f"measured {speedup:.2f}× the input's speed"
         else:
             # A tuned job keeps its closest candidate when none met the limit (goal_met false, shortfall said);
-            # it returns the input when the candidate it chose for speed loses the final comparison.
-            revert = goal_met and timed and speedup < 1.0
+            # it returns the input when its choice loses to the input on the objective in the final comparison.
+            size_ratio = evaluate.file_size(current) / evaluate.file_size(source)
+            throughput = timings["optimized"].throughput_per_s / timings["baseline"].throughput_per_s
+            gain, loss = {
+                "latency": (speedup, f"measured {speedup:.2f}× the input's speed"),
+                "throughput": (throughput, f"measured {throughput:.2f}× the input's throughput"),
+                "size": (1.0 / size_ratio, f"is {size_ratio:.2f}× the input's size"),
+            }[recipe.tune.objective]
+            revert = goal_met and gain < 1.0
         if current != source and revert:
             reporter.warn(
-                f"the chosen model measured {speedup:.2f}× the input's speed in the final comparison"
+                f"the chosen model {loss} in the final comparison"
                 + ("" if within else f" and {why}")
                 + "; returning the input unchanged"
             )
