@@ -18,6 +18,7 @@ from app.observability import job_id_var
 from app.schemas.recipe import Recipe
 from app.settings import Settings
 from app.storage import BlobStore, artifact_key, make_store
+from worker.study_storage import study_name, study_storage_url
 
 log = logging.getLogger("slimline.worker.runner")
 PROGRESS_WRITE_INTERVAL_S = 0.5
@@ -183,6 +184,9 @@ def _execute(settings: Settings, job: ClaimedJob) -> None:
                 progress=ctx.progress,
                 is_cancelled=ctx.is_cancelled,
                 threads=settings.engine_threads,
+                # a redelivered job continues its tuning study from the database instead of starting over
+                study_storage=study_storage_url(settings.database_url) if recipe.tune else None,
+                study_name=study_name(job.job_id) if recipe.tune else None,
             )
             if ctx.is_cancelled():
                 raise Cancelled("cancelled", "the job was cancelled")

@@ -58,9 +58,78 @@ class QualityLimit(_Strict):
     fidelity to the original model's outputs.
     """
 
-    max_accuracy_drop: float = Field(0.01, ge=0.0, le=1.0)
+    max_accuracy_drop: float = Field(
+        0.01, ge=0.0, le=1.0, description="Largest accuracy loss accepted (0.01 = 1 point; see `relative`)."
+    )
+    relative: bool = Field(
+        False, description="Read `max_accuracy_drop` as a fraction of the baseline accuracy (0.01 = 1 % of it)."
+    )
     min_top1_agreement: float = Field(0.99, ge=0.0, le=1.0, description="Classifier-like outputs, no labels.")
     min_cosine: float = Field(0.99, ge=-1.0, le=1.0, description="Other outputs, no labels.")
+
+
+class Tune(_Strict):
+    """Search the recipe's options for the best model that stays within an accuracy limit (built on Optuna).
+
+    The search space comes from the passes: for `quantize`, the mode (when `auto`), calibration method,
+    per-channel scales, activation type, and how many of the most sensitive nodes stay in float (ranked
+    by measuring each node's cost on the evaluation split); for `prune`, the sparsity. Each trial is a
+    job event; the report holds every trial, the Pareto front and the sensitivity ranking. When no
+    candidate meets the limit the job still succeeds with the closest one, `goal_met: false` and the
+    shortfall in words.
+    """
+
+    objective: Literal["latency", "size", "throughput"] = Field(
+        "latency",
+        description="What to improve: `latency` (p50 at the target batch size), `size` (file bytes) or "
+        "`throughput` (samples per second at the target batch size), each measured against the input.",
+    )
+    max_accuracy_drop: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Accuracy the search may give up, in accuracy units (0.01 = 1 point) or, with `relative`, "
+        "as a fraction of the baseline accuracy. Applies when the dataset has labels. Unset: the recipe's "
+        "`quality.max_accuracy_drop`.",
+    )
+    relative: bool | None = Field(
+        None, description="Read `max_accuracy_drop` as a fraction of the baseline accuracy. Unset: `quality.relative`."
+    )
+    min_top1_agreement: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Without labels, classifier-like outputs: the least top-1 agreement with the original model. "
+        "Unset: `quality.min_top1_agreement`.",
+    )
+    min_cosine: float | None = Field(
+        None,
+        ge=-1.0,
+        le=1.0,
+        description="Without labels, other outputs: the least mean cosine similarity to the original model. "
+        "Unset: `quality.min_cosine`.",
+    )
+    trials: int = Field(
+        20, ge=1, le=500, description="Distinct candidates to build and measure (repeated proposals are free)."
+    )
+    timeout_s: float | None = Field(
+        None,
+        gt=0.0,
+        le=7 * 24 * 3600.0,
+        description="Stop starting new trials after this many seconds of tuning; the best candidate found so "
+        "far is kept. Unset: only `trials` bounds the search.",
+    )
+    sampler: Literal["tpe", "random", "grid"] = Field(
+        "tpe",
+        description="How trials are proposed: `tpe` (Optuna's Tree-structured Parzen Estimator, aware of the "
+        "accuracy constraint), `random`, or `grid` (a coarse grid, visited in a seeded order).",
+    )
+    seed: int = Field(0, description="Seeds the sampler: the same recipe and data propose the same trials.")
+
+    def limit(self, base: QualityLimit) -> QualityLimit:
+        """The quality limit the search must respect: ``base`` with this block's fields where set."""
+        fields = ("max_accuracy_drop", "relative", "min_top1_agreement", "min_cosine")
+        return base.model_copy(update={f: getattr(self, f) for f in fields if getattr(self, f) is not None})
 
 
 class DataSplit(_Strict):
@@ -78,3 +147,8 @@ class Recipe(_Strict):
     passes: list[PassConfig] = Field(default_factory=lambda: [QuantizePass()], min_length=1, max_length=16)
     quality: QualityLimit = Field(default_factory=QualityLimit)
     split: DataSplit = Field(default_factory=DataSplit)
+    tune: Tune | None = Field(
+        None,
+        description="Search the passes' options for the best model within an accuracy limit instead of "
+        "running them once as written.",
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,6 +54,62 @@ class Environment(BaseModel):
     libraries: dict[str, str]
 
 
+class TuningTrial(BaseModel):
+    """One trial of the tuning study: the options it tried and what was measured."""
+
+    number: int
+    phase: str = Field(description="`reference` (the passes as written), `greedy` (float-node fallback) or `search`.")
+    state: Literal["complete", "failed", "duplicate", "interrupted"]
+    params: dict[str, Any]
+    score: float | None = Field(description="The objective as a gain over the input (speedup, size reduction…).")
+    metrics: dict[str, Any] | None = Field(description="Measured quality, latency, size; null when it failed.")
+    float_nodes: list[str] = Field(description="Nodes this trial kept in float because of their sensitivity.")
+    duplicate_of: int | None = None
+    error: str | None = None
+    summary: str
+
+
+class ParetoPoint(BaseModel):
+    number: int
+    score: float
+    quality_loss: float = Field(description="Accuracy points lost, else 1 - top-1 agreement, else 1 - cosine.")
+    within_limit: bool
+    params: dict[str, Any]
+
+
+class SensitivityEntry(BaseModel):
+    """What quantizing only these nodes costs, measured on the evaluation split."""
+
+    rank: int
+    nodes: list[str]
+    op_types: list[str]
+    fidelity_loss: float = Field(description="1 - mean cosine similarity to the original model.")
+    accuracy_drop: float | None
+    top1_agreement: float | None
+    limit_gap: float = Field(description="How far beyond the quality limit this alone goes (<= 0: within).")
+    quality: str
+
+
+class Tuning(BaseModel):
+    objective: Literal["latency", "size", "throughput"]
+    sampler: str
+    seed: int
+    trials_requested: int
+    trials_evaluated: int = Field(description="Distinct candidates built and measured, earlier attempts included.")
+    resumed_trials: int = Field(description="Trials found finished in the study when this attempt started.")
+    stopped: str = Field(description="Why the search ended: `trials`, `timeout`, `grid exhausted`, …")
+    elapsed_s: float
+    study_name: str
+    storage: Literal["database", "memory"]
+    limit: dict[str, Any]
+    trials: list[TuningTrial]
+    pareto: list[ParetoPoint]
+    best_trial: int | None
+    goal_met: bool
+    shortfall: str | None = Field(description="When no candidate met the limit: the closest one's miss, in words.")
+    sensitivity: list[SensitivityEntry]
+
+
 class Report(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -70,3 +126,4 @@ class Report(BaseModel):
     split: DataSplitReport
     environment: Environment
     unchanged: bool = Field(description="True when the optimized model is the input, unchanged.")
+    tuning: Tuning | None = Field(None, description="For a job with a `tune` block: the study, trial by trial.")

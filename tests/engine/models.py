@@ -222,3 +222,50 @@ def transformer_block(path: Path, *, dim: int = 32, heads: int = 4, seq: int = 8
         dynamo=True,
     )
     return path
+
+
+def outlier_channel_mlp(path: Path) -> Path:
+    """An MLP whose hidden activation has one channel ~1000× larger than the rest (scaled back down after).
+
+    In float the output is ordinary; int8 with one scale per activation tensor rounds every other
+    channel of that activation to zero, so the model breaks unless the nodes around it stay in float.
+    The wide first layer is harmless to quantize and holds most of the weights.
+    """
+    rng = np.random.default_rng(1)
+    w1 = (rng.standard_normal((64, 256)) * 0.15).astype(np.float32)
+    w2 = (rng.standard_normal((256, 32)) * 0.1).astype(np.float32)
+    w3 = (rng.standard_normal((32, 10)) * 1.0).astype(np.float32)
+    w2[:, 0] *= 1000.0
+    w3[0, :] /= 1000.0
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h1"], name="mm1"),
+        helper.make_node("Relu", ["h1"], ["r1"], name="relu1"),
+        helper.make_node("MatMul", ["r1", "w2"], ["h2"], name="mm2"),
+        helper.make_node("Relu", ["h2"], ["r2"], name="relu2"),
+        helper.make_node("MatMul", ["r2", "w3"], ["logits"], name="mm3"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "outlier_mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 64])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 10])],
+        [numpy_helper.from_array(w, n) for w, n in ((w1, "w1"), (w2, "w2"), (w3, "w3"))],
+    )
+    return _save(graph, path)
+
+
+def sequence_regressor(path: Path) -> Path:
+    """[batch, 6, 16] -> [batch, 6, 8]: two per-position projections with a non-classifier output (judged by
+    cosine). Every node it has adds int8 rounding error, so no quantized variant reproduces it exactly."""
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h"], name="mm1"),
+        helper.make_node("MatMul", ["h", "w2"], ["y"], name="mm2"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "seq_regressor",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 6, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 6, 8])],
+        [_weight("w1", 16, 32), _weight("w2", 32, 8)],
+    )
+    return _save(graph, path)

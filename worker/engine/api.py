@@ -12,7 +12,7 @@ from typing import Any, Literal
 from app.schemas.recipe import Recipe
 from worker.engine import evaluate, modelio
 from worker.engine import report as report_writer
-from worker.engine.context import LATENCY_BUDGET_S, PassContext
+from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.data import load_dataset, split
 from worker.engine.errors import EngineError
 from worker.engine.passes import graphfix, registry
@@ -54,10 +54,14 @@ def optimize(
     progress: ProgressFn | None = None,
     is_cancelled: Callable[[], bool] | None = None,
     threads: int | None = None,
+    study_storage: str | None = None,
+    study_name: str | None = None,
 ) -> OptimizeResult:
     """Run the recipe's passes on the model and measure the input and the result the same way.
 
-    Writes ``model.onnx``, ``report.json``, ``report.html`` and plots into ``out_dir``.
+    With ``recipe.tune`` the passes' options are searched instead (an Optuna study); the study lives in
+    ``study_storage`` (an SQLAlchemy URL) under ``study_name`` when given, so a redelivered job continues
+    it, else in memory. Writes ``model.onnx``, ``report.json``, ``report.html`` and plots into ``out_dir``.
     Raises EngineError (with a code and a message a user can act on) or Cancelled.
     """
     reporter = Reporter(progress, is_cancelled)
@@ -96,10 +100,11 @@ def optimize(
         )
         labels = None if dataset.labels is None else dataset.labels[data_split.evaluation]
         baseline_quality = evaluate.quality(reference, reference, labels, output_names)
+        limit = recipe.quality if recipe.tune is None else recipe.tune.limit(recipe.quality)
         ctx = PassContext(
             work,
             recipe.target,
-            recipe.quality,
+            limit,
             dataset,
             data_split,
             reporter,
@@ -112,16 +117,27 @@ def optimize(
         current = source
         pass_summaries: list[dict[str, Any]] = []
         goal_met = True
-        span = 0.7 / len(recipe.passes)
-        for index, config in enumerate(recipe.passes):
-            start = 0.15 + index * span
-            reporter.enter(f"pass {index + 1}/{len(recipe.passes)}: {config.type}", start, start + span)
-            result = registry.get(config.type)(ctx, config, current)
+        tuning: dict[str, Any] | None = None
+
+        def absorb(result: PassResult) -> Path:
+            nonlocal goal_met
             for warning in result.warnings:
                 reporter.warn(warning)
             pass_summaries.append(result.summary)
             goal_met = goal_met and result.goal_met
-            current = result.model_path
+            return result.model_path
+
+        if recipe.tune is not None:
+            from worker.engine.tune import run as run_tuning
+
+            tuned, tuning = run_tuning(ctx, recipe, source, storage_url=study_storage, study_name=study_name)
+            current = absorb(tuned)
+        else:
+            span = 0.7 / len(recipe.passes)
+            for index, config in enumerate(recipe.passes):
+                start = 0.15 + index * span
+                reporter.enter(f"pass {index + 1}/{len(recipe.passes)}: {config.type}", start, start + span)
+                current = absorb(registry.get(config.type)(ctx, config, current))
 
         reporter.enter("measuring the result", 0.86, 0.97)
         final_session = modelio.session(current, device=recipe.target.device, threads=threads)
@@ -135,12 +151,26 @@ def optimize(
             reporter=reporter,
         )
         speedup = timings["baseline"].p50_ms / timings["optimized"].p50_ms
-        measured_only = all(getattr(config, "mode", None) == "auto" for config in recipe.passes)
-        if current != source and measured_only and (speedup < 1.0 or not within):
+        timed = recipe.tune is None or recipe.tune.objective != "size"
+        if recipe.tune is None:
             # Only measured choices were made: a result that loses the final, longer comparison is not
             # returned. The input is (DESIGN §3: never a worse model from the default recipe).
+            revert = all(getattr(c, "mode", None) == "auto" for c in recipe.passes) and (speedup < 1.0 or not within)
+            loss = f"measured {speedup:.2f}× the input's speed"
+        else:
+            # A tuned job keeps its closest candidate when none met the limit (goal_met false, shortfall said);
+            # it returns the input when its choice loses to the input on the objective in the final comparison.
+            size_ratio = evaluate.file_size(current) / evaluate.file_size(source)
+            throughput = timings["optimized"].throughput_per_s / timings["baseline"].throughput_per_s
+            gain, loss = {
+                "latency": (speedup, f"measured {speedup:.2f}× the input's speed"),
+                "throughput": (throughput, f"measured {throughput:.2f}× the input's throughput"),
+                "size": (1.0 / size_ratio, f"is {size_ratio:.2f}× the input's size"),
+            }[recipe.tune.objective]
+            revert = goal_met and gain < 1.0
+        if current != source and revert:
             reporter.warn(
-                f"the chosen model measured {speedup:.2f}× the input's speed in the final comparison"
+                f"the chosen model {loss} in the final comparison"
                 + ("" if within else f" and {why}")
                 + "; returning the input unchanged"
             )
@@ -152,7 +182,7 @@ def optimize(
         if not within:
             goal_met = False
             reporter.warn(f"the optimized model breaks the quality limit: {why}")
-        if not unchanged and speedup < 1.0:
+        if not unchanged and speedup < 1.0 and timed:
             goal_met = False
             reporter.warn(
                 f"the optimized model measured slower than the input in the final comparison ({speedup:.2f}×)"
@@ -183,6 +213,7 @@ def optimize(
                 recipe.target.device, providers, threads, recipe.target.batch_size, timings["baseline"].runs
             ),
             "unchanged": unchanged,
+            "tuning": tuning,
         }
         artifacts = report_writer.write(report, out_dir)
         artifacts[MODEL_ARTIFACT] = out_dir / MODEL_ARTIFACT

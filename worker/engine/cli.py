@@ -66,6 +66,8 @@ def optimize_command(model: Path, data: Path, recipe_path: Path | None, out: Pat
             bar.update(task, completed=fraction, description=stage)
             if type == "warning":
                 bar.console.print(f"[yellow]warning:[/yellow] {message}")
+            elif type == "trial":
+                bar.console.print(message, markup=False, style="dim")
 
         try:
             result = optimize(

@@ -57,19 +57,27 @@ class PassContext:
 
     def within_limit(self, candidate: evaluate.Quality) -> tuple[bool, str]:
         """Does ``candidate`` respect the recipe's quality limit? Returns (ok, the numbers as a sentence)."""
+        gap, why = self.limit_gap(candidate)
+        return gap <= 1e-12, why
+
+    def limit_gap(self, candidate: evaluate.Quality) -> tuple[float, str]:
+        """How far ``candidate`` is beyond the quality limit (<= 0: within it), and the numbers as a sentence.
+
+        The gap is in the limit's own units: accuracy points as a fraction, agreement, or cosine.
+        """
         base = self.baseline_quality.accuracy
         if base is not None and candidate.accuracy is not None:
             drop = base["top1"] - candidate.accuracy["top1"]
-            return drop <= self.limit.max_accuracy_drop + 1e-12, (
-                f"accuracy drop {drop * 100:.2f} points (limit {self.limit.max_accuracy_drop * 100:.2f})"
-            )
+            allowed = self.limit.max_accuracy_drop * (base["top1"] if self.limit.relative else 1.0)
+            relative = f" = {self.limit.max_accuracy_drop * 100:g} % of the baseline" if self.limit.relative else ""
+            return drop - allowed, f"accuracy drop {drop * 100:.2f} points (limit {allowed * 100:.2f}{relative})"
         agreement = candidate.fidelity.get("top1_agreement")
         if agreement is not None:
-            return agreement >= self.limit.min_top1_agreement, (
+            return self.limit.min_top1_agreement - agreement, (
                 f"top-1 agreement {agreement:.4f} (limit {self.limit.min_top1_agreement})"
             )
         cosine = float(candidate.fidelity["cosine_mean"] or 0.0)
-        return cosine >= self.limit.min_cosine, f"cosine similarity {cosine:.4f} (limit {self.limit.min_cosine})"
+        return self.limit.min_cosine - cosine, f"cosine similarity {cosine:.4f} (limit {self.limit.min_cosine})"
 
 
 @dataclass

@@ -58,3 +58,8 @@ class Reporter:
     def log(self, message: str, data: dict[str, Any] | None = None) -> None:
         if self._progress is not None:
             self._progress(self.stage, self.fraction, message, type="log", data=data)
+
+    def event(self, type: str, message: str, data: dict[str, Any] | None = None) -> None:
+        """A typed job event (e.g. ``trial``) with structured data, recorded as it happens."""
+        if self._progress is not None:
+            self._progress(self.stage, self.fraction, message, type=type, data=data)

@@ -83,12 +83,46 @@ def _row(name: str, base: Any, opt: Any) -> str:
     return f"<tr><th>{html.escape(name)}</th><td>{html.escape(str(base))}</td><td>{html.escape(str(opt))}</td></tr>"
 
 
+def _tuning_html(report: Report) -> str:
+    tuning = report.tuning
+    if tuning is None:
+        return ""
+    head = "<tr><th>#</th><th>phase</th><th>state</th><th>options</th><th>score</th><th>quality</th></tr>"
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(cell))}</td>"
+            for cell in (
+                t.number,
+                t.phase,
+                t.state,
+                ", ".join(f"{k}={v}" for k, v in t.params.items()),
+                "" if t.score is None else f"{t.score:.2f}×",
+                (t.metrics or {}).get("quality", t.error or ""),
+            )
+        )
+        + "</tr>"
+        for t in tuning.trials
+    )
+    verdict = "goal met" if tuning.goal_met else html.escape(tuning.shortfall or "goal not met")
+    return (
+        f"<h2>Tuning</h2><p>{tuning.trials_evaluated} of {tuning.trials_requested} trials "
+        f"({html.escape(tuning.sampler)}, objective {html.escape(tuning.objective)}), stopped by "
+        f"{html.escape(tuning.stopped)}; best trial {tuning.best_trial}; {verdict}.</p>"
+        f"<table>{head}{rows}</table>"
+    )
+
+
 def write(report_data: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     """Validate the report, write report.json, report.html and the plots; return the artifact paths."""
     report = Report.model_validate(report_data)
     artifacts = {"report.json": out_dir / "report.json"}
     artifacts["report.json"].write_text(json.dumps(report.model_dump(mode="json"), indent=2))
     artifacts.update(_plots(report, out_dir))
+    if report.tuning is not None:
+        from worker.engine.tune.report import plots as tuning_plots
+
+        artifacts.update(tuning_plots(report.tuning, out_dir))
     b, o = report.baseline, report.optimized
     rows = [
         _row("size (bytes)", b.size_bytes, o.size_bytes),
@@ -114,6 +148,7 @@ td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}th{{text-align:l
 <div>{images}</div>
 <h2>Warnings</h2><ul>{warnings or "<li>none</li>"}</ul>
 <h2>Ops left in float</h2><ul>{float_rows or "<li>none</li>"}</ul>
+{_tuning_html(report)}
 <h2>Environment</h2><pre>{html.escape(json.dumps(report.environment.model_dump(), indent=2))}</pre>
 <h2>Passes</h2><pre>{html.escape(json.dumps(report.passes, indent=2))}</pre></body></html>"""
     artifacts["report.html"] = out_dir / "report.html"

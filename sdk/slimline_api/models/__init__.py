@@ -25,6 +25,8 @@ from .model_read_format import ModelReadFormat
 from .page_dataset_read import PageDatasetRead
 from .page_job_read import PageJobRead
 from .page_model_read import PageModelRead
+from .pareto_point import ParetoPoint
+from .pareto_point_params import ParetoPointParams
 from .problem import Problem
 from .problem_errors_item import ProblemErrorsItem
 from .quality_limit import QualityLimit
@@ -37,9 +39,21 @@ from .recipe import Recipe
 from .report import Report
 from .report_passes_item import ReportPassesItem
 from .report_quality_limit import ReportQualityLimit
+from .sensitivity_entry import SensitivityEntry
 from .target import Target
 from .target_device import TargetDevice
 from .tensor_spec import TensorSpec
+from .tune import Tune
+from .tune_objective import TuneObjective
+from .tune_sampler import TuneSampler
+from .tuning import Tuning
+from .tuning_limit import TuningLimit
+from .tuning_objective import TuningObjective
+from .tuning_storage import TuningStorage
+from .tuning_trial import TuningTrial
+from .tuning_trial_metrics_type_0 import TuningTrialMetricsType0
+from .tuning_trial_params import TuningTrialParams
+from .tuning_trial_state import TuningTrialState
 from .upload_dataset_body import UploadDatasetBody
 from .upload_model_body import UploadModelBody
 from .webhook_secret import WebhookSecret
@@ -70,6 +84,8 @@ __all__ = (
     "PageDatasetRead",
     "PageJobRead",
     "PageModelRead",
+    "ParetoPoint",
+    "ParetoPointParams",
     "Problem",
     "ProblemErrorsItem",
     "QualityLimit",
@@ -82,9 +98,21 @@ __all__ = (
     "Report",
     "ReportPassesItem",
     "ReportQualityLimit",
+    "SensitivityEntry",
     "Target",
     "TargetDevice",
     "TensorSpec",
+    "Tune",
+    "TuneObjective",
+    "TuneSampler",
+    "Tuning",
+    "TuningLimit",
+    "TuningObjective",
+    "TuningStorage",
+    "TuningTrial",
+    "TuningTrialMetricsType0",
+    "TuningTrialParams",
+    "TuningTrialState",
     "UploadDatasetBody",
     "UploadModelBody",
     "WebhookSecret",

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ..models.quality_limit import QualityLimit
     from ..models.quantize_pass import QuantizePass
     from ..models.target import Target
+    from ..models.tune import Tune
 
 
 T = TypeVar("T", bound="JobCreate")
@@ -32,6 +33,8 @@ class JobCreate:
             fidelity to the original model's outputs.
         split (DataSplit | Unset): Reproducible split of the dataset into calibration and evaluation samples (no
             overlap).
+        tune (None | Tune | Unset): Search the passes' options for the best model within an accuracy limit instead of
+            running them once as written.
         webhook_url (None | str | Unset): POSTed (signed, see `Slimline-Signature`) when the job ends. Private and
             loopback addresses are refused unless the server allows them.
     """
@@ -42,9 +45,12 @@ class JobCreate:
     passes: list[QuantizePass] | Unset = UNSET
     quality: QualityLimit | Unset = UNSET
     split: DataSplit | Unset = UNSET
+    tune: None | Tune | Unset = UNSET
     webhook_url: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.tune import Tune
+
         model_id = self.model_id
 
         dataset_id = self.dataset_id
@@ -68,6 +74,14 @@ class JobCreate:
         if not isinstance(self.split, Unset):
             split = self.split.to_dict()
 
+        tune: dict[str, Any] | None | Unset
+        if isinstance(self.tune, Unset):
+            tune = UNSET
+        elif isinstance(self.tune, Tune):
+            tune = self.tune.to_dict()
+        else:
+            tune = self.tune
+
         webhook_url: None | str | Unset
         if isinstance(self.webhook_url, Unset):
             webhook_url = UNSET
@@ -90,6 +104,8 @@ class JobCreate:
             field_dict["quality"] = quality
         if split is not UNSET:
             field_dict["split"] = split
+        if tune is not UNSET:
+            field_dict["tune"] = tune
         if webhook_url is not UNSET:
             field_dict["webhook_url"] = webhook_url
 
@@ -101,6 +117,7 @@ class JobCreate:
         from ..models.quality_limit import QualityLimit
         from ..models.quantize_pass import QuantizePass
         from ..models.target import Target
+        from ..models.tune import Tune
 
         d = dict(src_dict)
         model_id = d.pop("model_id")
@@ -137,6 +154,23 @@ class JobCreate:
         else:
             split = DataSplit.from_dict(_split)
 
+        def _parse_tune(data: object) -> None | Tune | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                tune_type_0 = Tune.from_dict(data)
+
+                return tune_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Tune | Unset, data)
+
+        tune = _parse_tune(d.pop("tune", UNSET))
+
         def _parse_webhook_url(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -153,6 +187,7 @@ class JobCreate:
             passes=passes,
             quality=quality,
             split=split,
+            tune=tune,
             webhook_url=webhook_url,
         )
 

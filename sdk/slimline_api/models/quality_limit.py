@@ -18,17 +18,23 @@ class QualityLimit:
     fidelity to the original model's outputs.
 
         Attributes:
-            max_accuracy_drop (float | Unset):  Default: 0.01.
+            max_accuracy_drop (float | Unset): Largest accuracy loss accepted (0.01 = 1 point; see `relative`). Default:
+                0.01.
+            relative (bool | Unset): Read `max_accuracy_drop` as a fraction of the baseline accuracy (0.01 = 1 % of it).
+                Default: False.
             min_top1_agreement (float | Unset): Classifier-like outputs, no labels. Default: 0.99.
             min_cosine (float | Unset): Other outputs, no labels. Default: 0.99.
     """
 
     max_accuracy_drop: float | Unset = 0.01
+    relative: bool | Unset = False
     min_top1_agreement: float | Unset = 0.99
     min_cosine: float | Unset = 0.99
 
     def to_dict(self) -> dict[str, Any]:
         max_accuracy_drop = self.max_accuracy_drop
+
+        relative = self.relative
 
         min_top1_agreement = self.min_top1_agreement
 
@@ -39,6 +45,8 @@ class QualityLimit:
         field_dict.update({})
         if max_accuracy_drop is not UNSET:
             field_dict["max_accuracy_drop"] = max_accuracy_drop
+        if relative is not UNSET:
+            field_dict["relative"] = relative
         if min_top1_agreement is not UNSET:
             field_dict["min_top1_agreement"] = min_top1_agreement
         if min_cosine is not UNSET:
@@ -51,12 +59,15 @@ class QualityLimit:
         d = dict(src_dict)
         max_accuracy_drop = d.pop("max_accuracy_drop", UNSET)
 
+        relative = d.pop("relative", UNSET)
+
         min_top1_agreement = d.pop("min_top1_agreement", UNSET)
 
         min_cosine = d.pop("min_cosine", UNSET)
 
         quality_limit = cls(
             max_accuracy_drop=max_accuracy_drop,
+            relative=relative,
             min_top1_agreement=min_top1_agreement,
             min_cosine=min_cosine,
         )

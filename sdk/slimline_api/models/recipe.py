@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ..models.quality_limit import QualityLimit
     from ..models.quantize_pass import QuantizePass
     from ..models.target import Target
+    from ..models.tune import Tune
 
 
 T = TypeVar("T", bound="Recipe")
@@ -30,14 +31,19 @@ class Recipe:
             fidelity to the original model's outputs.
         split (DataSplit | Unset): Reproducible split of the dataset into calibration and evaluation samples (no
             overlap).
+        tune (None | Tune | Unset): Search the passes' options for the best model within an accuracy limit instead of
+            running them once as written.
     """
 
     target: Target | Unset = UNSET
     passes: list[QuantizePass] | Unset = UNSET
     quality: QualityLimit | Unset = UNSET
     split: DataSplit | Unset = UNSET
+    tune: None | Tune | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.tune import Tune
+
         target: dict[str, Any] | Unset = UNSET
         if not isinstance(self.target, Unset):
             target = self.target.to_dict()
@@ -57,6 +63,14 @@ class Recipe:
         if not isinstance(self.split, Unset):
             split = self.split.to_dict()
 
+        tune: dict[str, Any] | None | Unset
+        if isinstance(self.tune, Unset):
+            tune = UNSET
+        elif isinstance(self.tune, Tune):
+            tune = self.tune.to_dict()
+        else:
+            tune = self.tune
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -68,6 +82,8 @@ class Recipe:
             field_dict["quality"] = quality
         if split is not UNSET:
             field_dict["split"] = split
+        if tune is not UNSET:
+            field_dict["tune"] = tune
 
         return field_dict
 
@@ -77,6 +93,7 @@ class Recipe:
         from ..models.quality_limit import QualityLimit
         from ..models.quantize_pass import QuantizePass
         from ..models.target import Target
+        from ..models.tune import Tune
 
         d = dict(src_dict)
         _target = d.pop("target", UNSET)
@@ -109,11 +126,29 @@ class Recipe:
         else:
             split = DataSplit.from_dict(_split)
 
+        def _parse_tune(data: object) -> None | Tune | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                tune_type_0 = Tune.from_dict(data)
+
+                return tune_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Tune | Unset, data)
+
+        tune = _parse_tune(d.pop("tune", UNSET))
+
         recipe = cls(
             target=target,
             passes=passes,
             quality=quality,
             split=split,
+            tune=tune,
         )
 
         return recipe

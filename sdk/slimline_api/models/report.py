@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from ..models.measurement import Measurement
     from ..models.report_passes_item import ReportPassesItem
     from ..models.report_quality_limit import ReportQualityLimit
+    from ..models.tuning import Tuning
 
 
 T = TypeVar("T", bound="Report")
@@ -35,6 +36,7 @@ class Report:
         environment (Environment):
         unchanged (bool): True when the optimized model is the input, unchanged.
         schema_version (int | Unset):  Default: 1.
+        tuning (None | Tuning | Unset): For a job with a `tune` block: the study, trial by trial.
     """
 
     baseline: Measurement
@@ -50,8 +52,11 @@ class Report:
     environment: Environment
     unchanged: bool
     schema_version: int | Unset = 1
+    tuning: None | Tuning | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.tuning import Tuning
+
         baseline = self.baseline.to_dict()
 
         optimized = self.optimized.to_dict()
@@ -82,6 +87,14 @@ class Report:
 
         schema_version = self.schema_version
 
+        tuning: dict[str, Any] | None | Unset
+        if isinstance(self.tuning, Unset):
+            tuning = UNSET
+        elif isinstance(self.tuning, Tuning):
+            tuning = self.tuning.to_dict()
+        else:
+            tuning = self.tuning
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -102,6 +115,8 @@ class Report:
         )
         if schema_version is not UNSET:
             field_dict["schema_version"] = schema_version
+        if tuning is not UNSET:
+            field_dict["tuning"] = tuning
 
         return field_dict
 
@@ -112,6 +127,7 @@ class Report:
         from ..models.measurement import Measurement
         from ..models.report_passes_item import ReportPassesItem
         from ..models.report_quality_limit import ReportQualityLimit
+        from ..models.tuning import Tuning
 
         d = dict(src_dict)
         baseline = Measurement.from_dict(d.pop("baseline"))
@@ -150,6 +166,23 @@ class Report:
 
         schema_version = d.pop("schema_version", UNSET)
 
+        def _parse_tuning(data: object) -> None | Tuning | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                tuning_type_0 = Tuning.from_dict(data)
+
+                return tuning_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Tuning | Unset, data)
+
+        tuning = _parse_tuning(d.pop("tuning", UNSET))
+
         report = cls(
             baseline=baseline,
             optimized=optimized,
@@ -164,6 +197,7 @@ class Report:
             environment=environment,
             unchanged=unchanged,
             schema_version=schema_version,
+            tuning=tuning,
         )
 
         return report

@@ -22,6 +22,7 @@ from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.errors import EngineError
 from worker.engine.passes import graphfix
 
+CALIBRATION_BATCH = 8
 MIN_SPEEDUP = 1.03  # a candidate must beat the input by more than timing noise
 CONV_OPS = {"Conv", "ConvTranspose"}
 MATMUL_OPS = {"MatMul", "Gemm", "Attention", "MultiHeadAttention"}
@@ -41,7 +42,10 @@ class _Calibration:
     def __init__(self, ctx: PassContext, samples: int) -> None:
         self.ctx = ctx
         indices = ctx.split.calibration[:samples]
-        self._feeds: Iterator[dict[str, np.ndarray]] = (feed for _, feed in ctx.dataset.batches(indices, 8))
+        if len(indices) > CALIBRATION_BATCH:  # histogram calibrators (entropy, percentile) need equal batches
+            indices = indices[: len(indices) - len(indices) % CALIBRATION_BATCH]
+        batches = ctx.dataset.batches(indices, CALIBRATION_BATCH)
+        self._feeds: Iterator[dict[str, np.ndarray]] = (feed for _, feed in batches)
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         self.ctx.reporter.check()

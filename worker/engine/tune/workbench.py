@@ -1,0 +1,208 @@
+"""Quantized candidates built cheaply, trial after trial, and the per-node sensitivity ranking.
+
+Cost control: each source model is pre-processed once, and its calibration ranges are computed once
+per calibration method (onnxruntime's ``calibration_cache_path``); every later ``quantize_static``
+call only rewrites the graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.schemas.recipe import QuantizePass
+from worker.engine import evaluate, modelio
+from worker.engine.context import PassContext
+from worker.engine.errors import EngineError
+from worker.engine.passes.quantize import _Calibration, _first_line, _fp32_optimized, _prepare, _qtype
+
+MAX_SENSITIVITY_UNITS = 16  # larger graphs are ranked in groups of consecutive nodes
+CONV_OPS = {"Conv", "ConvTranspose"}
+MATMUL_OPS = {"MatMul", "Gemm", "Attention", "MultiHeadAttention"}
+
+
+@dataclass
+class Prepared:
+    path: Path
+    notes: list[str]
+    sensitive: dict[str, str]  # node -> why it always stays in float
+    op_types: set[str]
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+class QuantizeWorkbench:
+    """Builds quantize candidates of one source model; prepares and calibrates it once."""
+
+    def __init__(self, ctx: PassContext, config: QuantizePass, source: Path) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.source = source
+        self._prepared: Prepared | None = None
+        self._fp32: Path | None = None
+        self.counter = 0
+
+    @property
+    def prepared(self) -> Prepared:
+        if self._prepared is None:
+            path, notes, sensitive = _prepare(self.ctx, self.source, min_opset=13)
+            op_types = {n.op_type for n in modelio.load(path).graph.node}
+            self._prepared = Prepared(path, notes, sensitive, op_types)
+        return self._prepared
+
+    def modes(self) -> list[str]:
+        """The modes worth trying on this graph (dynamic int8 on conv nets is several times slower)."""
+        if self.config.mode != "auto":
+            return [self.config.mode]
+        ops = self.prepared.op_types
+        modes = ["static", "fp32"]
+        if ops & MATMUL_OPS and not ops & CONV_OPS:
+            modes.insert(1, "dynamic")
+        if self.ctx.target.device == "cuda":
+            modes.append("fp16")
+        return modes
+
+    def quantizable_nodes(self) -> list[tuple[str, str]]:
+        """(name, op_type) of nodes static quantization may touch, in graph order, minus those kept in float."""
+        from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
+
+        allowed = set(QDQRegistry) | set(QLinearOpsRegistry)
+        if self.config.op_types_to_quantize:
+            allowed &= set(self.config.op_types_to_quantize)
+        fixed = set(self.prepared.sensitive) | set(self.config.nodes_to_exclude)
+        graph = modelio.load(self.prepared.path).graph
+        # nodes the pre-processor created without a name cannot be excluded by name, so they are not ranked
+        return [(n.name, n.op_type) for n in graph.node if n.op_type in allowed and n.name and n.name not in fixed]
+
+    def _out(self, stem: str) -> Path:
+        self.counter += 1
+        return self.ctx.scratch(f"cand-{self.counter:03d}-{stem}") / "model.onnx"
+
+    def fp32(self) -> Path:
+        if self._fp32 is None:
+            self._fp32 = _fp32_optimized(self.ctx, self.source, self.config).path
+        return self._fp32
+
+    def build(self, params: dict[str, Any], float_nodes: list[str]) -> Path:
+        """The candidate for ``params`` (mode, calibration, per_channel, activation_type) with extra float nodes."""
+        mode = params["mode"]
+        if mode == "fp32":
+            return self.fp32()
+        if mode == "fp16":
+            from worker.engine.passes.quantize import _fp16
+
+            return _fp16(self.ctx, self.source, self.config.model_copy(update={"mode": "fp16"})).path
+        exclude = sorted(set(self.config.nodes_to_exclude) | set(self.prepared.sensitive) | set(float_nodes))
+        if mode == "dynamic":
+            return self._dynamic(bool(params["per_channel"]), exclude)
+        return self._static(params, exclude, None)
+
+    def _dynamic(self, per_channel: bool, exclude: list[str]) -> Path:
+        from onnxruntime.quantization import quantize_dynamic
+
+        out = self._out("dynamic")
+        try:
+            quantize_dynamic(
+                str(self.prepared.path),
+                str(out),
+                per_channel=per_channel,
+                reduce_range=self.config.reduce_range,
+                weight_type=_qtype(self.config.weight_type),
+                nodes_to_exclude=exclude,
+                op_types_to_quantize=self.config.op_types_to_quantize,
+                extra_options={"MatMulConstBOnly": True},
+            )
+        except Exception as exc:  # noqa: BLE001 - surface the quantizer's reason
+            raise EngineError("quantization_failed", f"dynamic quantization failed: {_first_line(exc)}") from None
+        return out
+
+    def calibration_cache(self, method: str) -> Path:
+        suffix = f"-{self.config.percentile:g}" if method == "percentile" else ""
+        return self.prepared.path.parent / f"calibration-{method}{suffix}.json"
+
+    def _static(self, params: dict[str, Any], exclude: list[str], only: list[str] | None) -> Path:
+        from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
+
+        method = params["calibration"]
+        cache = self.calibration_cache(method)
+        reader = None if cache.exists() else _Calibration(self.ctx, self.config.calibration_samples)
+        out = self._out("static")
+        try:
+            quantize_static(
+                str(self.prepared.path),
+                str(out),
+                reader,
+                quant_format=QuantFormat.QDQ,
+                per_channel=bool(params["per_channel"]),
+                reduce_range=self.config.reduce_range,
+                activation_type=_qtype(params["activation_type"]),
+                weight_type=_qtype(self.config.weight_type),
+                nodes_to_quantize=only,
+                nodes_to_exclude=exclude,
+                op_types_to_quantize=self.config.op_types_to_quantize,
+                calibrate_method={
+                    "minmax": CalibrationMethod.MinMax,
+                    "entropy": CalibrationMethod.Entropy,
+                    "percentile": CalibrationMethod.Percentile,
+                }[method],
+                extra_options={
+                    "ActivationSymmetric": self.config.symmetric_activations,
+                    "WeightSymmetric": self.config.symmetric_weights,
+                    "CalibPercentile": self.config.percentile,
+                    "EnableSubgraph": False,
+                },
+                calibration_cache_path=str(cache),
+            )
+        except EngineError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - surface the quantizer's reason
+            raise EngineError("quantization_failed", f"static quantization failed: {_first_line(exc)}") from None
+        return out
+
+    def sensitivity(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Rank nodes (or groups of consecutive nodes) by what quantizing each alone costs, worst first.
+
+        Each unit is quantized on its own, everything else in float, with the reference options
+        ``params``; its cost is measured on the fixed evaluation split against the original model.
+        """
+        nodes = self.quantizable_nodes()
+        if not nodes:
+            return []
+        size = -(-len(nodes) // MAX_SENSITIVITY_UNITS)
+        units = [nodes[i : i + size] for i in range(0, len(nodes), size)]
+        exclude = sorted(set(self.config.nodes_to_exclude) | set(self.prepared.sensitive))
+        rows = []
+        for index, unit in enumerate(units):
+            self.ctx.reporter.update(index / len(units))
+            names = [name for name, _ in unit]
+            path = self._static({**params, "mode": "static"}, exclude, names)
+            quality = self.ctx.assess(path)
+            gap, why = self.ctx.limit_gap(quality)
+            rows.append(
+                {
+                    "nodes": names,
+                    "op_types": sorted({op for _, op in unit}),
+                    "fidelity_loss": 1.0 - float(quality.fidelity["cosine_mean"] or 0.0),
+                    "accuracy_drop": self._drop(quality),
+                    "top1_agreement": quality.fidelity.get("top1_agreement"),
+                    "limit_gap": gap,
+                    "quality": why,
+                }
+            )
+            path.unlink(missing_ok=True)
+        rows.sort(key=lambda r: (r["limit_gap"], r["fidelity_loss"]), reverse=True)
+        for rank, row in enumerate(rows, start=1):
+            row["rank"] = rank
+        return rows
+
+    def _drop(self, quality: evaluate.Quality) -> float | None:
+        base = self.ctx.baseline_quality.accuracy
+        return base["top1"] - quality.accuracy["top1"] if base and quality.accuracy else None
