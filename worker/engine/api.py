@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.schemas.recipe import Recipe
-from worker.engine import evaluate, modelio
+from worker.engine import evaluate, macs, modelio
 from worker.engine import report as report_writer
 from worker.engine.context import LATENCY_BUDGET_S, PassContext
 from worker.engine.data import load_dataset, split
@@ -116,7 +116,10 @@ def optimize(
         for index, config in enumerate(recipe.passes):
             start = 0.15 + index * span
             reporter.enter(f"pass {index + 1}/{len(recipe.passes)}: {config.type}", start, start + span)
+            facts = macs.model_facts(current)
             result = registry.get(config.type)(ctx, config, current)
+            # every step's own effect, measured the same way for every pass type
+            result.summary.setdefault("effect", {"input": facts, "output": macs.model_facts(result.model_path)})
             for warning in result.warnings:
                 reporter.warn(warning)
             pass_summaries.append(result.summary)
