@@ -230,6 +230,9 @@ def test_an_unliftable_op_is_a_clear_error(tmp_path, built, data):
     # the first node without a converter is named, with its op type
     assert "ONNX op 'Greater' (node 'gt')" in info.value.message
     assert "method: unstructured" in info.value.message
+    with pytest.raises(EngineError) as info:
+        run(built("if"), data(x=(16, 8)), tmp_path / "out2", passes=[prune(method="unstructured", finetune={})])
+    assert info.value.message.startswith("fine-tuning cannot lift ONNX op 'Greater'")
 
 
 def test_unstructured_with_finetune_keeps_the_zeros(tmp_path, digits_model):

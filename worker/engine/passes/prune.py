@@ -44,6 +44,12 @@ def _channels(layer: Any) -> int:
     return int(getattr(layer, "out_channels", 0) or getattr(layer, "out_features", 0))
 
 
+def _example_batch(model: onnx.ModelProto) -> int:
+    """2 for a dynamic batch axis (export keeps it symbolic), else the model's fixed batch size."""
+    fixed = {spec.shape[0] for spec in modelio.input_specs(model) if spec.shape and isinstance(spec.shape[0], int)}
+    return fixed.pop() if len(fixed) == 1 else 2
+
+
 def _importance(ctx: PassContext, config: PrunePass, model: Any, names: list[str], notes: list[str]) -> Any:
     import torch_pruning as tp
 
@@ -79,7 +85,7 @@ def _structured(ctx: PassContext, config: PrunePass, source: Path) -> tuple[Path
     if unknown:
         notes.append(f"nodes_to_exclude names no weight layer: {', '.join(sorted(unknown))}")
     teacher = copy.deepcopy(student) if config.finetune else None
-    examples = finetune.example_inputs(ctx, names)
+    examples = finetune.example_inputs(ctx, names, _example_batch(original))
     before = {key: _channels(student.layers[key]) for key in order}
     ignored = [student.layers[key] for key in not_pruned]
     ctx.reporter.update(0.1)
@@ -161,7 +167,13 @@ def _finetune_masked(
     from worker.engine import finetune, lift
 
     assert config.finetune is not None
-    lifted = lift.lift(copy.deepcopy(model))
+    try:
+        lifted = lift.lift(copy.deepcopy(model))
+    except EngineError as exc:
+        message = exc.message.replace("structured pruning cannot lift", "fine-tuning cannot lift").replace(
+            "(method: unstructured)", "without finetune"
+        )
+        raise EngineError(exc.code, message) from None
     student = lifted.module
     teacher = copy.deepcopy(student)
     with torch.no_grad():  # start from the pruned weights
