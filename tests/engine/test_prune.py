@@ -86,6 +86,8 @@ def test_first_and_last_layers_are_kept_by_default_and_the_residual_partner_with
     assert {"node": "stem", "reason": "first weight layer (exclude_first_last)"} in summary["not_pruned"]
     # block.b is added to the stem's output: kept whole because its partner is
     assert layer(summary, "block.b")["channels_after"] == 16 and layer(summary, "block.a")["channels_after"] == 8
+    reasons = {row["node"]: row["reason"] for row in summary["not_pruned"]}
+    assert "shares its output channels with a layer kept whole" in reasons["block.b"]
 
 
 def test_structured_mlp_global_l1(tmp_path, built, data):

@@ -117,6 +117,13 @@ def _structured(ctx: PassContext, config: PrunePass, source: Path) -> tuple[Path
         }
         for key in order
     ]
+    for key in order:  # Torch-Pruning skips whole groups that contain a layer kept whole
+        if key not in not_pruned and _channels(student.layers[key]) == before[key]:
+            not_pruned[key] = (
+                "the global ranking kept all its channels, or it shares them with a layer kept whole"
+                if config.scope == "global"
+                else "shares its output channels with a layer kept whole (e.g. through a residual addition)"
+            )
     details: dict[str, Any] = {
         "layers": layers,
         "not_pruned": [{"node": student.layer_nodes[k], "reason": r} for k, r in not_pruned.items()],
