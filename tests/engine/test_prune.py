@@ -301,3 +301,18 @@ def test_the_recipe_schema_validates_prune_options():
         Recipe.model_validate({"passes": [{"type": "prune", "sparsity": 1.0}]})
     with pytest.raises(ValueError):
         Recipe.model_validate({"passes": [{"type": "prune", "importance": "random"}]})
+
+
+def test_a_lift_that_disagrees_with_onnxruntime_is_refused(built):
+    import torch
+
+    from worker.engine.lift import lift, verify
+
+    model = onnx.load(str(built("cnn")))
+    module = lift(model).module
+    x = np.random.default_rng(0).standard_normal((2, 1, 8, 8)).astype(np.float32)
+    expected = session(built("cnn")).run(None, {"x": x})
+    verify(module, (torch.from_numpy(x),), expected, ["logits"])  # the faithful lift passes
+    with pytest.raises(EngineError) as info:
+        verify(module, (torch.from_numpy(x),), [expected[0] + 0.5], ["logits"])
+    assert info.value.code == "lift_mismatch" and "output 'logits'" in info.value.message

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import onnx
 import torch
 
@@ -23,7 +24,7 @@ from worker.engine.lift.graph import index
 from worker.engine.lift.module import Lifted, LiftedGraph
 from worker.engine.lift.ops import CONVERTERS, unsupported
 
-__all__ = ["Lifted", "LiftedGraph", "export_onnx", "lift", "supported_ops"]
+__all__ = ["Lifted", "LiftedGraph", "export_onnx", "lift", "supported_ops", "verify"]
 
 
 def supported_ops() -> list[str]:
@@ -57,6 +58,30 @@ def lift(model: onnx.ModelProto) -> Lifted:
     lifted.notes = g.notes
     module.eval()
     return lifted
+
+
+def verify(
+    module: torch.nn.Module, examples: tuple[torch.Tensor, ...], expected: list[np.ndarray], names: list[str]
+) -> None:
+    """Check that the lifted module computes what onnxruntime computes on ``examples``; EngineError if not."""
+    try:
+        with torch.no_grad():
+            result = module(*examples)
+    except Exception as exc:  # noqa: BLE001 - any failure here means the lift is wrong for this graph
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise EngineError("lift_failed", f"the model lifted to PyTorch does not run: {first}") from None
+    outputs = list(result) if isinstance(result, tuple) else [result]
+    for name, want, got in zip(names, expected, outputs, strict=True):
+        value = got.detach().cpu().numpy()
+        scale = max(1.0, float(np.max(np.abs(want)))) if want.size else 1.0
+        if value.shape != want.shape or not np.allclose(value, want, rtol=1e-3, atol=1e-4 * scale):
+            error = float(np.max(np.abs(value - want))) if value.shape == want.shape else float("nan")
+            raise EngineError(
+                "lift_mismatch",
+                f"the model lifted to PyTorch disagrees with onnxruntime on output {name!r} (shape "
+                f"{list(value.shape)} vs {list(want.shape)}, max abs error {error:.3g}); pruning it would not be "
+                "faithful. Unstructured pruning (method: unstructured) works on any graph.",
+            )
 
 
 def _dynamic_batch(model: onnx.ModelProto) -> dict[str, bool]:

@@ -50,6 +50,12 @@ def _example_batch(model: onnx.ModelProto) -> int:
     return fixed.pop() if len(fixed) == 1 else 2
 
 
+def _reference(ctx: PassContext, source: Path, names: list[str], examples: tuple[Any, ...]) -> list[np.ndarray]:
+    """onnxruntime's outputs for ``examples`` (what the lifted module must reproduce)."""
+    feed = {name: example.numpy() for name, example in zip(names, examples, strict=True)}
+    return [np.asarray(o) for o in ctx.session(source).run(None, feed)]
+
+
 def _importance(ctx: PassContext, config: PrunePass, model: Any, names: list[str], notes: list[str]) -> Any:
     import torch_pruning as tp
 
@@ -86,6 +92,7 @@ def _structured(ctx: PassContext, config: PrunePass, source: Path) -> tuple[Path
         notes.append(f"nodes_to_exclude names no weight layer: {', '.join(sorted(unknown))}")
     teacher = copy.deepcopy(student) if config.finetune else None
     examples = finetune.example_inputs(ctx, names, _example_batch(original))
+    lift.verify(student, examples, _reference(ctx, source, names, examples), student.output_names)
     before = {key: _channels(student.layers[key]) for key in order}
     ignored = [student.layers[key] for key in not_pruned]
     ctx.reporter.update(0.1)
@@ -151,7 +158,7 @@ def _unstructured(ctx: PassContext, config: PrunePass, source: Path) -> tuple[Pa
     masks = sparsify.masks_for(arrays, config.sparsity, config.scope)
     finetuned = None
     if config.finetune:
-        model, finetuned = _finetune_masked(ctx, config, model, masks, notes)
+        model, finetuned = _finetune_masked(ctx, config, source, model, masks, notes)
     rows = sparsify.apply(model, masks)
     by_init = {t.initializer: t for t in chosen}
     layers = [{"node": by_init[r["initializer"]].nodes[0], "op": by_init[r["initializer"]].op_type, **r} for r in rows]
@@ -166,7 +173,12 @@ def _unstructured(ctx: PassContext, config: PrunePass, source: Path) -> tuple[Pa
 
 
 def _finetune_masked(
-    ctx: PassContext, config: PrunePass, model: onnx.ModelProto, masks: dict[str, np.ndarray], notes: list[str]
+    ctx: PassContext,
+    config: PrunePass,
+    source: Path,
+    model: onnx.ModelProto,
+    masks: dict[str, np.ndarray],
+    notes: list[str],
 ) -> tuple[onnx.ModelProto, dict[str, Any]]:
     """Fine-tune the lifted model with the pruned weights held at zero; write the weights back."""
     import torch
@@ -182,6 +194,12 @@ def _finetune_masked(
         )
         raise EngineError(exc.code, message) from None
     student = lifted.module
+    examples = finetune.example_inputs(ctx, student.input_names, _example_batch(model))
+    reference_model = ctx.scratch("prune-reference") / "model.onnx"
+    modelio.save(model, reference_model)
+    lift.verify(
+        student, examples, _reference(ctx, reference_model, student.input_names, examples), student.output_names
+    )
     teacher = copy.deepcopy(student)
     with torch.no_grad():  # start from the pruned weights
         for name, mask in masks.items():
