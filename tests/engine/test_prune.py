@@ -191,7 +191,10 @@ def test_prune_then_quantize_reports_each_step(tmp_path, digits_model):
         model,
         dataset,
         tmp_path / "out",
-        passes=[prune(sparsity=0.5, finetune={"epochs": 1}), {"type": "quantize", "mode": "static"}],
+        passes=[
+            prune(sparsity=0.5, importance="taylor", finetune={"epochs": 1}),
+            {"type": "quantize", "mode": "static"},
+        ],
         split={"max_eval_samples": 300},
         quality={"max_accuracy_drop": 1.0},
     )
@@ -199,6 +202,7 @@ def test_prune_then_quantize_reports_each_step(tmp_path, digits_model):
     pruned, quantized = report.passes
     assert pruned["type"] == "prune" and quantized["type"] == "quantize"
     assert pruned["output"]["macs"] < pruned["input"]["macs"]
+    assert any("Taylor importance" in note and "using labels" in note for note in pruned["notes"])
     for step in report.passes:  # every step shows its own effect on size, parameters and MACs
         effect = step["effect"]
         assert effect["input"]["size_bytes"] > 0 and effect["output"]["macs"] > 0
