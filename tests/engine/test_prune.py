@@ -320,3 +320,15 @@ def test_a_lift_that_disagrees_with_onnxruntime_is_refused(built):
     with pytest.raises(EngineError) as info:
         verify(module, (torch.from_numpy(x),), [expected[0] + 0.5], ["logits"])
     assert info.value.code == "lift_mismatch" and "output 'logits'" in info.value.message
+
+
+def test_nothing_to_prune_returns_the_input_and_says_why(tmp_path, built, data):
+    # a two-layer MLP: the first layer is excluded by default, the last one produces the output
+    result = run(built("mlp"), data(x=(32, 32)), tmp_path / "out", passes=[prune()])
+    summary = result.report["passes"][0]
+    assert {row["reason"] for row in summary["not_pruned"]} == {
+        "first weight layer (exclude_first_last)",
+        "its channels reach the model output 'logits'",
+    }
+    assert any("removed no channels" in w and "unchanged" in w for w in result.report["warnings"])
+    assert result.report["unchanged"] is True

@@ -137,7 +137,9 @@ def _structured(ctx: PassContext, config: PrunePass, source: Path) -> tuple[Path
         "finetune": None,
     }
     if all(_channels(student.layers[key]) == before[key] for key in order):
-        notes.append("no layer lost channels: every weight layer is excluded or coupled to one that is")
+        details["nothing_pruned"] = True
+        if not config.finetune:  # nothing changed: hand the input on rather than a re-exported copy
+            return source, details, notes
     if config.finetune:
         details["finetune"] = finetune.train(ctx, student, teacher, config.finetune, names, progress=(0.3, 0.8))
     out = ctx.scratch("prune") / "model.onnx"
@@ -267,6 +269,11 @@ def run(ctx: PassContext, config: PrunePass, source: Path) -> PassResult:
     if not ok:
         warnings.append(f"prune ({config.method}, sparsity {config.sparsity}) breaks the quality limit: {why}")
     slower = timings["output"].p50_ms > timings["input"].p50_ms * SLOWER_TOLERANCE
+    if details.pop("nothing_pruned", False):
+        warnings.append(
+            "structured pruning removed no channels: every weight layer is kept whole (see not_pruned)"
+            + ("" if config.finetune else "; the input is returned unchanged")
+        )
     if config.method == "unstructured":
         sizes = details["compressed_size_bytes"]
         warnings.append(
