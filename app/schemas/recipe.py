@@ -56,9 +56,9 @@ class FineTune(_Strict):
     batch_size: int = Field(32, ge=1, le=4096, description="Training batch size.")
     distill: bool = Field(
         False,
-        description="Learn from the original model's outputs (KL divergence on classifier logits, mean squared "
-        "error on other outputs). Needs no labels. With labels and `distill: false` the loss is cross-entropy "
-        "on the first output; without labels the pass distills whatever this says.",
+        description="Also learn from the unpruned model's outputs (KL divergence on classifier logits, mean "
+        "squared error on other outputs). With labels the loss is cross-entropy on the first output, plus "
+        "distillation when this is true; a dataset without labels is always distilled.",
     )
     temperature: float = Field(2.0, gt=0.0, le=100.0, description="Softmax temperature for distillation on logits.")
 
