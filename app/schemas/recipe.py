@@ -48,7 +48,68 @@ class QuantizePass(_Strict):
     keep_io_types: bool = Field(True, description="fp16 mode: keep float32 model inputs and outputs.")
 
 
-PassConfig = Annotated[QuantizePass, Field(discriminator="type")]
+class FineTune(_Strict):
+    """Recovery training after pruning, on the calibration split (never the evaluation split)."""
+
+    epochs: int = Field(3, ge=1, le=1000, description="Passes over the calibration split.")
+    lr: float = Field(1e-3, gt=0.0, le=1.0, description="Adam learning rate.")
+    batch_size: int = Field(32, ge=1, le=4096, description="Training batch size.")
+    distill: bool = Field(
+        False,
+        description="Also learn from the unpruned model's outputs (KL divergence on classifier logits, mean "
+        "squared error on other outputs). With labels the loss is cross-entropy on the first output, plus "
+        "distillation when this is true; a dataset without labels is always distilled.",
+    )
+    temperature: float = Field(2.0, gt=0.0, le=100.0, description="Softmax temperature for distillation on logits.")
+
+
+class PrunePass(_Strict):
+    """Prune weights: structured (remove channels and neurons; the graph shrinks, so it can run faster) or
+    unstructured (zero individual weights; smaller once compressed, no faster on dense runtimes)."""
+
+    type: Literal["prune"] = "prune"
+    method: Literal["structured", "unstructured"] = Field(
+        "structured",
+        description="`structured` removes whole output channels of Conv layers and neurons of Linear "
+        "(Gemm/MatMul) layers with Torch-Pruning's dependency graph (batch norm, residual additions and the "
+        "layers that consume them are shrunk together) and exports a smaller ONNX graph. `unstructured` "
+        "sets the smallest-magnitude weights to zero in place; dense runtimes get no speedup from it.",
+    )
+    sparsity: float = Field(
+        0.5,
+        gt=0.0,
+        lt=1.0,
+        description="Fraction to remove: of the output channels/neurons of each prunable layer (structured; "
+        "parameters shrink by more, since the next layer loses inputs too) or of the weights (unstructured).",
+    )
+    scope: Literal["global", "per_layer"] = Field(
+        "per_layer",
+        description="`per_layer` removes the same fraction from every prunable layer; `global` ranks all "
+        "channels (or weights) of the model together, so layers that matter less lose more.",
+    )
+    importance: Literal["l1", "l2", "taylor"] = Field(
+        "l2",
+        description="How a channel's or weight's importance is scored: L1 or L2 weight magnitude, or `taylor` "
+        "(|weight × gradient| on calibration batches; uses labels, or the original model's predictions when "
+        "there are none). Unstructured pruning scores by magnitude (l1 and l2 rank weights identically).",
+    )
+    exclude_first_last: bool = Field(
+        True,
+        description="Keep the first and the last weight layer whole (they are the most sensitive; the last "
+        "one's width is the model output's).",
+    )
+    nodes_to_exclude: list[str] = Field(
+        default_factory=list,
+        description="ONNX node names whose weights are not pruned (structured: whose output channels are kept).",
+    )
+    finetune: FineTune | None = Field(
+        None,
+        description="Optional recovery training after pruning (needs PyTorch; runs on CUDA for a cuda "
+        "target when the worker has a GPU).",
+    )
+
+
+PassConfig = Annotated[QuantizePass | PrunePass, Field(discriminator="type")]
 
 
 class QualityLimit(_Strict):
@@ -140,11 +201,15 @@ class DataSplit(_Strict):
     max_eval_samples: int = Field(1000, ge=1, le=1_000_000)
 
 
+def _default_passes() -> list[QuantizePass | PrunePass]:
+    return [QuantizePass()]
+
+
 class Recipe(_Strict):
     """What to do to the model. A recipe that names nothing means: quantize, mode auto, on CPU."""
 
     target: Target = Field(default_factory=Target)
-    passes: list[PassConfig] = Field(default_factory=lambda: [QuantizePass()], min_length=1, max_length=16)
+    passes: list[PassConfig] = Field(default_factory=_default_passes, min_length=1, max_length=16)
     quality: QualityLimit = Field(default_factory=QualityLimit)
     split: DataSplit = Field(default_factory=DataSplit)
     tune: Tune | None = Field(

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.schemas.recipe import Recipe
-from worker.engine import evaluate, modelio
+from worker.engine import evaluate, macs, modelio
 from worker.engine import report as report_writer
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.data import load_dataset, split
@@ -119,8 +119,12 @@ def optimize(
         goal_met = True
         tuning: dict[str, Any] | None = None
 
-        def absorb(result: PassResult) -> Path:
+        def absorb(result: PassResult, input_path: Path) -> Path:
             nonlocal goal_met
+            # every step's own effect, measured the same way for every pass type
+            result.summary.setdefault(
+                "effect", {"input": macs.model_facts(input_path), "output": macs.model_facts(result.model_path)}
+            )
             for warning in result.warnings:
                 reporter.warn(warning)
             pass_summaries.append(result.summary)
@@ -131,13 +135,13 @@ def optimize(
             from worker.engine.tune import run as run_tuning
 
             tuned, tuning = run_tuning(ctx, recipe, source, storage_url=study_storage, study_name=study_name)
-            current = absorb(tuned)
+            current = absorb(tuned, source)
         else:
             span = 0.7 / len(recipe.passes)
             for index, config in enumerate(recipe.passes):
                 start = 0.15 + index * span
                 reporter.enter(f"pass {index + 1}/{len(recipe.passes)}: {config.type}", start, start + span)
-                current = absorb(registry.get(config.type)(ctx, config, current))
+                current = absorb(registry.get(config.type)(ctx, config, current), current)
 
         reporter.enter("measuring the result", 0.86, 0.97)
         final_session = modelio.session(current, device=recipe.target.device, threads=threads)

@@ -11,6 +11,7 @@ from .event_read import EventRead
 from .event_read_data import EventReadData
 from .event_read_type import EventReadType
 from .fidelity import Fidelity
+from .fine_tune import FineTune
 from .healthz_response_healthz import HealthzResponseHealthz
 from .job_create import JobCreate
 from .job_error import JobError
@@ -29,6 +30,10 @@ from .pareto_point import ParetoPoint
 from .pareto_point_params import ParetoPointParams
 from .problem import Problem
 from .problem_errors_item import ProblemErrorsItem
+from .prune_pass import PrunePass
+from .prune_pass_importance import PrunePassImportance
+from .prune_pass_method import PrunePassMethod
+from .prune_pass_scope import PrunePassScope
 from .quality_limit import QualityLimit
 from .quantize_pass import QuantizePass
 from .quantize_pass_activation_type import QuantizePassActivationType
@@ -70,6 +75,7 @@ __all__ = (
     "EventReadData",
     "EventReadType",
     "Fidelity",
+    "FineTune",
     "HealthzResponseHealthz",
     "JobCreate",
     "JobError",
@@ -88,6 +94,10 @@ __all__ = (
     "ParetoPointParams",
     "Problem",
     "ProblemErrorsItem",
+    "PrunePass",
+    "PrunePassImportance",
+    "PrunePassMethod",
+    "PrunePassScope",
     "QualityLimit",
     "QuantizePass",
     "QuantizePassActivationType",

@@ -9,6 +9,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.data_split import DataSplit
+    from ..models.prune_pass import PrunePass
     from ..models.quality_limit import QualityLimit
     from ..models.quantize_pass import QuantizePass
     from ..models.target import Target
@@ -24,7 +25,7 @@ class Recipe:
 
     Attributes:
         target (Target | Unset): Where the optimized model will run; latency is measured there.
-        passes (list[QuantizePass] | Unset):
+        passes (list[PrunePass | QuantizePass] | Unset):
         quality (QualityLimit | Unset): How much worse the optimized model may be than the original.
 
             With labels the limit is on accuracy (absolute drop, 0.01 = 1 point); without labels it is on
@@ -36,12 +37,13 @@ class Recipe:
     """
 
     target: Target | Unset = UNSET
-    passes: list[QuantizePass] | Unset = UNSET
+    passes: list[PrunePass | QuantizePass] | Unset = UNSET
     quality: QualityLimit | Unset = UNSET
     split: DataSplit | Unset = UNSET
     tune: None | Tune | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.quantize_pass import QuantizePass
         from ..models.tune import Tune
 
         target: dict[str, Any] | Unset = UNSET
@@ -52,7 +54,12 @@ class Recipe:
         if not isinstance(self.passes, Unset):
             passes = []
             for passes_item_data in self.passes:
-                passes_item = passes_item_data.to_dict()
+                passes_item: dict[str, Any]
+                if isinstance(passes_item_data, QuantizePass):
+                    passes_item = passes_item_data.to_dict()
+                else:
+                    passes_item = passes_item_data.to_dict()
+
                 passes.append(passes_item)
 
         quality: dict[str, Any] | Unset = UNSET
@@ -90,6 +97,7 @@ class Recipe:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.data_split import DataSplit
+        from ..models.prune_pass import PrunePass
         from ..models.quality_limit import QualityLimit
         from ..models.quantize_pass import QuantizePass
         from ..models.target import Target
@@ -104,11 +112,27 @@ class Recipe:
             target = Target.from_dict(_target)
 
         _passes = d.pop("passes", UNSET)
-        passes: list[QuantizePass] | Unset = UNSET
+        passes: list[PrunePass | QuantizePass] | Unset = UNSET
         if _passes is not UNSET:
             passes = []
             for passes_item_data in _passes:
-                passes_item = QuantizePass.from_dict(passes_item_data)
+
+                def _parse_passes_item(data: object) -> PrunePass | QuantizePass:
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError()
+                        passes_item_type_0 = QuantizePass.from_dict(data)
+
+                        return passes_item_type_0
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    passes_item_type_1 = PrunePass.from_dict(data)
+
+                    return passes_item_type_1
+
+                passes_item = _parse_passes_item(passes_item_data)
 
                 passes.append(passes_item)
 

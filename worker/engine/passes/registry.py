@@ -8,6 +8,7 @@ from typing import Any
 
 PASSES: dict[str, str] = {
     "quantize": "worker.engine.passes.quantize:run",
+    "prune": "worker.engine.passes.prune:run",
 }
 
 

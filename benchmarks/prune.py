@@ -1,0 +1,273 @@
+"""Pruning benchmark: fp32 vs 50 % structured pruning (no recovery / fine-tuned / fine-tuned + static int8).
+
+Every variant is produced by the engine (``worker.engine.optimize``) from an ONNX file, exactly as a job
+would: the ONNX graph is lifted to torch, pruned, fine-tuned on the job's calibration split and
+exported back. All variants are then timed in one process, in interleaved rounds, at batch 1.
+
+Models:
+  - cnn-fashion: a CNN (conv-BN-ReLU ×3, 32/64/128 channels) trained here on Fashion-MNIST (Debian's
+    ``dataset-fashion-mnist``: ``apt-get install -y dataset-fashion-mnist``). The job's dataset is the
+    test images plus training images it never saw: 5,000 of them (never trained on) for accuracy, the
+    rest for calibration and fine-tuning.
+  - transformer-digits: a small transformer encoder trained here on scikit-learn's digits (rows as a
+    sequence); only its feed-forward width can be pruned (attention feeds constant-shape reshapes).
+
+    .venv/bin/python benchmarks/prune.py [--threads 1] [--job-threads 2] [--out benchmarks/RESULTS-prune.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from app.schemas.recipe import Recipe  # noqa: E402
+from worker.engine import evaluate, macs, modelio, optimize  # noqa: E402
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def _idx(path: Path) -> np.ndarray:
+    raw = gzip.decompress(path.read_bytes())
+    dims = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def fashion() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def images(name: str) -> np.ndarray:
+        return (_idx(FASHION / name).astype(np.float32) / 255.0)[:, None]
+
+    return (
+        images("train-images-idx3-ubyte.gz"),
+        _idx(FASHION / "train-labels-idx1-ubyte.gz").astype(np.int64),
+        images("t10k-images-idx3-ubyte.gz"),
+        _idx(FASHION / "t10k-labels-idx1-ubyte.gz").astype(np.int64),
+    )
+
+
+def train(module: Any, x: np.ndarray, y: np.ndarray, epochs: int, lr: float = 2e-3) -> Any:
+    import torch
+
+    torch.manual_seed(0)
+    optimizer = torch.optim.Adam(module.parameters(), lr=lr)
+    steps = epochs * -(-len(x) // 64)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
+    xs, ys = torch.from_numpy(x), torch.from_numpy(y)
+    module.train()
+    for _ in range(epochs):
+        for index in torch.randperm(len(xs)).split(64):
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(module(xs[index]), ys[index]).backward()
+            optimizer.step()
+            schedule.step()
+    return module.eval()
+
+
+def export(module: Any, example: np.ndarray, path: Path) -> Path:
+    import torch
+
+    torch.onnx.export(
+        module,
+        (torch.from_numpy(example),),
+        str(path),
+        input_names=["x"],
+        output_names=["logits"],
+        dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
+        external_data=False,
+        dynamo=True,
+    )
+    return path
+
+
+def cnn() -> Any:
+    from torch import nn
+
+    def block(c_in: int, c_out: int) -> list[Any]:
+        return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+    return nn.Sequential(
+        *block(1, 32),
+        nn.MaxPool2d(2),
+        *block(32, 64),
+        nn.MaxPool2d(2),
+        *block(64, 128),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(128, 10),
+    )
+
+
+def transformer() -> Any:
+    import torch
+    from torch import nn
+
+    class Digits(nn.Module):
+        def __init__(self, dim: int = 64) -> None:
+            super().__init__()
+            self.embed = nn.Linear(8, dim)
+            self.position = nn.Parameter(torch.zeros(1, 8, dim))
+            self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+            self.attn = nn.MultiheadAttention(dim, 4, batch_first=True)
+            self.ff = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+            self.head = nn.Linear(dim, 10)
+
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            h = self.embed(x) + self.position
+            n = self.norm1(h)
+            h = h + self.attn(n, n, n, need_weights=False)[0]
+            h = h + self.ff(self.norm2(h))
+            return self.head(h.mean(dim=1))
+
+    return Digits()
+
+
+def job(source: Path, data: Path, passes: list[dict[str, Any]], out: Path, threads: int, **recipe: Any) -> tuple:
+    started = time.perf_counter()
+    result = optimize(source, data, Recipe.model_validate({"passes": passes, **recipe}), out, threads=threads)
+    return result.artifacts["model.onnx"], result.report, time.perf_counter() - started
+
+
+def benchmark(
+    name: str,
+    source: Path,
+    data: Path,
+    plan: dict[str, tuple[list[dict[str, Any]], str]],
+    work: Path,
+    args: Any,
+    **recipe: Any,
+) -> list[str]:
+    """Run each job of ``plan`` (label -> (passes, the variant it starts from)), then time every variant."""
+    variants: dict[str, Path] = {"fp32": source}
+    reports: dict[str, dict[str, Any]] = {}
+    seconds: dict[str, float] = {}
+    for index, (label, (passes, start)) in enumerate(plan.items()):
+        print(f"[{name}] {label} ...", flush=True)
+        variants[label], reports[label], seconds[label] = job(
+            variants[start], data, passes, work / f"{name}-{index}", args.job_threads, **recipe
+        )
+    first = next(iter(reports.values()))
+    accuracy = {"fp32": first["baseline"]["accuracy"]["top1"]}
+    accuracy.update({label: r["optimized"]["accuracy"]["top1"] for label, r in reports.items()})
+    sessions = {label: modelio.session(path, device="cpu", threads=args.threads) for label, path in variants.items()}
+    with np.load(data) as arrays:
+        feed = {"x": arrays["x"][:1]}
+    timings = evaluate.measure_latency(sessions, feed, 1, budget_s=args.budget)
+    base = timings["fp32"].p50_ms
+    rows = []
+    for label, path in variants.items():
+        facts = macs.model_facts(path)
+        drop = (accuracy["fp32"] - accuracy[label]) * 100
+        rows.append(
+            f"| {name} | {label} | {facts['parameter_count']:,} | {facts['macs'] / 1e6:.2f} M | "
+            f"{facts['size_bytes'] / 1e6:.3f} MB | {timings[label].p50_ms:.3f} ms | "
+            f"{base / timings[label].p50_ms:.2f}× | "
+            f"{accuracy[label] * 100:.2f}% ({drop:+.2f}) | {f'{seconds[label]:.0f} s' if label in seconds else '—'} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--train-samples", type=int, default=30000)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--finetune-epochs", type=int, default=6)
+    parser.add_argument("--extra-samples", type=int, default=20000, help="unseen training images in the job's data")
+    parser.add_argument("--job-threads", type=int, default=2, help="threads for the engine's jobs (fine-tuning)")
+    parser.add_argument("--budget", type=float, default=8.0, help="seconds of interleaved timing per model")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    import onnxruntime
+    import torch
+
+    # training the baseline uses torch's default threads; the engine's jobs (fine-tuning too) use --threads
+    rows: list[str] = []
+    started = time.perf_counter()
+    prune = {"type": "prune", "method": "structured", "sparsity": 0.5, "exclude_first_last": False}
+    finetune = {"epochs": args.finetune_epochs, "lr": 1e-3, "batch_size": 64, "distill": True}
+    tuned = "pruned 50% + fine-tune"
+    plan = {
+        "pruned 50%, no recovery": ([prune], "fp32"),
+        tuned: ([{**prune, "finetune": finetune}], "fp32"),
+        # the quantize jobs start from the fine-tuned model (one fine-tuning run, not three); tests cover
+        # prune -> quantize in one job
+        "pruned 50% + fine-tune, then static int8": ([{"type": "quantize", "mode": "static"}], tuned),
+        "pruned 50% + fine-tune, then quantize auto": ([{"type": "quantize", "mode": "auto"}], tuned),
+    }
+    with tempfile.TemporaryDirectory(prefix="slimline-prune-bench-") as tmp:
+        work = Path(tmp)
+        x_train, y_train, x_test, y_test = fashion()
+        print("training cnn-fashion ...", flush=True)
+        model = train(cnn(), x_train[: args.train_samples], y_train[: args.train_samples], args.epochs)
+        source = export(model, x_test[:2], work / "cnn-fashion.onnx")
+        data = work / "fashion.npz"
+        # the job's dataset: training images the baseline never saw, plus the test set; the evaluation split
+        # (5,000 of them) is never trained on, by the baseline or by fine-tuning
+        unseen = slice(args.train_samples, args.train_samples + args.extra_samples)
+        np.savez(data, x=np.concatenate([x_train[unseen], x_test]), labels=np.concatenate([y_train[unseen], y_test]))
+        total = len(x_train[unseen]) + len(x_test)
+        recipe = {"split": {"calibration_fraction": (total - 6000) / total, "max_eval_samples": 5000}}
+        rows += benchmark("cnn-fashion", source, data, plan, work, args, **recipe)
+
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        x = (digits.images / 16.0).astype(np.float32)
+        y = digits.target.astype(np.int64)
+        order = np.random.default_rng(0).permutation(len(x))
+        fit, held = order[:900], order[900:]
+        print("training transformer-digits ...", flush=True)
+        source = export(train(transformer(), x[fit], y[fit], 30, lr=1e-3), x[:2], work / "transformer-digits.onnx")
+        data = work / "digits.npz"
+        np.savez(data, x=x[held], labels=y[held])
+        small = {
+            "pruned 50% FFN, no recovery": ([prune], "fp32"),
+            "pruned 50% FFN + fine-tune": ([{**prune, "finetune": {**finetune, "epochs": 10}}], "fp32"),
+        }
+        recipe = {"split": {"calibration_fraction": 0.5, "max_eval_samples": 5000}}
+        rows += benchmark("transformer-digits", source, data, small, work, args, **recipe)
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    command = (
+        f"python benchmarks/prune.py --threads {args.threads} --job-threads {args.job_threads} "
+        f"--train-samples {args.train_samples} --extra-samples {args.extra_samples} --epochs {args.epochs} "
+        f"--finetune-epochs {args.finetune_epochs} --budget {args.budget}"
+    )
+    table = (
+        f"### Pruning, {datetime.now(UTC):%Y-%m-%d}: {cpu}, {len(__import__('os').sched_getaffinity(0))} cores, "
+        f"onnxruntime {onnxruntime.__version__}, torch {torch.__version__}, {args.threads} thread(s)\n\n"
+        f"`{command}` ({time.perf_counter() - started:.0f} s in all). Latency: batch 1, p50 over interleaved rounds "
+        "in one process, onnxruntime CPU with the stated threads; speedup vs fp32 of the same model. Accuracy on the "
+        "job's evaluation split (never trained on), drop in points vs fp32 in brackets. MACs per sample, counted "
+        "from the ONNX shapes of Conv/Gemm/MatMul. `job` is the engine's wall time for that job with "
+        f"{args.job_threads} thread(s) (lift, prune, fine-tune, export, quantize, and its own measurements); the "
+        "quantize jobs start from the fine-tuned model.\n\n"
+        "| model | variant | parameters | MACs | size | b1 p50 | b1 speedup | accuracy (drop) | job |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n"
+    )
+    print(table)
+    if args.out:
+        args.out.write_text("# Pruning benchmark results\n\n" + table)
+
+
+if __name__ == "__main__":
+    main()

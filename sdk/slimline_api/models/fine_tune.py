@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="FineTune")
+
+
+@_attrs_define
+class FineTune:
+    """Recovery training after pruning, on the calibration split (never the evaluation split).
+
+    Attributes:
+        epochs (int | Unset): Passes over the calibration split. Default: 3.
+        lr (float | Unset): Adam learning rate. Default: 0.001.
+        batch_size (int | Unset): Training batch size. Default: 32.
+        distill (bool | Unset): Also learn from the unpruned model's outputs (KL divergence on classifier logits, mean
+            squared error on other outputs). With labels the loss is cross-entropy on the first output, plus distillation
+            when this is true; a dataset without labels is always distilled. Default: False.
+        temperature (float | Unset): Softmax temperature for distillation on logits. Default: 2.0.
+    """
+
+    epochs: int | Unset = 3
+    lr: float | Unset = 0.001
+    batch_size: int | Unset = 32
+    distill: bool | Unset = False
+    temperature: float | Unset = 2.0
+
+    def to_dict(self) -> dict[str, Any]:
+        epochs = self.epochs
+
+        lr = self.lr
+
+        batch_size = self.batch_size
+
+        distill = self.distill
+
+        temperature = self.temperature
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update({})
+        if epochs is not UNSET:
+            field_dict["epochs"] = epochs
+        if lr is not UNSET:
+            field_dict["lr"] = lr
+        if batch_size is not UNSET:
+            field_dict["batch_size"] = batch_size
+        if distill is not UNSET:
+            field_dict["distill"] = distill
+        if temperature is not UNSET:
+            field_dict["temperature"] = temperature
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        epochs = d.pop("epochs", UNSET)
+
+        lr = d.pop("lr", UNSET)
+
+        batch_size = d.pop("batch_size", UNSET)
+
+        distill = d.pop("distill", UNSET)
+
+        temperature = d.pop("temperature", UNSET)
+
+        fine_tune = cls(
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            distill=distill,
+            temperature=temperature,
+        )
+
+        return fine_tune

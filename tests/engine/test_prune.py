@@ -1,0 +1,334 @@
+"""The prune pass on small real models: the graph really shrinks, the result runs in onnxruntime with the
+same interface, unstructured sparsity is reported honestly, recovery training helps, and the pass
+composes with quantize."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from app.schemas.recipe import FineTune, PrunePass, Recipe
+from app.schemas.report import Report
+from tests.engine import prune_models
+from tests.engine.conftest import write_npz
+from worker.engine import Cancelled, EngineError, optimize
+from worker.engine.context import PassContext
+from worker.engine.data import Dataset, split
+from worker.engine.progress import Reporter
+
+
+def run(model: Path, data: Path, out: Path, **recipe):  # type: ignore[no-untyped-def]
+    return optimize(model, data, Recipe.model_validate(recipe), out, threads=1)
+
+
+def prune(**options):  # type: ignore[no-untyped-def]
+    return {"type": "prune", **options}
+
+
+def session(path: Path) -> ort.InferenceSession:
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def interface(path: Path) -> tuple[list[tuple[str, list]], list[str]]:
+    s = session(path)
+    return [(i.name, i.shape) for i in s.get_inputs()], [o.name for o in s.get_outputs()]
+
+
+def layer(summary: dict, node: str) -> dict:
+    return next(row for row in summary["layers"] if row["node"] == node)
+
+
+@pytest.fixture(scope="module")
+def digits_model(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A conv net trained on scikit-learn's digits, and the digits as a dataset with labels."""
+    root = tmp_path_factory.mktemp("digits")
+    x, y = prune_models.digits()
+    model = prune_models.trained_digits_cnn(root / "digits.onnx", x, y)
+    return model, write_npz(root / "digits.npz", x=x, labels=y), x, y
+
+
+def test_structured_shrinks_a_residual_cnn_with_batch_norm(tmp_path, data):
+    model = prune_models.residual_bn_cnn(tmp_path / "res.onnx")
+    result = run(
+        model,
+        data(x=(48, 1, 8, 8)),
+        tmp_path / "out",
+        passes=[prune(sparsity=0.5, exclude_first_last=False)],
+        quality={"min_top1_agreement": 0.0},
+    )
+    summary = Report.model_validate(result.report).passes[0]
+    # the residual Add couples the stem and the block's second conv: they lose the same channels
+    assert layer(summary, "stem")["channels_after"] == layer(summary, "block.b")["channels_after"] == 8
+    assert layer(summary, "block.a")["channels_after"] == 8 and layer(summary, "down")["channels_after"] == 16
+    assert layer(summary, "head")["channels_after"] == 10
+    assert {"node": "head", "reason": "its channels reach the model output 'logits'"} in summary["not_pruned"]
+    assert any("Reshape 'flatten'" in note and "Flatten" in note for note in summary["notes"])
+    before, after = summary["input"], summary["output"]
+    assert after["parameter_count"] < 0.5 * before["parameter_count"]
+    assert after["macs"] < 0.5 * before["macs"] and after["size_bytes"] < before["size_bytes"]
+    out = result.artifacts["model.onnx"]
+    onnx.checker.check_model(str(out))
+    assert interface(out) == ([("x", ["batch", 1, 8, 8])], ["logits"])
+    assert session(out).run(None, {"x": np.zeros((5, 1, 8, 8), np.float32)})[0].shape == (5, 10)
+    weights = [i for i in onnx.load(str(out)).graph.initializer if len(i.dims) == 4]
+    assert sorted(w.dims[0] for w in weights) == [8, 8, 8, 16]
+
+
+def test_first_and_last_layers_are_kept_by_default_and_the_residual_partner_with_them(tmp_path, data):
+    model = prune_models.residual_bn_cnn(tmp_path / "res.onnx")
+    result = run(model, data(x=(32, 1, 8, 8)), tmp_path / "out", passes=[prune()], quality={"min_top1_agreement": 0})
+    summary = result.report["passes"][0]
+    assert {"node": "stem", "reason": "first weight layer (exclude_first_last)"} in summary["not_pruned"]
+    # block.b is added to the stem's output: kept whole because its partner is
+    assert layer(summary, "block.b")["channels_after"] == 16 and layer(summary, "block.a")["channels_after"] == 8
+    reasons = {row["node"]: row["reason"] for row in summary["not_pruned"]}
+    assert "shares its output channels with a layer kept whole" in reasons["block.b"]
+
+
+def test_structured_mlp_global_l1(tmp_path, built, data):
+    result = run(
+        built("mlp"),
+        data(x=(48, 32)),
+        tmp_path / "out",
+        passes=[prune(sparsity=0.5, scope="global", importance="l1", exclude_first_last=False)],
+        quality={"min_top1_agreement": 0.0},
+    )
+    summary = result.report["passes"][0]
+    assert summary["layers"][0]["channels_before"] == 64 and summary["layers"][0]["channels_after"] < 64
+    assert summary["output"]["parameter_count"] < summary["input"]["parameter_count"]
+    assert summary["output"]["macs"] < summary["input"]["macs"]
+    assert interface(result.artifacts["model.onnx"]) == ([("x", ["batch", 32])], ["logits"])
+
+
+def test_structured_prunes_the_feed_forward_of_a_transformer_block(tmp_path, built, data):
+    result = run(
+        built("transformer"),
+        data(x=(24, 8, 32)),
+        tmp_path / "out",
+        passes=[prune(sparsity=0.5, exclude_first_last=False)],
+        quality={"min_top1_agreement": 0.0},
+    )
+    summary = result.report["passes"][0]
+    widths = {(row["op"], row["channels_before"]): row["channels_after"] for row in summary["layers"]}
+    assert widths[("MatMul", 128)] == 64  # the feed-forward hidden layer
+    reasons = " ".join(row["reason"] for row in summary["not_pruned"])
+    assert "Reshape" in reasons  # attention projections feed head reshapes with constant shapes
+    assert "no prunable layer produces" in reasons  # the residual stream carries the model input
+    out = result.artifacts["model.onnx"]
+    assert session(out).run(None, {"x": np.zeros((3, 8, 32), np.float32)})[0].shape == (3, 5)
+
+
+def test_unstructured_reports_sparsity_per_layer_and_compressed_size(tmp_path, data):
+    model = prune_models.residual_bn_cnn(tmp_path / "res.onnx")
+    result = run(
+        model,
+        data(x=(32, 1, 8, 8)),
+        tmp_path / "out",
+        passes=[prune(method="unstructured", sparsity=0.8, scope="per_layer")],
+        quality={"min_top1_agreement": 0.0},
+    )
+    summary = result.report["passes"][0]
+    rows = {row["node"]: row for row in summary["layers"]}
+    assert set(rows) == {"block.a", "block.b", "down"}  # stem and head excluded (first/last)
+    assert all(abs(row["sparsity"] - 0.8) < 0.01 for row in rows.values())
+    weights = {
+        i.name: onnx.numpy_helper.to_array(i) for i in onnx.load(str(result.artifacts["model.onnx"])).graph.initializer
+    }
+    assert abs(np.mean(weights["down.weight"] == 0) - 0.8) < 0.01 and np.mean(weights["stem.weight"] == 0) == 0
+    compressed = summary["compressed_size_bytes"]
+    assert compressed["output"] < 0.7 * compressed["input"]
+    assert summary["output"]["parameter_count"] == summary["input"]["parameter_count"]  # same dense tensors
+    assert any("no speedup on dense runtimes" in w for w in result.report["warnings"])
+    assert result.report["optimized"]["sparsity"] > 0.5
+
+
+def test_finetune_with_labels_recovers_accuracy(tmp_path, digits_model):
+    model, dataset, _, _ = digits_model
+    common = {"split": {"max_eval_samples": 500}, "quality": {"max_accuracy_drop": 1.0}}
+    pruned = prune(sparsity=0.8, exclude_first_last=False)
+    plain = run(model, dataset, tmp_path / "plain", passes=[pruned], **common)
+    tuned = run(model, dataset, tmp_path / "tuned", passes=[{**pruned, "finetune": {"epochs": 3}}], **common)
+    accuracy = [r.report["optimized"]["accuracy"]["top1"] for r in (plain, tuned)]
+    assert accuracy[1] > accuracy[0] + 0.02, accuracy
+    finetune = tuned.report["passes"][0]["finetune"]
+    assert finetune["loss"] == "cross-entropy on labels" and finetune["data"] == "calibration split"
+    assert finetune["train_samples"] == tuned.report["split"]["calibration_samples"]
+    assert len(finetune["epoch_losses"]) == 3 and finetune["epoch_losses"][-1] < finetune["epoch_losses"][0]
+
+
+def test_distillation_without_labels_and_taylor_importance(tmp_path, digits_model):
+    model, _, x, _ = digits_model
+    events: list[str] = []
+    result = optimize(
+        model,
+        write_npz(tmp_path / "unlabelled.npz", x=x[:400]),
+        Recipe.model_validate(
+            {
+                "passes": [prune(sparsity=0.5, importance="taylor", finetune={"epochs": 2, "distill": True})],
+                "quality": {"min_top1_agreement": 0.0},
+            }
+        ),
+        tmp_path / "out",
+        threads=1,
+        progress=lambda stage, fraction, message="", **_: events.append(message),
+    )
+    summary = result.report["passes"][0]
+    assert summary["finetune"]["loss"].startswith("distillation from the original model")
+    assert any("Taylor importance" in note and "own predictions" in note for note in summary["notes"])
+    epochs = [m.split(":")[0] for m in events if m.startswith("fine-tuning epoch")]
+    assert epochs == ["fine-tuning epoch 1/2", "fine-tuning epoch 2/2"]
+    assert summary["output"]["fidelity"]["top1_agreement"] > 0.5
+
+
+def test_prune_then_quantize_reports_each_step(tmp_path, digits_model):
+    model, dataset, _, _ = digits_model
+    result = run(
+        model,
+        dataset,
+        tmp_path / "out",
+        passes=[
+            prune(sparsity=0.5, importance="taylor", finetune={"epochs": 1}),
+            {"type": "quantize", "mode": "static"},
+        ],
+        split={"max_eval_samples": 300},
+        quality={"max_accuracy_drop": 1.0},
+    )
+    report = Report.model_validate(result.report)
+    pruned, quantized = report.passes
+    assert pruned["type"] == "prune" and quantized["type"] == "quantize"
+    assert pruned["output"]["macs"] < pruned["input"]["macs"]
+    assert any("Taylor importance" in note and "using labels" in note for note in pruned["notes"])
+    for step in report.passes:  # every step shows its own effect on size, parameters and MACs
+        effect = step["effect"]
+        assert effect["input"]["size_bytes"] > 0 and effect["output"]["macs"] > 0
+    assert pruned["effect"]["output"]["size_bytes"] == quantized["effect"]["input"]["size_bytes"]
+    assert quantized["effect"]["output"]["size_bytes"] < quantized["effect"]["input"]["size_bytes"]
+    assert Counter(n.op_type for n in onnx.load(str(result.artifacts["model.onnx"])).graph.node)["QuantizeLinear"] > 0
+    assert report.optimized.parameter_count < report.baseline.parameter_count
+
+
+def test_breaking_the_quality_limit_says_so(tmp_path, digits_model):
+    model, dataset, _, _ = digits_model
+    result = run(
+        model,
+        dataset,
+        tmp_path / "out",
+        passes=[prune(sparsity=0.95, exclude_first_last=False)],
+        split={"max_eval_samples": 300},
+    )
+    assert result.report["goal_met"] is False
+    assert result.report["passes"][0]["within_limit"] is False
+    assert any(
+        w.startswith("prune (structured, sparsity 0.95) breaks the quality limit: accuracy drop")
+        for w in result.report["warnings"]
+    )
+
+
+def test_an_unliftable_op_is_a_clear_error(tmp_path, built, data):
+    with pytest.raises(EngineError) as info:
+        run(built("if"), data(x=(16, 8)), tmp_path / "out", passes=[prune()])
+    assert info.value.code == "unsupported_op"
+    # the first node without a converter is named, with its op type
+    assert "ONNX op 'Greater' (node 'gt')" in info.value.message
+    assert "method: unstructured" in info.value.message
+    with pytest.raises(EngineError) as info:
+        run(built("if"), data(x=(16, 8)), tmp_path / "out2", passes=[prune(method="unstructured", finetune={})])
+    assert info.value.message.startswith("fine-tuning cannot lift ONNX op 'Greater'")
+
+
+def test_unstructured_with_finetune_keeps_the_zeros(tmp_path, digits_model):
+    model, dataset, _, _ = digits_model
+    result = run(
+        model,
+        dataset,
+        tmp_path / "out",
+        passes=[prune(method="unstructured", sparsity=0.7, scope="global", finetune={"epochs": 1})],
+        split={"max_eval_samples": 300},
+        quality={"max_accuracy_drop": 1.0},
+    )
+    summary = result.report["passes"][0]
+    assert summary["finetune"]["epochs"] == 1
+    assert summary["layers"] and all(row["sparsity"] > 0.3 for row in summary["layers"])
+    kept = onnx.load(str(result.artifacts["model.onnx"]))
+    pruned_weights = [r["initializer"] for r in summary["layers"]]
+    arrays = {i.name: onnx.numpy_helper.to_array(i) for i in kept.graph.initializer}
+    total = sum(arrays[n].size for n in pruned_weights)
+    zeros = sum(int(np.sum(arrays[n] == 0)) for n in pruned_weights)
+    assert abs(zeros / total - 0.7) < 0.01
+
+
+def _context(tmp_path: Path, x: np.ndarray, labels: np.ndarray, is_cancelled) -> PassContext:  # type: ignore[no-untyped-def]
+    from worker.engine import evaluate
+
+    dataset = Dataset({"x": x}, {"x": False}, labels, len(x))
+    data_split = split(dataset, calibration_fraction=0.5, seed=0, max_eval_samples=100)
+    reporter = Reporter(None, is_cancelled)
+    quality = evaluate.Quality(None, {"cosine_mean": 1.0, "top1_agreement": 1.0})
+    return PassContext(
+        tmp_path, Recipe().target, Recipe().quality, dataset, data_split, reporter, 1, [], ["logits"], quality
+    )
+
+
+def test_cancellation_is_honoured_between_training_batches(tmp_path, digits_model):
+    import copy
+
+    from worker.engine import finetune
+    from worker.engine.lift import lift
+
+    model, _, x, y = digits_model
+    checks = 0
+
+    def cancelled() -> bool:
+        nonlocal checks
+        checks += 1
+        return checks > 3
+
+    ctx = _context(tmp_path, x[:400], y[:400], cancelled)
+    student = lift(onnx.load(str(model))).module
+    before = copy.deepcopy(student.state_dict())
+    with pytest.raises(Cancelled):
+        finetune.train(ctx, student, None, FineTune(epochs=5, batch_size=16), ["x"])
+    assert checks == 4  # three batches trained, the fourth check stopped it inside the first epoch
+    changed = any(not (before[k] == v).all() for k, v in student.state_dict().items())
+    assert changed
+
+
+def test_the_recipe_schema_validates_prune_options():
+    recipe = Recipe.model_validate({"passes": [{"type": "prune", "sparsity": 0.3, "finetune": {"epochs": 1}}]})
+    assert isinstance(recipe.passes[0], PrunePass) and recipe.passes[0].finetune is not None
+    with pytest.raises(ValueError):
+        Recipe.model_validate({"passes": [{"type": "prune", "sparsity": 1.0}]})
+    with pytest.raises(ValueError):
+        Recipe.model_validate({"passes": [{"type": "prune", "importance": "random"}]})
+
+
+def test_a_lift_that_disagrees_with_onnxruntime_is_refused(built):
+    import torch
+
+    from worker.engine.lift import lift, verify
+
+    model = onnx.load(str(built("cnn")))
+    module = lift(model).module
+    x = np.random.default_rng(0).standard_normal((2, 1, 8, 8)).astype(np.float32)
+    expected = session(built("cnn")).run(None, {"x": x})
+    verify(module, (torch.from_numpy(x),), expected, ["logits"])  # the faithful lift passes
+    with pytest.raises(EngineError) as info:
+        verify(module, (torch.from_numpy(x),), [expected[0] + 0.5], ["logits"])
+    assert info.value.code == "lift_mismatch" and "output 'logits'" in info.value.message
+
+
+def test_nothing_to_prune_returns_the_input_and_says_why(tmp_path, built, data):
+    # a two-layer MLP: the first layer is excluded by default, the last one produces the output
+    result = run(built("mlp"), data(x=(32, 32)), tmp_path / "out", passes=[prune()])
+    summary = result.report["passes"][0]
+    assert {row["reason"] for row in summary["not_pruned"]} == {
+        "first weight layer (exclude_first_last)",
+        "its channels reach the model output 'logits'",
+    }
+    assert any("removed no channels" in w and "unchanged" in w for w in result.report["warnings"])
+    assert result.report["unchanged"] is True
