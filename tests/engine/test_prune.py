@@ -332,3 +332,32 @@ def test_nothing_to_prune_returns_the_input_and_says_why(tmp_path, built, data):
     }
     assert any("removed no channels" in w and "unchanged" in w for w in result.report["warnings"])
     assert result.report["unchanged"] is True
+
+
+def test_tune_searches_the_prune_sparsity(tmp_path, digits_model):
+    model, dataset, _, _ = digits_model
+    events: list[str] = []
+    result = optimize(
+        model,
+        dataset,
+        Recipe.model_validate(
+            {
+                "passes": [prune(sparsity=0.5)],
+                "split": {"max_eval_samples": 300},
+                "tune": {"max_accuracy_drop": 0.05, "trials": 4, "sampler": "random", "seed": 1},
+            }
+        ),
+        tmp_path / "out",
+        threads=1,
+        progress=lambda stage, fraction, message="", **kw: events.append(kw.get("type", "progress")),
+    )
+    report = Report.model_validate(result.report)
+    assert report.tuning is not None and events.count("trial") == len(report.tuning.trials) >= 2
+    sparsities = {t.params["prune.sparsity"] for t in report.tuning.trials if "prune.sparsity" in t.params}
+    assert 0.5 in sparsities and len(sparsities) >= 2, sparsities  # the reference, then other sparsities
+    best = next(t for t in report.tuning.trials if t.number == report.tuning.best_trial)
+    if report.tuning.goal_met:
+        assert report.accuracy_drop is not None and report.accuracy_drop <= 0.05 + 1e-9
+        assert best.metrics is not None and best.metrics["within_limit"] is True
+    else:
+        assert report.tuning.shortfall and "limit" in report.tuning.shortfall
