@@ -12,7 +12,7 @@ Models:
   - transformer-digits: a small transformer encoder trained here on scikit-learn's digits (rows as a
     sequence); only its feed-forward width can be pruned (attention feeds constant-shape reshapes).
 
-    .venv/bin/python benchmarks/prune.py [--threads 1] [--job-threads 2] [--out benchmarks/RESULTS-prune.md]
+    .venv/bin/python benchmarks/prune.py [--threads 1] [--job-threads 2] [--out benchmarks/RESULTS.md]
 """
 
 from __future__ import annotations

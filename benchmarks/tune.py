@@ -8,7 +8,7 @@ Each recipe runs as a full engine job (its own baseline, its own final compariso
 results and the fp32 input are timed head to head in the same interleaved rounds.
 
     .venv/bin/pip install rapidocr-onnxruntime==1.4.4 --no-deps   # only for its model files
-    .venv/bin/python benchmarks/tune.py [--threads 1] [--trials 20] [--out benchmarks/RESULTS-tune.md]
+    .venv/bin/python benchmarks/tune.py [--threads 1] [--trials 20] [--out benchmarks/RESULTS.md]
 """
 
 from __future__ import annotations
