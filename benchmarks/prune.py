@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import platform
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app.schemas.recipe import Recipe  # noqa: E402
+from benchmarks.quantize import cpu_model, export  # noqa: E402
 from worker.engine import evaluate, macs, modelio, optimize  # noqa: E402
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -73,22 +73,6 @@ def train(module: Any, x: np.ndarray, y: np.ndarray, epochs: int, lr: float = 2e
             optimizer.step()
             schedule.step()
     return module.eval()
-
-
-def export(module: Any, example: np.ndarray, path: Path) -> Path:
-    import torch
-
-    torch.onnx.export(
-        module,
-        (torch.from_numpy(example),),
-        str(path),
-        input_names=["x"],
-        output_names=["logits"],
-        dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
-        external_data=False,
-        dynamo=True,
-    )
-    return path
 
 
 def cnn() -> Any:
@@ -212,7 +196,7 @@ def main() -> None:
         x_train, y_train, x_test, y_test = fashion()
         print("training cnn-fashion ...", flush=True)
         model = train(cnn(), x_train[: args.train_samples], y_train[: args.train_samples], args.epochs)
-        source = export(model, x_test[:2], work / "cnn-fashion.onnx")
+        source = export(model, torch.from_numpy(x_test[:2]), work / "cnn-fashion.onnx")
         data = work / "fashion.npz"
         # the job's dataset: training images the baseline never saw, plus the test set; the evaluation split
         # (5,000 of them) is never trained on, by the baseline or by fine-tuning
@@ -230,7 +214,9 @@ def main() -> None:
         order = np.random.default_rng(0).permutation(len(x))
         fit, held = order[:900], order[900:]
         print("training transformer-digits ...", flush=True)
-        source = export(train(transformer(), x[fit], y[fit], 30, lr=1e-3), x[:2], work / "transformer-digits.onnx")
+        source = export(
+            train(transformer(), x[fit], y[fit], 30, lr=1e-3), torch.from_numpy(x[:2]), work / "transformer-digits.onnx"
+        )
         data = work / "digits.npz"
         np.savez(data, x=x[held], labels=y[held])
         small = {
@@ -239,14 +225,7 @@ def main() -> None:
         }
         recipe = {"split": {"calibration_fraction": 0.5, "max_eval_samples": 5000}}
         rows += benchmark("transformer-digits", source, data, small, work, args, **recipe)
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
+    cpu = cpu_model()
     command = (
         f"python benchmarks/prune.py --threads {args.threads} --job-threads {args.job_threads} "
         f"--train-samples {args.train_samples} --extra-samples {args.extra_samples} --epochs {args.epochs} "

@@ -75,6 +75,18 @@ def export(module, example, path: Path) -> Path:  # type: ignore[no-untyped-def]
     return path
 
 
+def cpu_model() -> str:
+    """The CPU's model name, for the header of a results table."""
+    return next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
+
+
 def digit_models(work: Path) -> list[tuple[str, Path, dict[str, np.ndarray]]]:
     import torch
     from torch import nn
@@ -315,14 +327,7 @@ def main() -> None:
             folder.mkdir()
             print(f"benchmarking {name} (opset {modelio.opset_of(onnx.load(str(path)))})", file=sys.stderr)
             rows.extend(benchmark(name, path, data, folder, args.threads))
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.machine(),
-    )
+    cpu = cpu_model()
     import onnxruntime
 
     header = (

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app.schemas.recipe import Recipe  # noqa: E402
-from benchmarks.quantize import digit_models, ocr_models  # noqa: E402
+from benchmarks.quantize import cpu_model, digit_models, ocr_models  # noqa: E402
 from worker.engine import evaluate, modelio, optimize  # noqa: E402
 
 
@@ -105,14 +104,7 @@ def main() -> None:
             folder.mkdir()
             print(f"benchmarking {name}", file=sys.stderr)
             rows.extend(benchmark(name, path, data, folder, args.threads, args.trials))
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.machine(),
-    )
+    cpu = cpu_model()
     import onnxruntime
     import optuna
 
