@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.schemas.recipe import Recipe
-from worker.engine import evaluate, macs, modelio
+from worker.engine import evaluate, modelio
 from worker.engine import report as report_writer
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.data import load_dataset, split
@@ -29,12 +29,11 @@ class OptimizeResult:
     artifacts: dict[str, Path]
 
 
-def _measurement(path: Path, latency: evaluate.Latency, quality: evaluate.Quality) -> dict[str, Any]:
-    parameters, sparsity = modelio.parameter_stats(modelio.load(path))
+def _measurement(facts: dict[str, Any], latency: evaluate.Latency, quality: evaluate.Quality) -> dict[str, Any]:
     return {
-        "size_bytes": evaluate.file_size(path),
-        "parameter_count": parameters,
-        "sparsity": sparsity,
+        "size_bytes": facts["size_bytes"],
+        "parameter_count": facts["parameter_count"],
+        "sparsity": facts["sparsity"],
         "latency_ms_p50": latency.p50_ms,
         "latency_ms_p95": latency.p95_ms,
         "throughput_per_s": latency.throughput_per_s,
@@ -122,9 +121,11 @@ def optimize(
         def absorb(result: PassResult, input_path: Path) -> Path:
             nonlocal goal_met
             # every step's own effect, measured the same way for every pass type
-            result.summary.setdefault(
-                "effect", {"input": macs.model_facts(input_path), "output": macs.model_facts(result.model_path)}
-            )
+            if "effect" not in result.summary:
+                result.summary["effect"] = {
+                    "input": ctx.model_facts(input_path),
+                    "output": ctx.model_facts(result.model_path),
+                }
             for warning in result.warnings:
                 reporter.warn(warning)
             pass_summaries.append(result.summary)
@@ -191,8 +192,8 @@ def optimize(
             reporter.warn(
                 f"the optimized model measured slower than the input in the final comparison ({speedup:.2f}×)"
             )
-        baseline = _measurement(source, timings["baseline"], baseline_quality)
-        optimized = _measurement(current, timings["optimized"], final_quality)
+        baseline = _measurement(ctx.model_facts(source), timings["baseline"], baseline_quality)
+        optimized = _measurement(ctx.model_facts(current), timings["optimized"], final_quality)
         accuracy_drop = (
             baseline["accuracy"]["top1"] - optimized["accuracy"]["top1"]
             if baseline["accuracy"] and optimized["accuracy"]

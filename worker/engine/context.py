@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from app.schemas.recipe import QualityLimit, Target
-from worker.engine import evaluate, modelio
+from worker.engine import evaluate, macs, modelio
 from worker.engine.data import Dataset, Split
 from worker.engine.progress import Reporter
 
@@ -29,12 +29,24 @@ class PassContext:
     output_names: list[str]
     baseline_quality: evaluate.Quality
     counter: int = 0
+    _facts: dict[tuple[Path, int, int], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def scratch(self, stem: str) -> Path:
         self.counter += 1
         path = self.work_dir / f"{self.counter:02d}-{stem}"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def model_facts(self, path: Path) -> dict[str, Any]:
+        """A copy of the file's static facts (size, parameters, sparsity, MACs), read once per file version.
+
+        A pass's output is the next pass's input and the report's result: each is loaded only once.
+        """
+        stat = path.stat()
+        key = (path, stat.st_mtime_ns, stat.st_size)
+        if key not in self._facts:
+            self._facts[key] = macs.model_facts(path)
+        return dict(self._facts[key])
 
     def session(self, path: Path) -> Any:
         return modelio.session(path, device=self.target.device, threads=self.threads)

@@ -23,7 +23,7 @@ import onnx
 from onnx import numpy_helper
 
 from app.schemas.recipe import PrunePass
-from worker.engine import evaluate, macs, modelio
+from worker.engine import evaluate, modelio
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.errors import EngineError
 from worker.engine.passes import sparsify
@@ -260,7 +260,7 @@ def run(ctx: PassContext, config: PrunePass, source: Path) -> PassResult:
         ctx.target.batch_size,
         budget_s=LATENCY_BUDGET_S,
     )
-    before, after = macs.model_facts(source), macs.model_facts(out)
+    before, after = ctx.model_facts(source), ctx.model_facts(out)
     before.update(latency_ms_p50=timings["input"].p50_ms, **_quality_row(input_quality))
     after.update(latency_ms_p50=timings["output"].p50_ms, **_quality_row(output_quality))
     ok, why = ctx.within_limit(output_quality)

@@ -87,12 +87,10 @@ def _qtype(name: str) -> Any:
     return QuantType.QInt8 if name == "int8" else QuantType.QUInt8
 
 
-def _dynamic(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
+def quantize_dynamic_file(prepared: Path, out: Path, config: QuantizePass, exclude: list[str]) -> None:
+    """onnxruntime's quantize_dynamic on a prepared model with ``config``'s options; EngineError if it fails."""
     from onnxruntime.quantization import quantize_dynamic
 
-    prepared, notes, sensitive = _prepare(ctx, source, min_opset=13 if config.per_channel else 11)
-    out = ctx.scratch("dynamic") / "model.onnx"
-    exclude = sorted(set(config.nodes_to_exclude) | set(sensitive))
     try:
         quantize_dynamic(
             str(prepared),
@@ -106,46 +104,70 @@ def _dynamic(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
         )
     except Exception as exc:  # noqa: BLE001 - surface the quantizer's reason, not a stack trace
         raise EngineError("quantization_failed", f"dynamic quantization failed: {_first_line(exc)}") from None
-    granularity = "per-channel" if config.per_channel else "per-tensor"
-    return Candidate(f"dynamic int8 ({granularity})", out, notes, sensitive)
 
 
-def _static(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
+def quantize_static_file(
+    ctx: PassContext,
+    prepared: Path,
+    out: Path,
+    config: QuantizePass,
+    exclude: list[str],
+    *,
+    only: list[str] | None = None,
+    calibration_cache: Path | None = None,
+) -> None:
+    """onnxruntime's quantize_static (QDQ) on a prepared model with ``config``'s options.
+
+    ``only`` restricts quantization to those nodes. With ``calibration_cache``, the ranges computed by
+    the first call are saved there and every later call reuses them instead of calibrating again.
+    """
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
 
-    prepared, notes, sensitive = _prepare(ctx, source, min_opset=13)
-    out = ctx.scratch("static") / "model.onnx"
-    method = {
-        "minmax": CalibrationMethod.MinMax,
-        "entropy": CalibrationMethod.Entropy,
-        "percentile": CalibrationMethod.Percentile,
-    }[config.calibration]
-    exclude = sorted(set(config.nodes_to_exclude) | set(sensitive))
-    extra = {
-        "ActivationSymmetric": config.symmetric_activations,
-        "WeightSymmetric": config.symmetric_weights,
-        "CalibPercentile": config.percentile,
-        "EnableSubgraph": False,
-    }
+    calibrated = calibration_cache is not None and calibration_cache.exists()
     try:
         quantize_static(
             str(prepared),
             str(out),
-            _Calibration(ctx, config.calibration_samples),
+            None if calibrated else _Calibration(ctx, config.calibration_samples),
             quant_format=QuantFormat.QDQ,
             per_channel=config.per_channel,
             reduce_range=config.reduce_range,
             activation_type=_qtype(config.activation_type),
             weight_type=_qtype(config.weight_type),
+            nodes_to_quantize=only,
             nodes_to_exclude=exclude,
             op_types_to_quantize=config.op_types_to_quantize,
-            calibrate_method=method,
-            extra_options=extra,
+            calibrate_method={
+                "minmax": CalibrationMethod.MinMax,
+                "entropy": CalibrationMethod.Entropy,
+                "percentile": CalibrationMethod.Percentile,
+            }[config.calibration],
+            extra_options={
+                "ActivationSymmetric": config.symmetric_activations,
+                "WeightSymmetric": config.symmetric_weights,
+                "CalibPercentile": config.percentile,
+                "EnableSubgraph": False,
+            },
+            **({"calibration_cache_path": str(calibration_cache)} if calibration_cache is not None else {}),
         )
     except EngineError:
         raise
     except Exception as exc:  # noqa: BLE001 - surface the quantizer's reason, not a stack trace
         raise EngineError("quantization_failed", f"static quantization failed: {_first_line(exc)}") from None
+
+
+def _dynamic(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
+    prepared, notes, sensitive = _prepare(ctx, source, min_opset=13 if config.per_channel else 11)
+    out = ctx.scratch("dynamic") / "model.onnx"
+    quantize_dynamic_file(prepared, out, config, sorted(set(config.nodes_to_exclude) | set(sensitive)))
+    granularity = "per-channel" if config.per_channel else "per-tensor"
+    return Candidate(f"dynamic int8 ({granularity})", out, notes, sensitive)
+
+
+def _static(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
+    prepared, notes, sensitive = _prepare(ctx, source, min_opset=13)
+    out = ctx.scratch("static") / "model.onnx"
+    quantize_static_file(ctx, prepared, out, config, sorted(set(config.nodes_to_exclude) | set(sensitive)))
     granularity = "per-channel" if config.per_channel else "per-tensor"
     return Candidate(f"static int8 QDQ ({config.calibration}, {granularity})", out, notes, sensitive)
 

@@ -15,12 +15,16 @@ from typing import Any
 from app.schemas.recipe import QuantizePass
 from worker.engine import evaluate, modelio
 from worker.engine.context import PassContext
-from worker.engine.errors import EngineError
-from worker.engine.passes.quantize import _Calibration, _first_line, _fp32_optimized, _prepare, _qtype
+from worker.engine.passes.quantize import (
+    CONV_OPS,
+    MATMUL_OPS,
+    _fp32_optimized,
+    _prepare,
+    quantize_dynamic_file,
+    quantize_static_file,
+)
 
 MAX_SENSITIVITY_UNITS = 16  # larger graphs are ranked in groups of consecutive nodes
-CONV_OPS = {"Conv", "ConvTranspose"}
-MATMUL_OPS = {"MatMul", "Gemm", "Attention", "MultiHeadAttention"}
 
 
 @dataclass
@@ -106,22 +110,10 @@ class QuantizeWorkbench:
         return self._static(params, exclude, None)
 
     def _dynamic(self, per_channel: bool, exclude: list[str]) -> Path:
-        from onnxruntime.quantization import quantize_dynamic
-
         out = self._out("dynamic")
-        try:
-            quantize_dynamic(
-                str(self.prepared.path),
-                str(out),
-                per_channel=per_channel,
-                reduce_range=self.config.reduce_range,
-                weight_type=_qtype(self.config.weight_type),
-                nodes_to_exclude=exclude,
-                op_types_to_quantize=self.config.op_types_to_quantize,
-                extra_options={"MatMulConstBOnly": True},
-            )
-        except Exception as exc:  # noqa: BLE001 - surface the quantizer's reason
-            raise EngineError("quantization_failed", f"dynamic quantization failed: {_first_line(exc)}") from None
+        quantize_dynamic_file(
+            self.prepared.path, out, self.config.model_copy(update={"per_channel": per_channel}), exclude
+        )
         return out
 
     def calibration_cache(self, method: str) -> Path:
@@ -129,42 +121,23 @@ class QuantizeWorkbench:
         return self.prepared.path.parent / f"calibration-{method}{suffix}.json"
 
     def _static(self, params: dict[str, Any], exclude: list[str], only: list[str] | None) -> Path:
-        from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
-
-        method = params["calibration"]
-        cache = self.calibration_cache(method)
-        reader = None if cache.exists() else _Calibration(self.ctx, self.config.calibration_samples)
+        config = self.config.model_copy(
+            update={
+                "calibration": params["calibration"],
+                "per_channel": bool(params["per_channel"]),
+                "activation_type": params["activation_type"],
+            }
+        )
         out = self._out("static")
-        try:
-            quantize_static(
-                str(self.prepared.path),
-                str(out),
-                reader,
-                quant_format=QuantFormat.QDQ,
-                per_channel=bool(params["per_channel"]),
-                reduce_range=self.config.reduce_range,
-                activation_type=_qtype(params["activation_type"]),
-                weight_type=_qtype(self.config.weight_type),
-                nodes_to_quantize=only,
-                nodes_to_exclude=exclude,
-                op_types_to_quantize=self.config.op_types_to_quantize,
-                calibrate_method={
-                    "minmax": CalibrationMethod.MinMax,
-                    "entropy": CalibrationMethod.Entropy,
-                    "percentile": CalibrationMethod.Percentile,
-                }[method],
-                extra_options={
-                    "ActivationSymmetric": self.config.symmetric_activations,
-                    "WeightSymmetric": self.config.symmetric_weights,
-                    "CalibPercentile": self.config.percentile,
-                    "EnableSubgraph": False,
-                },
-                calibration_cache_path=str(cache),
-            )
-        except EngineError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - surface the quantizer's reason
-            raise EngineError("quantization_failed", f"static quantization failed: {_first_line(exc)}") from None
+        quantize_static_file(
+            self.ctx,
+            self.prepared.path,
+            out,
+            config,
+            exclude,
+            only=only,
+            calibration_cache=self.calibration_cache(params["calibration"]),
+        )
         return out
 
     def sensitivity(self, params: dict[str, Any]) -> list[dict[str, Any]]:
