@@ -223,20 +223,15 @@ def keys_rewrap() -> None:
     Rotation: set SLIMLINE_ENCRYPTION_KEY to the new key and SLIMLINE_ENCRYPTION_KEY_PREVIOUS to the
     old one on every API and worker, run this once, then remove SLIMLINE_ENCRYPTION_KEY_PREVIOUS.
     """
-    from app.crypto import BlobIntegrityError, parse_master_key
+    from app.crypto import BlobIntegrityError
     from app.services.tenants import rewrap_data_keys
 
     settings = _settings()
     _check_schema(settings)
-    if settings.encryption_key is None:
+    master, previous = settings.master_keys
+    if master is None:
         typer.echo("error: SLIMLINE_ENCRYPTION_KEY is not set: there is nothing to re-wrap with", err=True)
         raise typer.Exit(2)
-    master = parse_master_key(settings.encryption_key.get_secret_value())
-    previous = (
-        parse_master_key(settings.encryption_key_previous.get_secret_value())
-        if settings.encryption_key_previous is not None
-        else None
-    )
     try:
         rewrapped, current = rewrap_data_keys(settings.database_url, master, previous)
     except BlobIntegrityError as exc:

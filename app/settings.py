@@ -144,6 +144,17 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def master_keys(self) -> tuple[bytes | None, bytes | None]:
+        """The blob-encryption master keys, decoded: (current, previous); None where unset."""
+        from app.crypto import parse_master_key
+
+        current, previous = self.encryption_key, self.encryption_key_previous
+        return (
+            None if current is None else parse_master_key(current.get_secret_value()),
+            None if previous is None else parse_master_key(previous.get_secret_value()),
+        )
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

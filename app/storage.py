@@ -47,6 +47,13 @@ class BlobStore(Protocol):
         """A time-limited direct download URL, or None when the backend has none (local files)."""
 
 
+def _write_failed(exc: OSError) -> InsufficientStorage | StorageError:
+    """A failed blob write as the error a client sees: 507 when the disk or quota is full, else 503."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return InsufficientStorage("storage is full; nothing was stored")
+    return StorageError(f"could not store the blob: {exc.strerror}")
+
+
 def _check_key(key: str) -> str:
     parts = key.split("/")
     if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
@@ -78,9 +85,7 @@ class LocalBlobStore:
             os.replace(tmp, dest)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise InsufficientStorage("storage is full; nothing was stored") from exc
-            raise StorageError(f"could not store the blob: {exc.strerror}") from exc
+            raise _write_failed(exc) from exc
 
     def get_to_file(self, key: str, dest: Path) -> None:
         shutil.copyfile(self._path(key), dest)
@@ -137,9 +142,7 @@ class EncryptedBlobStore:
             source.unlink(missing_ok=True)  # no plaintext copy left behind
             self.inner.put_file(key, sealed)
         except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise InsufficientStorage("storage is full; nothing was stored") from exc
-            raise StorageError(f"could not store the blob: {exc.strerror}") from exc
+            raise _write_failed(exc) from exc
         finally:
             sealed.unlink(missing_ok=True)
 
@@ -188,20 +191,17 @@ def _plain_store(settings: Settings) -> BlobStore:
 def make_store(settings: Settings) -> BlobStore:
     """The blob store named by ``settings.storage_url``; sealed per tenant when a master key is set."""
     store = _plain_store(settings)
-    if settings.encryption_key is None:
+    master, previous = settings.master_keys
+    if master is None:
         return store
-    from app.crypto import TenantKeyring, parse_master_key
+    from app.crypto import TenantKeyring
     from app.services.tenants import load_wrapped_data_key, store_wrapped_data_key
 
     keyring = TenantKeyring(
-        parse_master_key(settings.encryption_key.get_secret_value()),
+        master,
         lambda tenant: load_wrapped_data_key(settings.database_url, tenant),
         lambda tenant, wrapped: store_wrapped_data_key(settings.database_url, tenant, wrapped),
-        previous=(
-            parse_master_key(settings.encryption_key_previous.get_secret_value())
-            if settings.encryption_key_previous is not None
-            else None
-        ),
+        previous=previous,
     )
     return EncryptedBlobStore(store, keyring, settings.staging_dir)
 

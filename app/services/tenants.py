@@ -34,7 +34,7 @@ def rewrap_data_keys(database_url: str, master: bytes, previous: bytes | None) -
     rewritten (blobs are sealed with the data keys, which do not change). Returns (re-wrapped,
     already current).
     """
-    from app.crypto import BlobIntegrityError, unwrap_data_key, unwrap_with_either, wrap_data_key
+    from app.crypto import BlobIntegrityError, unwrap_data_key, wrap_data_key
 
     rewrapped = current = 0
     with session_scope(database_url) as session:
@@ -49,7 +49,9 @@ def rewrap_data_keys(database_url: str, master: bytes, previous: bytes | None) -
                 current += 1
                 continue
             except BlobIntegrityError:
-                data_key = unwrap_with_either(master, previous, tenant_id, wrapped)
+                if previous is None:
+                    raise
+                data_key = unwrap_data_key(previous, tenant_id, wrapped)
             session.execute(
                 update(Tenant)
                 .where(Tenant.id == tenant_id)
