@@ -102,6 +102,13 @@ class PrunePass(_Strict):
         default_factory=list,
         description="ONNX node names whose weights are not pruned (structured: whose output channels are kept).",
     )
+    attention_heads: bool = Field(
+        True,
+        description="Structured: also remove whole attention heads (the same `sparsity` of each attention "
+        "block's heads, ranked by the magnitude of their q/k/v and output-projection weights). The "
+        "projections, the layer that reads the merged heads and the head count in Reshape targets shrink "
+        "together; the rewrite is checked against the original with those heads zeroed.",
+    )
     finetune: FineTune | None = Field(
         None,
         description="Optional recovery training after pruning (needs PyTorch; runs on CUDA for a cuda "

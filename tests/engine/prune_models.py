@@ -110,3 +110,50 @@ def trained_digits_cnn(path: Path, x: np.ndarray, y: np.ndarray, *, epochs: int 
             nn.functional.cross_entropy(net(xs[batch]), ys[batch]).backward()
             optimizer.step()
     return _export(net, (xs[:2],), path, input_names=["x"], output_names=["logits"], dynamic_batch=True)
+
+
+def split_qkv_attention(path: Path, *, dim: int = 32, heads: int = 4, seq: int = 6, layers: int = 2) -> Path:
+    """Transformer blocks written by hand, as many user models are: separate q/k/v Linear layers,
+    ``view(B, S, H, D).transpose(1, 2)``, scaled_dot_product_attention, heads merged by ``reshape``."""
+    import torch
+    from torch import nn
+
+    from tests.factories import _export
+
+    torch.manual_seed(1)
+
+    class Attention(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.q, self.k, self.v = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
+            self.out = nn.Linear(dim, dim)
+
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            b, s, _ = x.shape
+            q, k, v = (p(x).view(b, s, heads, dim // heads).transpose(1, 2) for p in (self.q, self.k, self.v))
+            y = nn.functional.scaled_dot_product_attention(q, k, v)
+            return self.out(y.transpose(1, 2).reshape(b, s, dim))
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+            self.attn = Attention()
+            self.ff = nn.Sequential(nn.Linear(dim, dim * 2), nn.ReLU(), nn.Linear(dim * 2, dim))
+
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            x = x + self.attn(self.norm1(x))
+            return x + self.ff(self.norm2(x))
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Linear(8, dim)
+            self.blocks = nn.Sequential(*(Block() for _ in range(layers)))
+            self.head = nn.Linear(dim, 3)
+
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            return self.head(self.blocks(self.embed(x)).mean(dim=1))
+
+    example = torch.randn(2, seq, 8)
+    return _export(Net().eval(), (example,), path, input_names=["x"], output_names=["logits"], dynamic_batch=True)

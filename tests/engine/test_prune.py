@@ -105,7 +105,8 @@ def test_structured_mlp_global_l1(tmp_path, built, data):
     assert interface(result.artifacts["model.onnx"]) == ([("x", ["batch", 32])], ["logits"])
 
 
-def test_structured_prunes_the_feed_forward_of_a_transformer_block(tmp_path, built, data):
+def test_structured_prunes_heads_and_feed_forward_of_a_transformer_block(tmp_path, built, data):
+    # torch's nn.MultiheadAttention: one packed q/k/v projection, heads split and merged by Reshapes
     result = run(
         built("transformer"),
         data(x=(24, 8, 32)),
@@ -116,11 +117,82 @@ def test_structured_prunes_the_feed_forward_of_a_transformer_block(tmp_path, bui
     summary = result.report["passes"][0]
     widths = {(row["op"], row["channels_before"]): row["channels_after"] for row in summary["layers"]}
     assert widths[("MatMul", 128)] == 64  # the feed-forward hidden layer
+    assert widths[("MatMul", 96)] == 48  # packed q/k/v: 2 of 4 heads, in each of q, k and v
+    [block] = summary["attention_heads"]
+    assert (block["heads_before"], block["heads_after"], block["head_dim"]) == (4, 2, 8)
+    assert len(block["nodes"]) == 1 and len(block["readers"]) == 1
+    # removed: half of q/k/v (+bias), the output projection's inputs from those heads, half the feed-forward
+    removed = (32 * 48 + 48) + 16 * 32 + (32 * 64 + 64) + 64 * 32
+    before = summary["input"]["parameter_count"]
+    expected = (before - removed) / before
+    assert summary["parameter_ratio"] == pytest.approx(expected, rel=0.1)
     reasons = " ".join(row["reason"] for row in summary["not_pruned"])
-    assert "Reshape" in reasons  # attention projections feed head reshapes with constant shapes
     assert "no prunable layer produces" in reasons  # the residual stream carries the model input
+    assert block["nodes"][0] not in {row["node"] for row in summary["not_pruned"]}
     out = result.artifacts["model.onnx"]
+    onnx.checker.check_model(str(out))
+    assert interface(out) == ([("x", ["batch", 8, 32])], ["logits"])
     assert session(out).run(None, {"x": np.zeros((3, 8, 32), np.float32)})[0].shape == (3, 5)
+
+
+def test_attention_heads_of_hand_written_blocks(tmp_path, data):
+    """Separate q/k/v layers, view/transpose, scaled_dot_product_attention: two blocks lose heads."""
+    model = prune_models.split_qkv_attention(tmp_path / "attn.onnx")
+    dataset = data(x=(24, 6, 8))
+    result = run(model, dataset, tmp_path / "out", passes=[prune(sparsity=0.5)], quality={"min_top1_agreement": 0})
+    summary = result.report["passes"][0]
+    blocks = summary["attention_heads"]
+    assert [(b["heads_before"], b["heads_after"], len(b["nodes"]), len(b["readers"])) for b in blocks] == [
+        (4, 2, 3, 1),
+        (4, 2, 3, 1),
+    ]
+    for block in blocks:
+        assert all(layer(summary, node)["channels_after"] == 16 for node in block["nodes"])
+    # the embedding (first layer) is kept whole, so is the residual stream; per block: q, k, v (+bias) lose
+    # half, the output projection half its inputs, the feed-forward half its hidden width
+    removed = 2 * (3 * (32 * 16 + 16) + 16 * 32 + (32 * 32 + 32) + 32 * 32)
+    before = summary["input"]["parameter_count"]
+    assert summary["parameter_ratio"] == pytest.approx((before - removed) / before, rel=0.1)
+    out = result.artifacts["model.onnx"]
+    onnx.checker.check_model(str(out))
+    assert interface(out) == ([("x", ["batch", 6, 8])], ["logits"])
+    assert session(out).run(None, {"x": np.zeros((5, 6, 8), np.float32)})[0].shape == (5, 3)
+
+    # a projection kept whole keeps its block's heads, and the report says why
+    kept = blocks[0]["nodes"][0]
+    again = run(
+        model,
+        dataset,
+        tmp_path / "out2",
+        passes=[prune(sparsity=0.5, nodes_to_exclude=[kept])],
+        quality={"min_top1_agreement": 0},
+    ).report["passes"][0]
+    assert [b["nodes"] for b in again["attention_heads"]] == [blocks[1]["nodes"]]
+    reasons = {row["node"]: row["reason"] for row in again["not_pruned"]}
+    assert f"attention heads kept whole: {kept!r} is kept whole (listed in nodes_to_exclude)" in reasons[kept]
+
+    # and heads can be left alone altogether
+    plain = run(
+        model,
+        dataset,
+        tmp_path / "out3",
+        passes=[prune(sparsity=0.5, attention_heads=False)],
+        quality={"min_top1_agreement": 0},
+    ).report["passes"][0]
+    assert plain["attention_heads"] == []
+    assert all(layer(plain, node)["channels_after"] == 32 for node in blocks[0]["nodes"])
+
+
+def test_head_digits_follow_reshapes():
+    from worker.engine.lift.heads import Factor, regroup
+
+    channels = Factor(96, "qkv")
+    # [seq, batch, 96] -> [seq, batch, 3, 32] -> (pick q) -> [seq, batch * 4, 8]
+    packed = regroup([(Factor(8),), (Factor(2),), (channels,)], (8, 2, 3, 32))
+    assert packed == [(Factor(8),), (Factor(2),), (Factor(3, "qkv", 32),), (Factor(32, "qkv", 1),)]
+    heads = regroup([(Factor(8),), (Factor(2),), packed[3]], (8, 8, 8))
+    assert heads == [(Factor(8),), (Factor(2), Factor(4, "qkv", 8)), (Factor(8, "qkv", 1),)]
+    assert regroup([(Factor(6),)], (4,)) is None  # sizes that do not fit
 
 
 def test_unstructured_reports_sparsity_per_layer_and_compressed_size(tmp_path, data):

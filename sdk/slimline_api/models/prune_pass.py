@@ -49,6 +49,10 @@ class PrunePass:
                 the last one's width is the model output's). Default: True.
             nodes_to_exclude (list[str] | Unset): ONNX node names whose weights are not pruned (structured: whose output
                 channels are kept).
+            attention_heads (bool | Unset): Structured: also remove whole attention heads (the same `sparsity` of each
+                attention block's heads, ranked by the magnitude of their q/k/v and output-projection weights). The projections,
+                the layer that reads the merged heads and the head count in Reshape targets shrink together; the rewrite is
+                checked against the original with those heads zeroed. Default: True.
             finetune (FineTune | None | Unset): Optional recovery training after pruning (needs PyTorch; runs on CUDA for a
                 cuda target when the worker has a GPU).
     """
@@ -60,6 +64,7 @@ class PrunePass:
     importance: PrunePassImportance | Unset = PrunePassImportance.L2
     exclude_first_last: bool | Unset = True
     nodes_to_exclude: list[str] | Unset = UNSET
+    attention_heads: bool | Unset = True
     finetune: FineTune | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,6 +92,8 @@ class PrunePass:
         if not isinstance(self.nodes_to_exclude, Unset):
             nodes_to_exclude = self.nodes_to_exclude
 
+        attention_heads = self.attention_heads
+
         finetune: dict[str, Any] | None | Unset
         if isinstance(self.finetune, Unset):
             finetune = UNSET
@@ -112,6 +119,8 @@ class PrunePass:
             field_dict["exclude_first_last"] = exclude_first_last
         if nodes_to_exclude is not UNSET:
             field_dict["nodes_to_exclude"] = nodes_to_exclude
+        if attention_heads is not UNSET:
+            field_dict["attention_heads"] = attention_heads
         if finetune is not UNSET:
             field_dict["finetune"] = finetune
 
@@ -153,6 +162,8 @@ class PrunePass:
 
         nodes_to_exclude = cast(list[str], d.pop("nodes_to_exclude", UNSET))
 
+        attention_heads = d.pop("attention_heads", UNSET)
+
         def _parse_finetune(data: object) -> FineTune | None | Unset:
             if data is None:
                 return data
@@ -178,6 +189,7 @@ class PrunePass:
             importance=importance,
             exclude_first_last=exclude_first_last,
             nodes_to_exclude=nodes_to_exclude,
+            attention_heads=attention_heads,
             finetune=finetune,
         )
 

@@ -47,7 +47,7 @@ def _reduce_axes(g: GraphIndex, node: onnx.NodeProto) -> list[int] | None:
     return None if axes is None else [int(a) for a in axes]
 
 
-def _is_weight_layer(g: GraphIndex, node: onnx.NodeProto) -> bool:
+def is_weight_layer(g: GraphIndex, node: onnx.NodeProto) -> bool:
     if node.op_type in ("Conv", "Gemm"):
         return len(node.input) > 1 and node.input[1] in g.constants
     return node.op_type == "MatMul" and node.input[1] in g.constants and g.constants[node.input[1]].ndim == 2
@@ -58,7 +58,7 @@ def _produced_by_layer(g: GraphIndex, name: str, depth: int = 0) -> bool:
     node = g.producers.get(name)
     if node is None or depth > 64:
         return False
-    if _is_weight_layer(g, node) or node.op_type == "Add" and _bias_of_matmul(g, node):
+    if is_weight_layer(g, node) or node.op_type == "Add" and _bias_of_matmul(g, node):
         return True
     if node.op_type in UNARY or node.op_type in POOLS or node.op_type in ("BatchNormalization", "LayerNormalization"):
         return _produced_by_layer(g, node.input[0], depth + 1)
@@ -70,8 +70,7 @@ def _produced_by_layer(g: GraphIndex, name: str, depth: int = 0) -> bool:
 
 def _bias_of_matmul(g: GraphIndex, add: onnx.NodeProto) -> bool:
     return any(
-        (p := g.producers.get(n)) is not None and p.op_type == "MatMul" and _is_weight_layer(g, p)
-        for n in add.input[:2]
+        (p := g.producers.get(n)) is not None and p.op_type == "MatMul" and is_weight_layer(g, p) for n in add.input[:2]
     )
 
 
@@ -93,9 +92,9 @@ def blockers(g: GraphIndex, layer: onnx.NodeProto, output: str) -> str | None:
         for user in g.consumers.get(tensor, []):
             op = user.op_type
             last = rank is not None and axis == rank - 1
-            if op == "Conv" and user.input[0] == tensor and axis == 1 and _is_weight_layer(g, user):
+            if op == "Conv" and user.input[0] == tensor and axis == 1 and is_weight_layer(g, user):
                 continue
-            if op in ("Gemm", "MatMul") and user.input[0] == tensor and _is_weight_layer(g, user):
+            if op in ("Gemm", "MatMul") and user.input[0] == tensor and is_weight_layer(g, user):
                 if not last:
                     return f"a layer after it ({user.name!r}) reads another axis than its channels"
                 continue

@@ -1,6 +1,7 @@
 """The ``prune`` pass: structured channel pruning that shrinks the graph, or unstructured magnitude pruning.
 
-Structured: the ONNX graph is lifted to ``torch.nn`` (worker/engine/lift), Torch-Pruning's dependency
+Structured: whole attention heads are removed on the ONNX graph first (worker/engine/lift/heads.py),
+then the ONNX graph is lifted to ``torch.nn`` (worker/engine/lift), Torch-Pruning's dependency
 graph removes output channels/neurons together with everything coupled to them (batch norm, residual
 additions, the next layer's inputs), optional recovery fine-tuning runs on the calibration split, and
 the module is exported back to ONNX with the same input/output names and dynamic batch axis.
@@ -71,6 +72,68 @@ def _importance(ctx: PassContext, config: PrunePass, model: Any, names: list[str
     return tp.importance.MagnitudeImportance(p=1 if config.importance == "l1" else 2)
 
 
+def _prune_heads(
+    ctx: PassContext, config: PrunePass, original: onnx.ModelProto, feed: dict[str, np.ndarray], notes: list[str]
+) -> tuple[onnx.ModelProto | None, dict[str, Any]]:
+    """Remove whole attention heads on the ONNX graph: (the smaller model or None, what was done and not)."""
+    from worker.engine.lift import heads
+
+    details: dict[str, Any] = {"attention_heads": [], "refused": [], "channels_before": {}}
+    try:
+        plan = heads.plan(original, feed)
+    except Exception as exc:  # noqa: BLE001 - the shape probe runs the model; any failure skips heads only
+        notes.append(f"attention heads were not analysed: {str(exc).strip().splitlines()[0][:200]}")
+        return None, details
+    excluded = _excluded(plan.layers, config)
+    shared = heads.shared_weights(plan) if plan.trace else set()
+    power = 1 if config.importance == "l1" else 2
+    if config.importance == "taylor" and plan.groups:
+        notes.append("attention heads are ranked by L2 weight magnitude; Taylor importance ranks channels")
+    chosen = []
+    details["refused"] = list(plan.refused)
+    for group in plan.groups:
+        whole = [n for n in group.producers if n in excluded]
+        if whole or shared & {*group.producers, *group.consumers}:
+            why = f"{whole[0]!r} is kept whole ({excluded[whole[0]]})" if whole else "its weights are shared"
+            details["refused"].append({"nodes": group.producers, "reason": why})
+            continue
+        assert plan.trace is not None
+        keep = max(1, round(group.heads * (1 - config.sparsity)))
+        score = heads.head_importance(plan.trace.g, plan.trace, group, power)
+        group.kept = sorted(int(h) for h in np.argsort(-score, kind="stable")[:keep])
+        chosen.append(group)
+        details["attention_heads"].append(
+            {
+                "nodes": group.producers,
+                "readers": group.consumers,
+                "heads_before": group.heads,
+                "heads_after": keep,
+                "head_dim": group.head_dim,
+                "kept_heads": group.kept,
+            }
+        )
+    plan.groups = chosen
+    if not any(len(group.kept) < group.heads for group in chosen):
+        return None, details
+    pruned, zeroed = heads.apply(original, plan), heads.apply(original, plan, zero_only=True)
+    paths = [modelio.save(m, ctx.scratch(stem) / "model.onnx") for m, stem in ((pruned, "heads"), (zeroed, "zeroed"))]
+    got, want = (ctx.session(path).run(None, feed) for path in paths)
+    for name, a, b in zip([o.name for o in pruned.graph.output], got, want, strict=True):
+        scale = max(1.0, float(np.max(np.abs(b)))) if np.size(b) else 1.0
+        if np.shape(a) != np.shape(b) or not np.allclose(a, b, rtol=1e-3, atol=1e-4 * scale):
+            details["refused"] += [
+                {"nodes": g.producers, "reason": "the head rewrite did not check out"} for g in chosen
+            ]
+            details["attention_heads"] = []
+            notes.append(f"attention heads kept: removing them changed output {name!r} beyond zeroing those heads")
+            return None, details
+    for group in chosen:
+        for layer in group.producers:
+            details["channels_before"][layer] = heads.out_channels(plan.trace.g, layer) if plan.trace else 0
+    notes.append(f"removed attention heads in {len(chosen)} attention block(s); see attention_heads")
+    return pruned, details
+
+
 def _structured(ctx: PassContext, config: PrunePass, source: Path) -> tuple[Path, dict[str, Any], list[str]]:
     import torch
     import torch_pruning as tp
@@ -78,23 +141,43 @@ def _structured(ctx: PassContext, config: PrunePass, source: Path) -> tuple[Path
     from worker.engine import finetune, lift
 
     original = modelio.load(source)
-    lifted = lift.lift(copy.deepcopy(original))
+    names = [spec.name for spec in modelio.input_specs(original)]
+    examples = finetune.example_inputs(ctx, names, _example_batch(original))
+    notes: list[str] = []
+    head_model: onnx.ModelProto | None = None
+    heads_done: dict[str, Any] = {"attention_heads": [], "refused": [], "channels_before": {}}
+    if config.attention_heads:
+        feed = {name: example.numpy() for name, example in zip(names, examples, strict=True)}
+        head_model, heads_done = _prune_heads(ctx, config, original, feed, notes)
+    teacher = None
+    if config.finetune and head_model is not None:  # distil from the model as it was, heads and all
+        teacher = lift.lift(copy.deepcopy(original)).module
+    working, working_path = (head_model, ctx.scratch("heads-lift") / "model.onnx") if head_model else (original, source)
+    if head_model is not None:
+        modelio.save(head_model, working_path)
+    lifted = lift.lift(copy.deepcopy(working))
     student = lifted.module
-    names = student.input_names
-    notes = list(lifted.notes)
+    notes = list(lifted.notes) + notes
     order = list(lifted.layer_ops)
     by_node = {student.layer_nodes[key]: key for key in order}
-    not_pruned = {key: reason for key, reason in lifted.blocked.items()}
+    headed = {by_node[node]: count for node, count in heads_done["channels_before"].items() if node in by_node}
+    not_pruned = {key: reason for key, reason in lifted.blocked.items() if key not in headed}
     for node, reason in _excluded([student.layer_nodes[k] for k in order], config).items():
         not_pruned.setdefault(by_node[node], reason)
+    for refusal in heads_done["refused"]:
+        for node in refusal["nodes"]:
+            if node in by_node:
+                before_reason = not_pruned.get(by_node[node])
+                why = f"attention heads kept whole: {refusal['reason']}"
+                not_pruned[by_node[node]] = f"{before_reason}; {why}" if before_reason else why
     unknown = set(config.nodes_to_exclude) - set(by_node)
     if unknown:
         notes.append(f"nodes_to_exclude names no weight layer: {', '.join(sorted(unknown))}")
-    teacher = copy.deepcopy(student) if config.finetune else None
-    examples = finetune.example_inputs(ctx, names, _example_batch(original))
-    lift.verify(student, examples, _reference(ctx, source, names, examples), student.output_names)
-    before = {key: _channels(student.layers[key]) for key in order}
-    ignored = [student.layers[key] for key in not_pruned]
+    if config.finetune and teacher is None:
+        teacher = copy.deepcopy(student)
+    lift.verify(student, examples, _reference(ctx, working_path, names, examples), student.output_names)
+    before = {key: headed.get(key, _channels(student.layers[key])) for key in order}
+    ignored = [student.layers[key] for key in {*not_pruned, *headed}]  # heads done: channels stay as they are
     ctx.reporter.update(0.1)
     with finetune.torch_threads(ctx.threads):
         importance = _importance(ctx, config, student, names, notes)
@@ -133,6 +216,7 @@ def _structured(ctx: PassContext, config: PrunePass, source: Path) -> tuple[Path
             )
     details: dict[str, Any] = {
         "layers": layers,
+        "attention_heads": heads_done["attention_heads"],
         "not_pruned": [{"node": student.layer_nodes[k], "reason": r} for k, r in not_pruned.items()],
         "finetune": None,
     }

@@ -1,0 +1,575 @@
+"""Attention-head pruning on the ONNX graph itself (numpy and onnxruntime, no torch).
+
+A head is a slice of a projection's output channels: exporters split the q/k/v channel axis into
+(heads, head_dim) with a Reshape, move heads to a batch axis, and merge them back before the output
+projection. Removing a head therefore means removing the same head from every projection that meets
+it in an attention MatMul, removing the matching input channels of the layer that reads the merged
+heads, and rewriting the head count baked into constant Reshape targets. Channel pruning of the
+projections alone cannot do that: its tensors would no longer fit those Reshapes.
+
+How: each Gemm/MatMul layer's output channel axis is followed through the graph as a list of
+*factors* per axis (a factor is a mixed-radix digit of that layer's channel index; Reshape splits and
+merges them, Transpose moves them, Gather/Split pick one digit of a packed q/k/v projection). Factors
+that meet in the batch axes of an activation x activation MatMul (q·kᵀ, attention·v) are heads; the
+ones that meet are one group and lose the same heads. Anything the tracker cannot follow leaves that
+layer's heads whole, with the reason. The rewrite is then checked numerically: the pruned model must
+compute what the original computes with the removed heads' inputs to the output projection zeroed.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from worker.engine.lift.channels import LAYERS, UNARY, is_weight_layer
+from worker.engine.lift.graph import GraphIndex, index
+
+PASSTHROUGH = UNARY | {"Identity", "Dropout", "Cast"}
+RESHAPES = {"Reshape", "Flatten", "Squeeze", "Unsqueeze"}
+BINARY = {"Add", "Sub", "Mul", "Div", "Pow"}
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A digit of a tensor axis: ``size`` values; for a layer's channels, the digit's ``stride`` in them."""
+
+    size: int
+    layer: str | None = None
+    stride: int = 1
+
+    def split(self, outer: int) -> tuple[Factor, Factor]:
+        inner = self.size // outer
+        if self.layer is None:
+            return Factor(outer), Factor(inner)
+        return Factor(outer, self.layer, self.stride * inner), Factor(inner, self.layer, self.stride)
+
+
+Axes = list[tuple[Factor, ...]]
+
+
+def _channel_factors(axes: Axes) -> list[Factor]:
+    return [f for axis in axes for f in axis if f.layer is not None]
+
+
+def _layers(axes: Axes) -> set[str]:
+    return {f.layer for f in _channel_factors(axes) if f.layer is not None}
+
+
+def _opaque(shape: tuple[int, ...]) -> Axes:
+    return [(Factor(d),) if d != 1 else () for d in shape]
+
+
+def regroup(axes: Axes, shape: tuple[int, ...]) -> Axes | None:
+    """The factors of ``axes`` laid out row-major into ``shape`` (splitting digits where needed), or None."""
+    queue = [f for axis in axes for f in axis if f.size != 1]
+    result: Axes = []
+    for dim in shape:
+        taken: list[Factor] = []
+        product = 1
+        while product < dim:
+            if not queue:
+                return None
+            factor = queue.pop(0)
+            if dim % (product * factor.size) == 0:
+                taken.append(factor)
+                product *= factor.size
+                continue
+            need, rest = divmod(dim, product)
+            if rest or factor.size % need:
+                return None
+            outer, inner = factor.split(need)
+            taken.append(outer)
+            product *= need
+            queue.insert(0, inner)
+        if product != dim:
+            return None
+        result.append(tuple(taken))
+    return None if queue else result
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[Factor, Factor] = {}
+
+    def find(self, f: Factor) -> Factor:
+        self.parent.setdefault(f, f)
+        while self.parent[f] != f:
+            self.parent[f] = self.parent[self.parent[f]]
+            f = self.parent[f]
+        return f
+
+    def union(self, a: Factor, b: Factor) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+@dataclass
+class _Trace:
+    g: GraphIndex
+    shapes: dict[str, tuple[int, ...]]
+    state: dict[str, Axes] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # layer -> why its heads cannot be followed
+    frozen: set[Factor] = field(default_factory=set)  # digits that must keep their size
+    heads: _UnionFind = field(default_factory=_UnionFind)
+    head_factors: set[Factor] = field(default_factory=set)
+    reshapes: dict[str, Axes] = field(default_factory=dict)  # Reshape node -> its output's factors
+    consumers: dict[str, tuple[Factor, ...]] = field(default_factory=dict)  # layer -> factors of its input axis
+    biases: dict[str, str] = field(default_factory=dict)  # layer -> bias initializer
+    # Reshapes whose target is computed: their factors, and the target entries that are constants
+    computed: dict[str, tuple[Axes, dict[int, int] | None]] = field(default_factory=dict)
+
+    def fail(self, axes_list: list[Axes], why: str) -> None:
+        for axes in axes_list:
+            for layer in _layers(axes):
+                self.failed.setdefault(layer, why)
+
+
+def _is_linear(g: GraphIndex, node: onnx.NodeProto) -> bool:
+    if node.op_type == "Gemm":
+        return node.input[1] in g.constants and int(g.attr(node, "transA", 0)) == 0
+    return node.op_type == "MatMul" and node.input[1] in g.constants and g.constants[node.input[1]].ndim == 2
+
+
+def out_channels(g: GraphIndex, layer: str | onnx.NodeProto) -> int:
+    """Output channels of a Gemm/MatMul weight layer (given by node or node name)."""
+    node = layer if isinstance(layer, onnx.NodeProto) else next(n for n in g.model.graph.node if n.name == layer)
+    weight = g.constants[node.input[1]]
+    transposed = node.op_type == "Gemm" and int(g.attr(node, "transB", 0))
+    return int(weight.shape[0] if transposed else weight.shape[1])
+
+
+def _concrete_shapes(model: onnx.ModelProto, feed: dict[str, np.ndarray]) -> dict[str, tuple[int, ...]]:
+    """Every tensor's shape on ``feed``, read off one onnxruntime run that exposes all intermediates."""
+    import onnxruntime as ort
+
+    probe = copy.deepcopy(model)
+    types = {v.name: v.type.tensor_type.elem_type for v in probe.graph.value_info}
+    types.update({v.name: v.type.tensor_type.elem_type for v in probe.graph.output})
+    present = {o.name for o in probe.graph.output}
+    for node in probe.graph.node:
+        for name in node.output:
+            if name and name not in present and types.get(name):
+                probe.graph.output.append(helper.make_tensor_value_info(name, types[name], None))
+                present.add(name)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.log_severity_level = 3
+    session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    values = session.run(None, feed)
+    shapes = {o.name: tuple(np.shape(v)) for o, v in zip(session.get_outputs(), values, strict=True)}
+    shapes.update({name: tuple(value.shape) for name, value in feed.items()})
+    return shapes
+
+
+def _fixed_entries(g: GraphIndex, name: str) -> dict[int, int] | None:
+    """A target shape built by Concat: position -> value of its constant parts (None: not a Concat)."""
+    node = g.producers.get(name)
+    if node is None or node.op_type != "Concat":
+        return None
+    fixed, position = {}, 0
+    for part in node.input:
+        if part in g.constants:
+            for value in np.asarray(g.constants[part]).reshape(-1):
+                fixed[position] = int(value)
+                position += 1
+        else:
+            position += 1  # a piece read off a shape at run time: one entry (Slice/Gather of one dim)
+    return fixed
+
+
+def _broadcast(trace: _Trace, node: onnx.NodeProto) -> Axes | None:
+    """Elementwise ops: tracked digits pass where the other operand matches them or broadcasts (size 1)."""
+    g, out_shape = trace.g, trace.shapes[node.output[0]]
+    rank = len(out_shape)
+    operands = []
+    for name in node.input[:2]:
+        shape = trace.shapes.get(name, tuple(np.shape(g.constants[name])) if name in g.constants else None)
+        if shape is None:
+            return None
+        axes = trace.state.get(name) or _opaque(shape)
+        pad = rank - len(shape)
+        operands.append(([()] * pad + list(axes), (1,) * pad + tuple(shape), name))
+    result: Axes = []
+    for i, dim in enumerate(out_shape):
+        chosen: tuple[Factor, ...] | None = None
+        for axes, shape, _name in operands:
+            if shape[i] == 1:
+                continue
+            if any(f.layer for f in axes[i]):
+                if chosen is not None and any(f.layer for f in chosen) and chosen != axes[i]:
+                    return None  # two different channel layouts meet
+                chosen = axes[i]
+            elif chosen is None or not any(f.layer for f in chosen):
+                chosen = chosen or axes[i]
+        channel = chosen is not None and any(f.layer for f in chosen)
+        for axes, shape, name in operands:
+            if channel and shape[i] != 1 and not any(f.layer for f in axes[i]):
+                if _is_bias(trace, node, name, axes_of_other=chosen):
+                    continue
+                return None  # a per-channel tensor that would not shrink with the heads
+        result.append(chosen if chosen is not None else (Factor(dim),) if dim != 1 else ())
+    return result
+
+
+def _is_bias(trace: _Trace, node: onnx.NodeProto, name: str, axes_of_other: tuple[Factor, ...] | None) -> bool:
+    """An Add of a 1-D constant straight after a layer, over its whole channel axis: that layer's bias."""
+    g = trace.g
+    if node.op_type != "Add" or name not in g.constants or g.constants[name].ndim != 1 or not axes_of_other:
+        return False
+    if len(axes_of_other) != 1 or axes_of_other[0].stride != 1:
+        return False
+    layer = axes_of_other[0].layer
+    producer = g.producers.get(next(n for n in node.input[:2] if n != name))
+    if producer is None or producer.name != layer or len(g.consumers.get(producer.output[0], [])) != 1:
+        return False
+    trace.biases[str(layer)] = name
+    return True
+
+
+def _matmul(trace: _Trace, a: Axes, b: Axes, out_shape: tuple[int, ...]) -> Axes | None:
+    """Activation x activation: heads meet in the batch axes, head_dim digits in the contracted axis."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    rank = len(out_shape)
+    a = [()] * (rank - len(a)) + list(a)
+    b = [()] * (rank - len(b)) + list(b)
+    pairs = [(a[i], b[i]) for i in range(rank - 2)] + [(a[-1], b[-2])]
+    for index_, (x, y) in enumerate(pairs):
+        xs, ys = [f for f in x if f.size != 1], [f for f in y if f.size != 1]
+        batch = index_ < rank - 2
+        if any(f.layer for f in xs + ys):
+            if not xs or not ys:  # the other side broadcasts (batch) or is the same size (contracted)
+                if not batch:
+                    trace.frozen.update(f for f in xs + ys if f.layer)
+                else:
+                    trace.head_factors.update(f for f in xs + ys if f.layer)
+                continue
+            if [f.size for f in xs] != [f.size for f in ys]:
+                return None
+            for fx, fy in zip(xs, ys, strict=True):
+                if (fx.layer is None) != (fy.layer is None):
+                    trace.frozen.update(f for f in (fx, fy) if f.layer)
+                    continue
+                if fx.layer is None:
+                    continue
+                trace.heads.union(fx, fy)
+                if batch:
+                    trace.head_factors.update((fx, fy))
+    batch_axes = [x if any(f.layer for f in x) else y for x, y in zip(a[:-2], b[:-2], strict=True)]
+    return [*batch_axes, a[-2], b[-1]]
+
+
+def _step(trace: _Trace, node: onnx.NodeProto) -> None:  # noqa: C901 - one branch per op family
+    g, op = trace.g, node.op_type
+    tracked = [trace.state[n] for n in node.input if n in trace.state]
+    if not tracked:
+        return
+    if _is_linear(g, node) and node.input[0] in trace.state:
+        axes = trace.state[node.input[0]]
+        if any(f.layer for axis in axes[:-1] for f in axis):
+            trace.fail(tracked, f"{op} {node.name!r} reads its channels on another axis than its input features")
+            return
+        trace.consumers[node.name] = tuple(f for f in axes[-1] if f.size != 1)
+        return
+    out = node.output[0] if node.output else ""
+    shape = trace.shapes.get(out)
+    if shape is None and op != "Shape":
+        trace.fail(tracked, f"the shape of {out!r} after {op} {node.name!r} is unknown")
+        return
+    axes = tracked[0]
+    result: Axes | None
+    if op in PASSTHROUGH:
+        result = axes
+    elif op == "Shape":
+        return  # shapes computed at run time follow the smaller tensors by themselves
+    elif op == "Transpose":
+        perm = list(g.attr(node, "perm") or reversed(range(len(axes))))
+        result = [axes[p] for p in perm]
+    elif op in RESHAPES:
+        assert shape is not None
+        result = regroup(axes, shape)
+        if result is not None and op == "Reshape":
+            if node.input[1] in g.constants:
+                trace.reshapes[node.name] = result
+            elif any(f.layer for axis in result for f in axis):
+                trace.computed[node.name] = (result, _fixed_entries(g, node.input[1]))
+    elif op in ("Softmax", "LogSoftmax"):
+        axis = int(g.attr(node, "axis", -1)) % len(axes)
+        result = None if any(f.layer for f in axes[axis]) else axes
+    elif op == "Gather" and node.input[0] in trace.state and node.input[1] in g.constants:
+        axis = int(g.attr(node, "axis", 0)) % len(axes)
+        picked = [f for f in axes[axis] if f.size != 1]
+        if len(picked) > 1 or (picked and picked[0].layer and g.constants[node.input[1]].ndim != 0):
+            result = None
+        else:
+            trace.frozen.update(f for f in picked if f.layer)
+            assert shape is not None
+            middle = _opaque(shape[axis : axis + g.constants[node.input[1]].ndim])
+            result = [*axes[:axis], *middle, *axes[axis + 1 :]]
+    elif op == "Split" and node.input[0] in trace.state:
+        axis = int(g.attr(node, "axis", 0)) % len(axes)
+        sizes = {trace.shapes.get(o, (0,) * len(axes))[axis] for o in node.output}
+        picked = [f for f in axes[axis] if f.size != 1]
+        if len(sizes) != 1 or len(picked) != 1 or picked[0].size % len(node.output):
+            result = None
+        else:
+            outer, inner = picked[0].split(len(node.output))
+            trace.frozen.add(outer)
+            for name in node.output:
+                trace.state[name] = [*axes[:axis], (inner,), *axes[axis + 1 :]]
+            return
+    elif op in BINARY:
+        result = _broadcast(trace, node)
+    elif op == "MatMul" and len(tracked) >= 1:
+        assert shape is not None
+        a = trace.state.get(node.input[0]) or _opaque(trace.shapes.get(node.input[0], ()))
+        b = trace.state.get(node.input[1]) or _opaque(trace.shapes.get(node.input[1], ()))
+        result = _matmul(trace, a, b, shape)
+    else:
+        result = None
+    if result is None:
+        trace.fail(tracked, f"its channels flow into {op} {node.name!r}, which head pruning cannot follow")
+        return
+    if out in g.outputs and any(f.layer for axis in result for f in axis):
+        trace.fail([result], f"its channels reach the model output {out!r}")
+        return
+    if any(f.layer for axis in result for f in axis):
+        trace.state[out] = result
+
+
+@dataclass
+class HeadGroup:
+    """The projections that share one set of heads, and the layers that read them merged."""
+
+    producers: list[str]
+    consumers: list[str]
+    factors: list[Factor]
+    heads: int
+    head_dim: int
+    kept: list[int] = field(default_factory=list)
+
+
+@dataclass
+class HeadPlan:
+    groups: list[HeadGroup]
+    refused: list[dict[str, Any]]  # {"nodes": [...], "reason": ...}
+    trace: _Trace | None = None
+    layers: list[str] = field(default_factory=list)  # every weight layer (Conv/Gemm/MatMul), graph order
+
+
+def plan(model: onnx.ModelProto, feed: dict[str, np.ndarray]) -> HeadPlan:
+    """Find the attention head groups of ``model`` and which of them can lose heads (and why not)."""
+    g = index(copy.deepcopy(model))
+    layers = [n.name for n in g.model.graph.node if n.op_type in LAYERS and is_weight_layer(g, n)]
+    if not any(_is_linear(g, n) for n in g.model.graph.node):
+        return HeadPlan([], [], None, layers)
+    shapes = _concrete_shapes(g.model, feed)
+    trace = _Trace(g, shapes)
+    for node in g.model.graph.node:
+        _step(trace, node)
+        if _is_linear(g, node) and node.output[0] in shapes:
+            out_shape = shapes[node.output[0]]
+            axes = _opaque(out_shape)
+            axes[-1] = (Factor(out_channels(g, node), node.name, 1),)
+            if node.output[0] in g.outputs:
+                trace.failed.setdefault(node.name, f"its channels reach the model output {node.output[0]!r}")
+            else:
+                trace.state[node.output[0]] = axes
+    groups: dict[Factor, list[Factor]] = {}
+    for factor in trace.head_factors:
+        groups.setdefault(trace.heads.find(factor), []).append(factor)
+    result = HeadPlan([], [], trace, layers)
+    for members in groups.values():
+        members = sorted(set(members), key=lambda f: (f.layer or "", f.stride))
+        producers = sorted({str(f.layer) for f in members})
+        consumers = sorted(c for c, factors in trace.consumers.items() if set(factors) & set(members))
+        reason = _refusal(trace, members, producers, consumers)
+        if reason:
+            result.refused.append({"nodes": producers, "reason": reason})
+            continue
+        result.groups.append(HeadGroup(producers, consumers, members, members[0].size, members[0].stride))
+    order = {node.name: i for i, node in enumerate(g.model.graph.node)}
+    result.groups.sort(key=lambda group: min(order[p] for p in group.producers))
+    return result
+
+
+def _refusal(trace: _Trace, members: list[Factor], producers: list[str], consumers: list[str]) -> str | None:
+    failed = [f"{layer}: {trace.failed[layer]}" for layer in producers if layer in trace.failed]
+    if failed:
+        return "; ".join(failed)
+    if len({f.size for f in members}) != 1:
+        return "the projections disagree on the number of heads"
+    if len({f.layer for f in members}) != len(members):
+        return "a projection meets the same heads along two different digits of its channels"
+    if any(_overlaps(f, m) for f in trace.frozen for m in members):
+        return "a head digit is also indexed or reduced elsewhere in the graph"
+    for name, (axes, fixed) in trace.computed.items():
+        overlapping = [i for i, axis in enumerate(axes) if any(_overlaps(f, m) for f in axis for m in members)]
+        if overlapping and (fixed is None or any(fixed.get(i, -1) not in (-1, 0) for i in overlapping)):
+            return f"Reshape {name!r} computes a target shape with the head count in it; it cannot be rewritten"
+    if not consumers:
+        return "no layer reads the merged heads (the attention output goes elsewhere)"
+    head_layers = set(producers)
+    for consumer in consumers:
+        if any(f.layer not in head_layers or f.layer is None for f in trace.consumers[consumer]):
+            return f"{consumer!r} reads the heads mixed with other values"
+    if members[0].size < 2:
+        return "a single head"
+    return None
+
+
+def _overlaps(a: Factor, b: Factor) -> bool:
+    """Do two digits of one layer's channel index share any part (one was split from the other)?"""
+    return a.layer == b.layer and a.stride < b.stride * b.size and b.stride < a.stride * a.size
+
+
+def _resized(factor: Factor, heads: dict[Factor, int]) -> int:
+    """``factor``'s size once each head digit inside it keeps ``heads[digit]`` of its values."""
+    size = factor.size
+    for head, kept in heads.items():
+        if _overlaps(factor, head):
+            size = size // head.size * kept
+    return size
+
+
+def _digits(factors: tuple[Factor, ...], size: int, target: Factor) -> np.ndarray:
+    """For each index 0..size-1 of an axis laid out as ``factors`` (outer first), its ``target`` digit."""
+    index_ = np.arange(size)
+    stride = size
+    for factor in factors:
+        stride //= factor.size
+        if factor == target:
+            return np.asarray((index_ // stride) % factor.size)
+    raise ValueError("digit not in this axis")
+
+
+def channel_head(group: HeadGroup, layer: str, channels: int) -> np.ndarray:
+    """Each output channel of projection ``layer``: its head."""
+    factor = next(f for f in group.factors if f.layer == layer)
+    return np.asarray((np.arange(channels) // factor.stride) % factor.size)
+
+
+def input_head(group: HeadGroup, trace: _Trace, consumer: str, features: int) -> np.ndarray:
+    factors = trace.consumers[consumer]
+    target = next(f for f in factors if f in group.factors)
+    return _digits(factors, features, target)
+
+
+@dataclass
+class _Weight:
+    name: str
+    axis_out: int  # the weight's axis of output channels
+
+
+def _weight(g: GraphIndex, node: onnx.NodeProto) -> _Weight:
+    transposed = node.op_type == "Gemm" and int(g.attr(node, "transB", 0))
+    return _Weight(node.input[1], 0 if transposed else 1)
+
+
+def head_importance(g: GraphIndex, trace: _Trace, group: HeadGroup, p: int) -> np.ndarray:
+    """Per head: the L-p norm of its weights in each projection and reader, each layer scaled to sum 1."""
+    nodes = {n.name: n for n in g.model.graph.node}
+    total = np.zeros(group.heads)
+    for layer in group.producers + group.consumers:
+        weight = _weight(g, nodes[layer])
+        array = np.abs(np.asarray(g.constants[weight.name], dtype=np.float64)) ** p
+        if layer in group.producers:
+            heads = channel_head(group, layer, array.shape[weight.axis_out])
+            per_channel = array.sum(axis=1 - weight.axis_out)
+        else:
+            heads = input_head(group, trace, layer, array.shape[1 - weight.axis_out])
+            per_channel = array.sum(axis=weight.axis_out)
+        norms = np.array([per_channel[heads == h].sum() for h in range(group.heads)]) ** (1 / p)
+        total += norms / max(norms.sum(), 1e-12)
+    return total
+
+
+def _set(model: onnx.ModelProto, name: str, value: np.ndarray) -> None:
+    for init in model.graph.initializer:
+        if init.name == name:
+            init.CopyFrom(numpy_helper.from_array(value, name))
+            return
+    raise KeyError(name)
+
+
+def apply(model: onnx.ModelProto, plan_: HeadPlan, *, zero_only: bool = False) -> onnx.ModelProto:
+    """``model`` (as indexed by the plan) without the heads not in each group's ``kept``.
+
+    ``zero_only``: keep every shape, only zero the removed heads' inputs to the readers (the reference
+    the real rewrite must reproduce).
+    """
+    assert plan_.trace is not None
+    trace = plan_.trace
+    g = trace.g
+    out = copy.deepcopy(g.model)
+    nodes = {n.name: n for n in out.graph.node}
+    users: dict[str, int] = {}
+    for node in out.graph.node:
+        for name in node.input:
+            users[name] = users.get(name, 0) + 1
+    new_heads: dict[Factor, int] = {}
+    for group in plan_.groups:
+        kept = np.asarray(sorted(group.kept))
+        for factor in group.factors:
+            new_heads[factor] = len(kept)
+        for layer in group.consumers:
+            weight = _weight(g, nodes[layer])
+            array = np.asarray(g.constants[weight.name])
+            heads = input_head(group, trace, layer, array.shape[1 - weight.axis_out])
+            keep = np.isin(heads, kept)
+            if zero_only:
+                mask = keep.astype(array.dtype)
+                _set(out, weight.name, array * (mask[None, :] if weight.axis_out == 0 else mask[:, None]))
+            else:
+                _set(out, weight.name, np.compress(keep, array, axis=1 - weight.axis_out))
+        if zero_only:
+            continue
+        for layer in group.producers:
+            weight = _weight(g, nodes[layer])
+            array = np.asarray(g.constants[weight.name])
+            keep = np.isin(channel_head(group, layer, array.shape[weight.axis_out]), kept)
+            _set(out, weight.name, np.compress(keep, array, axis=weight.axis_out))
+            node = nodes[layer]
+            bias = trace.biases.get(layer) or (node.input[2] if node.op_type == "Gemm" and len(node.input) > 2 else "")
+            if bias and np.size(g.constants[bias]) == keep.size:
+                _set(out, bias, np.compress(keep, np.asarray(g.constants[bias]).reshape(-1)))
+    if zero_only:
+        return out
+    for name, axes in trace.reshapes.items():
+        if not any(_overlaps(f, h) for axis in axes for f in axis for h in new_heads):
+            continue
+        node = nodes[name]
+        target = [int(v) for v in np.asarray(g.constants[node.input[1]]).reshape(-1)]
+        for i, axis in enumerate(axes):
+            if target[i] in (-1, 0):
+                continue
+            target[i] = int(np.prod([_resized(f, new_heads) for f in axis], dtype=np.int64))
+        fresh = f"{node.input[1]}__heads_{name}"
+        out.graph.initializer.append(numpy_helper.from_array(np.asarray(target, dtype=np.int64), fresh))
+        node.input[1] = fresh
+    del out.graph.value_info[:]
+    used = {name for node in out.graph.node for name in node.input}
+    used.update(o.name for o in out.graph.output)
+    unused = [init for init in out.graph.initializer if init.name not in used]
+    for init in unused:
+        out.graph.initializer.remove(init)
+    return out
+
+
+def shared_weights(plan_: HeadPlan) -> set[str]:
+    """Weights of head groups that another node also reads (cannot be sliced for one of them alone)."""
+    assert plan_.trace is not None
+    g = plan_.trace.g
+    nodes = {n.name: n for n in g.model.graph.node}
+    shared = set()
+    for group in plan_.groups:
+        for layer in group.producers + group.consumers:
+            node = nodes[layer]
+            bias = plan_.trace.biases.get(layer) or (node.input[2] if len(node.input) > 2 else "")
+            if any(len(g.consumers.get(name, [])) > 1 for name in (node.input[1], bias) if name):
+                shared.add(layer)
+    return shared
