@@ -5,12 +5,15 @@ would: the ONNX graph is lifted to torch, pruned, fine-tuned on the job's calibr
 exported back. All variants are then timed in one process, in interleaved rounds, at batch 1.
 
 Models:
-  - cnn-fashion: a CNN (conv-BN-ReLU ×3, 32/64/128 channels) trained here on Fashion-MNIST (Debian's
+  - cnn-fashion: a VGG-style CNN (conv-BN-ReLU ×6, 32-32-64-64-128-128 channels, max-pool after every
+    second conv; ~29 M MACs per image) trained here on Fashion-MNIST (Debian's
     ``dataset-fashion-mnist``: ``apt-get install -y dataset-fashion-mnist``). The job's dataset is the
     test images plus training images it never saw: 5,000 of them (never trained on) for accuracy, the
     rest for calibration and fine-tuning.
   - transformer-digits: a small transformer encoder trained here on scikit-learn's digits (rows as a
-    sequence); only its feed-forward width can be pruned (attention feeds constant-shape reshapes).
+    sequence), torch's nn.MultiheadAttention with 4 heads; pruning removes attention heads and
+    feed-forward width through the ONNX path (the residual stream is kept: a learned position
+    constant is added to it).
 
     .venv/bin/python benchmarks/prune.py [--threads 1] [--job-threads 2] [--out benchmarks/RESULTS.md]
 """
@@ -83,10 +86,13 @@ def cnn() -> Any:
 
     return nn.Sequential(
         *block(1, 32),
+        *block(32, 32),
         nn.MaxPool2d(2),
         *block(32, 64),
+        *block(64, 64),
         nn.MaxPool2d(2),
         *block(64, 128),
+        *block(128, 128),
         nn.AdaptiveAvgPool2d(1),
         nn.Flatten(),
         nn.Linear(128, 10),
@@ -220,8 +226,8 @@ def main() -> None:
         data = work / "digits.npz"
         np.savez(data, x=x[held], labels=y[held])
         small = {
-            "pruned 50% FFN, no recovery": ([prune], "fp32"),
-            "pruned 50% FFN + fine-tune": ([{**prune, "finetune": {**finetune, "epochs": 10}}], "fp32"),
+            "pruned 50% (heads + FFN), no recovery": ([prune], "fp32"),
+            "pruned 50% (heads + FFN) + fine-tune": ([{**prune, "finetune": {**finetune, "epochs": 10}}], "fp32"),
         }
         recipe = {"split": {"calibration_fraction": 0.5, "max_eval_samples": 5000}}
         rows += benchmark("transformer-digits", source, data, small, work, args, **recipe)

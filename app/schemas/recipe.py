@@ -52,7 +52,12 @@ class FineTune(_Strict):
     """Recovery training after pruning, on the calibration split (never the evaluation split)."""
 
     epochs: int = Field(3, ge=1, le=1000, description="Passes over the calibration split.")
-    lr: float = Field(1e-3, gt=0.0, le=1.0, description="Adam learning rate.")
+    lr: float = Field(1e-3, gt=0.0, le=1.0, description="Adam learning rate (the peak, with `schedule: cosine`).")
+    schedule: Literal["cosine", "constant"] = Field(
+        "cosine",
+        description="Learning-rate schedule: `cosine` decays `lr` to zero over all the steps (the usual choice "
+        "for recovery training: large steps first, then settling), `constant` keeps `lr`.",
+    )
     batch_size: int = Field(32, ge=1, le=4096, description="Training batch size.")
     distill: bool = Field(
         False,

@@ -171,6 +171,17 @@ def test_attention_heads_of_hand_written_blocks(tmp_path, data):
     reasons = {row["node"]: row["reason"] for row in again["not_pruned"]}
     assert f"attention heads kept whole: {kept!r} is kept whole (listed in nodes_to_exclude)" in reasons[kept]
 
+    # Taylor importance ranks heads by |weight x gradient| (here from the model's own predictions)
+    taylor = run(
+        model,
+        dataset,
+        tmp_path / "out4",
+        passes=[prune(sparsity=0.5, importance="taylor")],
+        quality={"min_top1_agreement": 0},
+    ).report["passes"][0]
+    assert any("attention heads ranked by Taylor importance" in note for note in taylor["notes"])
+    assert [b["heads_after"] for b in taylor["attention_heads"]] == [2, 2]
+
     # and heads can be left alone altogether
     plain = run(
         model,

@@ -8,6 +8,7 @@ inside its functions).
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -102,6 +103,11 @@ def train(
     params = dict(student.named_parameters())
     device_masks = {name: mask.to(device) for name, mask in (masks or {}).items()}
     optimizer = torch.optim.Adam(student.parameters(), lr=config.lr)
+    steps = config.epochs * -(-len(ctx.split.calibration) // config.batch_size)
+    cosine = config.schedule == "cosine"
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)) if cosine else 1.0
+    )
     rng = np.random.default_rng(ctx.split.seed)
     losses: list[float] = []
     start, end = progress
@@ -130,6 +136,7 @@ def train(
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
+                schedule.step()
                 if device_masks:
                     with torch.no_grad():
                         for name, mask in device_masks.items():
@@ -149,6 +156,7 @@ def train(
     return {
         "epochs": config.epochs,
         "lr": config.lr,
+        "schedule": config.schedule,
         "batch_size": config.batch_size,
         "loss": kind,
         "epoch_losses": losses,

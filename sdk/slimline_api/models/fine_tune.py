@@ -5,6 +5,7 @@ from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..models.fine_tune_schedule import FineTuneSchedule
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FineTune")
@@ -16,7 +17,10 @@ class FineTune:
 
     Attributes:
         epochs (int | Unset): Passes over the calibration split. Default: 3.
-        lr (float | Unset): Adam learning rate. Default: 0.001.
+        lr (float | Unset): Adam learning rate (the peak, with `schedule: cosine`). Default: 0.001.
+        schedule (FineTuneSchedule | Unset): Learning-rate schedule: `cosine` decays `lr` to zero over all the steps
+            (the usual choice for recovery training: large steps first, then settling), `constant` keeps `lr`. Default:
+            FineTuneSchedule.COSINE.
         batch_size (int | Unset): Training batch size. Default: 32.
         distill (bool | Unset): Also learn from the unpruned model's outputs (KL divergence on classifier logits, mean
             squared error on other outputs). With labels the loss is cross-entropy on the first output, plus distillation
@@ -26,6 +30,7 @@ class FineTune:
 
     epochs: int | Unset = 3
     lr: float | Unset = 0.001
+    schedule: FineTuneSchedule | Unset = FineTuneSchedule.COSINE
     batch_size: int | Unset = 32
     distill: bool | Unset = False
     temperature: float | Unset = 2.0
@@ -34,6 +39,10 @@ class FineTune:
         epochs = self.epochs
 
         lr = self.lr
+
+        schedule: str | Unset = UNSET
+        if not isinstance(self.schedule, Unset):
+            schedule = self.schedule.value
 
         batch_size = self.batch_size
 
@@ -48,6 +57,8 @@ class FineTune:
             field_dict["epochs"] = epochs
         if lr is not UNSET:
             field_dict["lr"] = lr
+        if schedule is not UNSET:
+            field_dict["schedule"] = schedule
         if batch_size is not UNSET:
             field_dict["batch_size"] = batch_size
         if distill is not UNSET:
@@ -64,6 +75,13 @@ class FineTune:
 
         lr = d.pop("lr", UNSET)
 
+        _schedule = d.pop("schedule", UNSET)
+        schedule: FineTuneSchedule | Unset
+        if isinstance(_schedule, Unset):
+            schedule = UNSET
+        else:
+            schedule = FineTuneSchedule(_schedule)
+
         batch_size = d.pop("batch_size", UNSET)
 
         distill = d.pop("distill", UNSET)
@@ -73,6 +91,7 @@ class FineTune:
         fine_tune = cls(
             epochs=epochs,
             lr=lr,
+            schedule=schedule,
             batch_size=batch_size,
             distill=distill,
             temperature=temperature,

@@ -470,13 +470,22 @@ def _weight(g: GraphIndex, node: onnx.NodeProto) -> _Weight:
     return _Weight(node.input[1], 0 if transposed else 1)
 
 
-def head_importance(g: GraphIndex, trace: _Trace, group: HeadGroup, p: int) -> np.ndarray:
-    """Per head: the L-p norm of its weights in each projection and reader, each layer scaled to sum 1."""
+def head_importance(
+    g: GraphIndex, trace: _Trace, group: HeadGroup, p: int, saliency: dict[str, np.ndarray] | None = None
+) -> np.ndarray:
+    """Per head: the L-p norm of its weights in each projection and reader, each layer scaled to sum 1.
+
+    ``saliency`` (initializer -> |weight x gradient| in the initializer's layout) replaces the magnitude
+    where given: Taylor importance, summed over the head's weights.
+    """
     nodes = {n.name: n for n in g.model.graph.node}
     total = np.zeros(group.heads)
     for layer in group.producers + group.consumers:
         weight = _weight(g, nodes[layer])
-        array = np.abs(np.asarray(g.constants[weight.name], dtype=np.float64)) ** p
+        if saliency is not None and weight.name in saliency:
+            array, p = np.asarray(saliency[weight.name], dtype=np.float64), 1
+        else:
+            array = np.abs(np.asarray(g.constants[weight.name], dtype=np.float64)) ** p
         if layer in group.producers:
             heads = channel_head(group, layer, array.shape[weight.axis_out])
             per_channel = array.sum(axis=1 - weight.axis_out)

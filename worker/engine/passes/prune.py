@@ -72,6 +72,29 @@ def _importance(ctx: PassContext, config: PrunePass, model: Any, names: list[str
     return tp.importance.MagnitudeImportance(p=1 if config.importance == "l1" else 2)
 
 
+def _taylor_saliency(
+    ctx: PassContext, model: onnx.ModelProto, names: list[str], notes: list[str]
+) -> dict[str, np.ndarray] | None:
+    """|weight x gradient| of every lifted weight, in its ONNX initializer's layout (None: no gradients)."""
+    from worker.engine import finetune, lift
+
+    module = lift.lift(copy.deepcopy(model)).module
+    try:
+        with finetune.torch_threads(ctx.threads):
+            source = finetune.accumulate_gradients(ctx, module, names)
+    except ValueError as exc:
+        notes.append(f"attention heads ranked by L2 magnitude: Taylor importance unavailable ({exc})")
+        return None
+    saliency = {}
+    for name, where in module.sources.items():
+        param = getattr(module.layers[where.module_key], where.attribute)
+        if param.grad is not None:
+            value = (param.detach() * param.grad).abs().numpy()
+            saliency[name] = value.T if where.transposed else value
+    notes.append(f"attention heads ranked by Taylor importance (|weight x gradient|) using {source}")
+    return saliency
+
+
 def _prune_heads(
     ctx: PassContext, config: PrunePass, original: onnx.ModelProto, feed: dict[str, np.ndarray], notes: list[str]
 ) -> tuple[onnx.ModelProto | None, dict[str, Any]]:
@@ -87,8 +110,8 @@ def _prune_heads(
     excluded = _excluded(plan.layers, config)
     shared = heads.shared_weights(plan) if plan.trace else set()
     power = 1 if config.importance == "l1" else 2
-    if config.importance == "taylor" and plan.groups:
-        notes.append("attention heads are ranked by L2 weight magnitude; Taylor importance ranks channels")
+    taylor = config.importance == "taylor" and plan.groups
+    saliency = _taylor_saliency(ctx, original, list(feed), notes) if taylor else None
     chosen = []
     details["refused"] = list(plan.refused)
     for group in plan.groups:
@@ -99,7 +122,7 @@ def _prune_heads(
             continue
         assert plan.trace is not None
         keep = max(1, round(group.heads * (1 - config.sparsity)))
-        score = heads.head_importance(plan.trace.g, plan.trace, group, power)
+        score = heads.head_importance(plan.trace.g, plan.trace, group, power, saliency)
         group.kept = sorted(int(h) for h in np.argsort(-score, kind="stable")[:keep])
         chosen.append(group)
         details["attention_heads"].append(
