@@ -69,7 +69,15 @@ def test_structured_shrinks_a_residual_cnn_with_batch_norm(tmp_path, data):
     assert {"node": "head", "reason": "its channels reach the model output 'logits'"} in summary["not_pruned"]
     assert any("Reshape 'flatten'" in note and "Flatten" in note for note in summary["notes"])
     before, after = summary["input"], summary["output"]
-    assert after["parameter_count"] < 0.5 * before["parameter_count"]
+
+    def conv_bn(c_in: int, c_out: int) -> int:  # 3x3 weights + batch norm scale, bias, mean, var
+        return 9 * c_in * c_out + 4 * c_out
+
+    def params(c: int) -> int:  # stem, block.a, block.b, down (2c), head on the flattened 2c x 2 x 2
+        return conv_bn(1, c) + 2 * conv_bn(c, c) + conv_bn(c, 2 * c) + 10 * 2 * c * 4 + 10
+
+    assert before["parameter_count"] == params(16)
+    assert summary["parameter_ratio"] == pytest.approx(params(8) / params(16), rel=0.1)
     assert after["macs"] < 0.5 * before["macs"] and after["size_bytes"] < before["size_bytes"]
     out = result.artifacts["model.onnx"]
     onnx.checker.check_model(str(out))
@@ -90,7 +98,19 @@ def test_first_and_last_layers_are_kept_by_default_and_the_residual_partner_with
     assert "shares its output channels with a layer kept whole" in reasons["block.b"]
 
 
-def test_structured_mlp_global_l1(tmp_path, built, data):
+def test_structured_mlp_per_layer_and_global_l1(tmp_path, built, data):
+    per_layer = run(
+        built("mlp"),
+        data(x=(48, 32)),
+        tmp_path / "per-layer",
+        passes=[prune(sparsity=0.5, exclude_first_last=False)],
+        quality={"min_top1_agreement": 0.0},
+    ).report["passes"][0]
+    # 32 -> 64 -> 5: the hidden layer keeps 32 neurons, the output layer (a model output) keeps its 5
+    assert per_layer["layers"][0]["channels_after"] == 32
+    expected = (32 * 32 + 32 + 32 * 5 + 5) / (32 * 64 + 64 + 64 * 5 + 5)
+    assert per_layer["parameter_ratio"] == pytest.approx(expected, rel=0.1)
+
     result = run(
         built("mlp"),
         data(x=(48, 32)),

@@ -544,7 +544,7 @@ def apply(model: onnx.ModelProto, plan_: HeadPlan, *, zero_only: bool = False) -
             _set(out, weight.name, np.compress(keep, array, axis=weight.axis_out))
             node = nodes[layer]
             bias = trace.biases.get(layer) or (node.input[2] if node.op_type == "Gemm" and len(node.input) > 2 else "")
-            if bias and np.size(g.constants[bias]) == keep.size:
+            if bias in g.constants and np.size(g.constants[bias]) == keep.size:
                 _set(out, bias, np.compress(keep, np.asarray(g.constants[bias]).reshape(-1)))
     if zero_only:
         return out
