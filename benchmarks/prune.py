@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--train-samples", type=int, default=30000)
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--finetune-epochs", type=int, default=6)
+    parser.add_argument("--finetune-epochs", type=int, default=10)
     parser.add_argument("--extra-samples", type=int, default=20000, help="unseen training images in the job's data")
     parser.add_argument("--job-threads", type=int, default=2, help="threads for the engine's jobs (fine-tuning)")
     parser.add_argument("--budget", type=float, default=8.0, help="seconds of interleaved timing per model")
@@ -187,7 +187,7 @@ def main() -> None:
     rows: list[str] = []
     started = time.perf_counter()
     prune = {"type": "prune", "method": "structured", "sparsity": 0.5, "exclude_first_last": False}
-    finetune = {"epochs": args.finetune_epochs, "lr": 1e-3, "batch_size": 64, "distill": True}
+    finetune = {"epochs": args.finetune_epochs, "lr": 2e-3, "batch_size": 64, "distill": True}  # cosine decay
     tuned = "pruned 50% + fine-tune"
     plan = {
         "pruned 50%, no recovery": ([prune], "fp32"),
@@ -227,7 +227,11 @@ def main() -> None:
         np.savez(data, x=x[held], labels=y[held])
         small = {
             "pruned 50% (heads + FFN), no recovery": ([prune], "fp32"),
-            "pruned 50% (heads + FFN) + fine-tune": ([{**prune, "finetune": {**finetune, "epochs": 10}}], "fp32"),
+            # 448 training images: more, smaller steps
+            "pruned 50% (heads + FFN) + fine-tune": (
+                [{**prune, "finetune": {**finetune, "epochs": 30, "batch_size": 32}}],
+                "fp32",
+            ),
         }
         recipe = {"split": {"calibration_fraction": 0.5, "max_eval_samples": 5000}}
         rows += benchmark("transformer-digits", source, data, small, work, args, **recipe)
