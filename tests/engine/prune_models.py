@@ -112,9 +112,15 @@ def trained_digits_cnn(path: Path, x: np.ndarray, y: np.ndarray, *, epochs: int 
     return _export(net, (xs[:2],), path, input_names=["x"], output_names=["logits"], dynamic_batch=True)
 
 
-def split_qkv_attention(path: Path, *, dim: int = 32, heads: int = 4, seq: int = 6, layers: int = 2) -> Path:
+def split_qkv_attention(
+    path: Path, *, dim: int = 32, heads: int = 4, seq: int = 6, layers: int = 2, legacy: bool = False
+) -> Path:
     """Transformer blocks written by hand, as many user models are: separate q/k/v Linear layers,
-    ``view(B, S, H, D).transpose(1, 2)``, scaled_dot_product_attention, heads merged by ``reshape``."""
+    ``view(B, S, H, D).transpose(1, 2)``, scaled_dot_product_attention, heads merged by ``reshape``.
+
+    ``legacy``: export with the TorchScript exporter (``dynamo=False``), whose Reshape targets are built at
+    run time by Concat(Shape pieces, constant [heads], constant [head_dim]) as in many published models.
+    """
     import torch
     from torch import nn
 
@@ -156,4 +162,16 @@ def split_qkv_attention(path: Path, *, dim: int = 32, heads: int = 4, seq: int =
             return self.head(self.blocks(self.embed(x)).mean(dim=1))
 
     example = torch.randn(2, seq, 8)
+    if legacy:
+        torch.onnx.export(
+            Net().eval(),
+            (example,),
+            str(path),
+            input_names=["x"],
+            output_names=["logits"],
+            dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}},
+            dynamo=False,
+            opset_version=17,
+        )
+        return path
     return _export(Net().eval(), (example,), path, input_names=["x"], output_names=["logits"], dynamic_batch=True)

@@ -214,6 +214,21 @@ def test_attention_heads_of_hand_written_blocks(tmp_path, data):
     assert all(layer(plain, node)["channels_after"] == 32 for node in blocks[0]["nodes"])
 
 
+def test_attention_heads_with_computed_reshape_targets(tmp_path, data):
+    """The TorchScript exporter builds ``view(b, s, heads, head_dim)`` targets at run time with Concat; the
+    constant head count in them is rewritten (on a copy of the Concat per Reshape)."""
+    model = prune_models.split_qkv_attention(tmp_path / "legacy.onnx", legacy=True)
+    concats = [n for n in onnx.load(str(model)).graph.node if n.op_type == "Concat"]
+    assert concats  # the targets really are computed in this graph
+    result = run(model, data(x=(24, 6, 8)), tmp_path / "out", passes=[prune()], quality={"min_top1_agreement": 0})
+    summary = result.report["passes"][0]
+    assert [(b["heads_before"], b["heads_after"]) for b in summary["attention_heads"]] == [(4, 2), (4, 2)]
+    assert not any("attention heads kept whole" in row["reason"] for row in summary["not_pruned"])
+    out = result.artifacts["model.onnx"]
+    onnx.checker.check_model(str(out))
+    assert session(out).run(None, {"x": np.zeros((3, 6, 8), np.float32)})[0].shape == (3, 3)
+
+
 def test_head_digits_follow_reshapes():
     from worker.engine.lift.heads import Factor, regroup
 

@@ -41,6 +41,21 @@ class GraphIndex:
         return [int(v) for v in np.asarray(self.constants[name]).reshape(-1)]
 
 
+def _copy_aliased_weights(model: onnx.ModelProto) -> int:
+    """Identity(initializer) -> an initializer of its own (the TorchScript exporter deduplicates equal
+    weights that way); each user then owns a weight it can prune or train. Returns how many."""
+    graph = model.graph
+    stored = {init.name: init for init in graph.initializer}
+    aliases = [n for n in graph.node if n.op_type == "Identity" and n.input[0] in stored]
+    for node in aliases:
+        copy = onnx.TensorProto()
+        copy.CopyFrom(stored[node.input[0]])
+        copy.name = node.output[0]
+        graph.initializer.append(copy)
+        graph.node.remove(node)
+    return len(aliases)
+
+
 def index(model: onnx.ModelProto) -> GraphIndex:
     """Fold Constant nodes into initializers, give nodes unique names, infer shapes, and index the graph."""
     notes = []
@@ -48,6 +63,9 @@ def index(model: onnx.ModelProto) -> GraphIndex:
     if renamed:
         notes.append(f"gave {renamed} node(s) unique names")
     graphfix.fold_constants_to_initializers(model)
+    aliases = _copy_aliased_weights(model)
+    if aliases:
+        notes.append(f"stored {aliases} weight(s) that the exporter shared through Identity nodes as copies")
     try:
         model = onnx.shape_inference.infer_shapes(model)
     except Exception:  # noqa: BLE001 - shapes are a help for the rewrites, not a requirement

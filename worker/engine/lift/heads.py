@@ -119,8 +119,8 @@ class _Trace:
     reshapes: dict[str, Axes] = field(default_factory=dict)  # Reshape node -> its output's factors
     consumers: dict[str, tuple[Factor, ...]] = field(default_factory=dict)  # layer -> factors of its input axis
     biases: dict[str, str] = field(default_factory=dict)  # layer -> bias initializer
-    # Reshapes whose target is computed: their factors, and the target entries that are constants
-    computed: dict[str, tuple[Axes, dict[int, int] | None]] = field(default_factory=dict)
+    # Reshapes whose target is computed: their factors, and the constant pieces of a Concat target
+    computed: dict[str, tuple[Axes, list[Piece] | None]] = field(default_factory=dict)
 
     def fail(self, axes_list: list[Axes], why: str) -> None:
         for axes in axes_list:
@@ -165,20 +165,33 @@ def _concrete_shapes(model: onnx.ModelProto, feed: dict[str, np.ndarray]) -> dic
     return shapes
 
 
-def _fixed_entries(g: GraphIndex, name: str) -> dict[int, int] | None:
-    """A target shape built by Concat: position -> value of its constant parts (None: not a Concat)."""
+@dataclass(frozen=True)
+class Piece:
+    """A constant input of the Concat that builds a Reshape target: which input, where it starts, its values."""
+
+    input: int
+    start: int
+    values: tuple[int, ...]
+
+
+def _constant_pieces(trace: _Trace, name: str) -> list[Piece] | None:
+    """The constant parts of a target shape built by Concat (the legacy exporter's and HF's
+    ``view(*x.shape[:-1], heads, head_dim)``); None when the target is not a Concat of known pieces."""
+    g = trace.g
     node = g.producers.get(name)
     if node is None or node.op_type != "Concat":
         return None
-    fixed, position = {}, 0
-    for part in node.input:
+    pieces, position = [], 0
+    for index_, part in enumerate(node.input):
         if part in g.constants:
-            for value in np.asarray(g.constants[part]).reshape(-1):
-                fixed[position] = int(value)
-                position += 1
+            values = tuple(int(v) for v in np.asarray(g.constants[part]).reshape(-1))
+            pieces.append(Piece(index_, position, values))
+            position += len(values)
+        elif part in trace.shapes and len(trace.shapes[part]) == 1:
+            position += trace.shapes[part][0]  # read off a shape at run time: follows the tensors
         else:
-            position += 1  # a piece read off a shape at run time: one entry (Slice/Gather of one dim)
-    return fixed
+            return None
+    return pieces
 
 
 def _broadcast(trace: _Trace, node: onnx.NodeProto) -> Axes | None:
@@ -296,7 +309,7 @@ def _step(trace: _Trace, node: onnx.NodeProto) -> None:  # noqa: C901 - one bran
             if node.input[1] in g.constants:
                 trace.reshapes[node.name] = result
             elif any(f.layer for axis in result for f in axis):
-                trace.computed[node.name] = (result, _fixed_entries(g, node.input[1]))
+                trace.computed[node.name] = (result, _constant_pieces(trace, node.input[1]))
     elif op in ("Softmax", "LogSoftmax"):
         axis = int(g.attr(node, "axis", -1)) % len(axes)
         result = None if any(f.layer for f in axes[axis]) else axes
@@ -407,9 +420,8 @@ def _refusal(trace: _Trace, members: list[Factor], producers: list[str], consume
         return "a projection meets the same heads along two different digits of its channels"
     if any(_overlaps(f, m) for f in trace.frozen for m in members):
         return "a head digit is also indexed or reduced elsewhere in the graph"
-    for name, (axes, fixed) in trace.computed.items():
-        overlapping = [i for i, axis in enumerate(axes) if any(_overlaps(f, m) for f in axis for m in members)]
-        if overlapping and (fixed is None or any(fixed.get(i, -1) not in (-1, 0) for i in overlapping)):
+    for name, (axes, pieces) in trace.computed.items():
+        if pieces is None and any(_overlaps(f, m) for axis in axes for f in axis for m in members):
             return f"Reshape {name!r} computes a target shape with the head count in it; it cannot be rewritten"
     if not consumers:
         return "no layer reads the merged heads (the attention output goes elsewhere)"
@@ -560,6 +572,10 @@ def apply(model: onnx.ModelProto, plan_: HeadPlan, *, zero_only: bool = False) -
         fresh = f"{node.input[1]}__heads_{name}"
         out.graph.initializer.append(numpy_helper.from_array(np.asarray(target, dtype=np.int64), fresh))
         node.input[1] = fresh
+    for name, (axes, pieces) in trace.computed.items():
+        if pieces is None or not any(_overlaps(f, h) for axis in axes for f in axis for h in new_heads):
+            continue
+        _rewrite_concat_target(out, nodes[name], g, axes, pieces, new_heads)
     del out.graph.value_info[:]
     used = {name for node in out.graph.node for name in node.input}
     used.update(o.name for o in out.graph.output)
@@ -567,6 +583,38 @@ def apply(model: onnx.ModelProto, plan_: HeadPlan, *, zero_only: bool = False) -
     for init in unused:
         out.graph.initializer.remove(init)
     return out
+
+
+def _rewrite_concat_target(
+    out: onnx.ModelProto,
+    reshape: onnx.NodeProto,
+    g: GraphIndex,
+    axes: Axes,
+    pieces: list[Piece],
+    heads: dict[Factor, int],
+) -> None:
+    """Give ``reshape`` its own copy of its Concat target with the constant entries resized for the heads."""
+    concat = copy.deepcopy(g.producers[reshape.input[1]])
+    changed = False
+    for piece in pieces:
+        values = list(piece.values)
+        for offset, value in enumerate(values):
+            axis = axes[piece.start + offset]
+            if value not in (-1, 0) and any(_overlaps(f, h) for f in axis for h in heads):
+                values[offset] = int(np.prod([_resized(f, heads) for f in axis], dtype=np.int64))
+        if tuple(values) == piece.values:
+            continue
+        changed = True
+        fresh = f"{concat.input[piece.input]}__heads_{reshape.name}"
+        out.graph.initializer.append(numpy_helper.from_array(np.asarray(values, dtype=np.int64), fresh))
+        concat.input[piece.input] = fresh
+    if not changed:  # e.g. only -1 entries: the target follows the smaller tensors by itself
+        return
+    concat.name = f"{concat.name}__heads_{reshape.name}"
+    concat.output[0] = f"{concat.output[0]}__heads_{reshape.name}"
+    position = next(i for i, n in enumerate(out.graph.node) if n.name == reshape.name)
+    out.graph.node.insert(position, concat)
+    reshape.input[1] = concat.output[0]
 
 
 def shared_weights(plan_: HeadPlan) -> set[str]:

@@ -211,7 +211,8 @@ def layernorm(g: GraphIndex, node: onnx.NodeProto, mod: LiftedGraph, fused: set[
 
 def _unary(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[..., None]:
     def convert(g: GraphIndex, node: onnx.NodeProto, mod: LiftedGraph, fused: set[str]) -> None:
-        _step(g, mod, node, lambda m, x: fn(x), [node.input[0]])
+        # a shape value (Python ints) meets tensor math, e.g. 1/sqrt(head_dim) read off a shape
+        _step(g, mod, node, lambda m, x: fn(x if isinstance(x, torch.Tensor) else torch.as_tensor(x)), [node.input[0]])
 
     return convert
 
@@ -484,7 +485,14 @@ def cast(g: GraphIndex, node: onnx.NodeProto, mod: LiftedGraph, fused: set[str])
     )
     if dtype is None:
         raise unsupported(node, f"cast to {to}")
-    _step(g, mod, node, lambda m, x: x.to(dtype) if isinstance(x, torch.Tensor) else x, [node.input[0]])
+
+    def fn(m: Any, x: Any) -> Any:
+        if isinstance(x, torch.Tensor):
+            return x.to(dtype)
+        # shape arithmetic stays in Python ints; a cast to float leaves it (e.g. to scale by a head size)
+        return torch.as_tensor(x, dtype=dtype) if dtype.is_floating_point else x
+
+    _step(g, mod, node, fn, [node.input[0]])
 
 
 def identity(g: GraphIndex, node: onnx.NodeProto, mod: LiftedGraph, fused: set[str]) -> None:
