@@ -229,6 +229,51 @@ def test_attention_heads_with_computed_reshape_targets(tmp_path, data):
     assert session(out).run(None, {"x": np.zeros((3, 6, 8), np.float32)})[0].shape == (3, 3)
 
 
+def test_open_input_axes_stay_open(tmp_path, data):
+    """A conv net that takes any image size (open height and width) still does after pruning."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weights = {
+        "w1": rng.standard_normal((16, 1, 3, 3)),
+        "w2": rng.standard_normal((16, 16, 3, 3)) * 0.2,
+        "fc": rng.standard_normal((4, 16)),
+        "fc_b": np.zeros(4),
+    }
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"], pads=[1, 1, 1, 1], name="conv2"),
+        helper.make_node("Relu", ["c2"], ["r2"], name="relu2"),
+        helper.make_node("GlobalAveragePool", ["r2"], ["p"], name="pool"),
+        helper.make_node("Flatten", ["p"], ["f"], name="flatten"),
+        helper.make_node("Gemm", ["f", "fc", "fc_b"], ["logits"], transB=1, name="fc"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "any_size",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 1, "height", "width"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 4])],
+        [numpy_helper.from_array(v.astype(np.float32), k) for k, v in weights.items()],
+    )
+    model = tmp_path / "any_size.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(model))
+    result = run(
+        model,
+        data(x=(24, 1, 10, 12)),
+        tmp_path / "out",
+        passes=[prune(exclude_first_last=False)],
+        quality={"min_top1_agreement": 0},
+    )
+    summary = result.report["passes"][0]
+    assert layer(summary, "conv1")["channels_after"] == 8 and summary["fixed_input_axes"] == []
+    out = result.artifacts["model.onnx"]
+    [(name, shape)] = interface(out)[0]
+    assert name == "x" and shape[1] == 1 and all(isinstance(d, str) for d in (shape[0], shape[2], shape[3]))
+    for size in ((7, 9), (20, 5)):
+        assert session(out).run(None, {"x": np.zeros((2, 1, *size), np.float32)})[0].shape == (2, 4)
+
+
 def test_head_digits_follow_reshapes():
     from worker.engine.lift.heads import Factor, regroup
 

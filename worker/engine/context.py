@@ -45,7 +45,8 @@ class PassContext:
         stat = path.stat()
         key = (path, stat.st_mtime_ns, stat.st_size)
         if key not in self._facts:
-            self._facts[key] = macs.model_facts(path)
+            sample = {name: tuple(array.shape) for name, array in self.latency_feed().items()}
+            self._facts[key] = macs.model_facts(path, sample)
         return dict(self._facts[key])
 
     def session(self, path: Path) -> Any:

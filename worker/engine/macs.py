@@ -1,11 +1,13 @@
 """Multiply-accumulate counts of Conv / Gemm / MatMul nodes from ONNX shapes, and a model file's static facts.
 
-Counted per sample: a symbolic (dynamic) dimension counts as 1, so a dynamic batch gives the batch-1
-cost. Nodes whose shapes cannot be inferred are counted as unknown, and the result says how many.
+Counted per sample: a symbolic (dynamic) batch counts as 1; other open axes take the sizes of a real
+sample when the caller gives them (a job does), else 1. Nodes whose shapes cannot be inferred are
+counted as unknown, and the result says how many.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,26 @@ def _shapes(model: onnx.ModelProto) -> dict[str, list[int]]:
     return shapes
 
 
-def count(model: onnx.ModelProto) -> MacCount:
+def _with_sample_shapes(model: onnx.ModelProto, sample_shapes: dict[str, tuple[int, ...]]) -> onnx.ModelProto:
+    """A copy whose open input axes take a real sample's sizes (batch 1), so that an image model with an
+    open height/width is counted at the size it is used at, not at 1x1."""
+    model = copy.deepcopy(model)
+    for value in model.graph.input:
+        shape = sample_shapes.get(value.name)
+        dims = value.type.tensor_type.shape.dim
+        if shape is None or len(shape) != len(dims):
+            continue
+        for axis, (dim, size) in enumerate(zip(dims, shape, strict=True)):
+            if not dim.HasField("dim_value"):
+                dim.Clear()
+                dim.dim_value = 1 if axis == 0 else int(size)
+    return model
+
+
+def count(model: onnx.ModelProto, sample_shapes: dict[str, tuple[int, ...]] | None = None) -> MacCount:
+    """MACs per sample; ``sample_shapes`` (input -> a real feed's shape) sizes the open axes but the batch."""
+    if sample_shapes:
+        model = _with_sample_shapes(model, sample_shapes)
     shapes = _shapes(model)
     total, counted, unknown = 0, 0, []
     for node in model.graph.node:
@@ -70,13 +91,16 @@ def count(model: onnx.ModelProto) -> MacCount:
     return MacCount(total, counted, unknown)
 
 
-def model_facts(path: Path) -> dict[str, Any]:
-    """What a model file is, without running it: size, parameters, zero fraction, MACs per sample."""
+def model_facts(path: Path, sample_shapes: dict[str, tuple[int, ...]] | None = None) -> dict[str, Any]:
+    """What a model file is, without running it: size, parameters, zero fraction, MACs per sample (open
+    axes other than the batch at ``sample_shapes``' sizes when given, else 1)."""
     from worker.engine import evaluate, modelio
+    from worker.engine.passes import graphfix
 
     model = modelio.load(path)
+    graphfix.fold_constants_to_initializers(model)  # exporters such as paddle2onnx keep weights in Constant nodes
     parameters, sparsity = modelio.parameter_stats(model)
-    counted = count(model)
+    counted = count(model, sample_shapes)
     return {
         "size_bytes": evaluate.file_size(path),
         "parameter_count": parameters,

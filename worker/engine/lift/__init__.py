@@ -24,7 +24,7 @@ from worker.engine.lift.graph import index
 from worker.engine.lift.module import Lifted, LiftedGraph
 from worker.engine.lift.ops import CONVERTERS, unsupported
 
-__all__ = ["Lifted", "LiftedGraph", "export_onnx", "lift", "supported_ops", "verify"]
+__all__ = ["Lifted", "LiftedGraph", "export_onnx", "fixed_dims", "lift", "supported_ops", "verify"]
 
 
 def supported_ops() -> list[str]:
@@ -84,51 +84,77 @@ def verify(
             )
 
 
-def _dynamic_batch(model: onnx.ModelProto) -> dict[str, bool]:
+def _symbolic_dims(model: onnx.ModelProto) -> dict[str, list[int]]:
+    """Input name -> the axes whose size the graph leaves open (dim_param or no value)."""
     initializers = {i.name for i in model.graph.initializer}
     result = {}
     for value in model.graph.input:
         if value.name in initializers:
             continue
         dims = value.type.tensor_type.shape.dim
-        result[value.name] = bool(dims) and not dims[0].HasField("dim_value")
+        result[value.name] = [i for i, d in enumerate(dims) if not d.HasField("dim_value")]
     return result
+
+
+def fixed_dims(original: onnx.ModelProto, exported: Path) -> list[str]:
+    """Open input axes of the original that the export fixed (torch specialized them), as sentences."""
+    model = onnx.load(str(exported))
+    after = _symbolic_dims(model)
+    shapes = {v.name: v.type.tensor_type.shape.dim for v in model.graph.input}
+    return [
+        f"input {name!r} axis {axis} is fixed at {shapes[name][axis].dim_value} in the pruned model (it was open "
+        "in the original; the traced graph depends on its size)"
+        for name, axes in _symbolic_dims(original).items()
+        for axis in axes
+        if name in after and axis not in after[name]
+    ]
 
 
 def export_onnx(
     module: torch.nn.Module, original: onnx.ModelProto, examples: tuple[torch.Tensor, ...], out: Path
 ) -> Path:
-    """Export ``module`` with the original's input/output names and dynamic batch axes (dynamo, one file)."""
+    """Export ``module`` with the original's input/output names and open axes (dynamo, one file).
+
+    The batch axis must stay open (the export fails otherwise); other open axes (an OCR model's image width,
+    a sequence length) stay open where the traced graph allows it: :func:`fixed_dims` says where not.
+    """
     import logging
 
-    dynamic = _dynamic_batch(original)
-    inputs = [name for name in dynamic]
+    symbolic = _symbolic_dims(original)
+    inputs = list(symbolic)
     outputs = [o.name for o in original.graph.output]
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
-    shapes: Any = tuple({0: batch} if dynamic[name] else {} for name in inputs)
+    attempts: list[Any] = [  # every open axis, then (if the trace cannot keep the others open) the batch only
+        tuple({axis: batch if axis == 0 else torch.export.Dim.AUTO for axis in symbolic[name]} for name in inputs),
+        tuple({0: batch} if 0 in symbolic[name] else {} for name in inputs),
+    ]
+    if not any(len(axes) > 1 or (axes and axes[0] != 0) for axes in symbolic.values()):
+        attempts = attempts[1:]
     module = module.eval().cpu()
     previous = logging.getLogger("torch.onnx").level
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    failure = None
     try:
-        program = torch.onnx.export(
-            module,
-            examples,
-            input_names=inputs,
-            output_names=outputs,
-            dynamic_shapes=(shapes,) if any(dynamic.values()) else None,  # forward(*args): one entry, args
-            dynamo=True,
-            external_data=False,
-            optimize=True,
-            verbose=False,
-        )
-        assert program is not None  # the dynamo exporter always returns its program
-        program.save(str(out), external_data=False)
-    except EngineError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - exporter failures name the op in their message
-        cause = exc.__cause__ or exc  # torch wraps the reason in a long "how to report" text
-        first = str(cause).strip().splitlines()[0][:300] if str(cause).strip() else type(cause).__name__
-        raise EngineError("export_failed", f"the pruned model could not be exported to ONNX: {first}") from None
+        for shapes in attempts:
+            try:
+                program = torch.onnx.export(
+                    module,
+                    examples,
+                    input_names=inputs,
+                    output_names=outputs,
+                    dynamic_shapes=(shapes,) if any(shapes) else None,  # forward(*args): one entry, the args
+                    dynamo=True,
+                    external_data=False,
+                    optimize=True,
+                    verbose=False,
+                )
+                assert program is not None  # the dynamo exporter always returns its program
+                program.save(str(out), external_data=False)
+                return out
+            except Exception as exc:  # noqa: BLE001 - exporter failures name the op in their message
+                cause = exc.__cause__ or exc  # torch wraps the reason in a long "how to report" text
+                # the batch-only attempt's reason is the one that matters
+                failure = str(cause).strip().splitlines()[0][:300] if str(cause).strip() else type(cause).__name__
     finally:
         logging.getLogger("torch.onnx").setLevel(previous)
-    return out
+    raise EngineError("export_failed", f"the pruned model could not be exported to ONNX: {failure}")

@@ -183,8 +183,14 @@ def _constant_pieces(trace: _Trace, name: str) -> list[Piece] | None:
         return None
     pieces, position = [], 0
     for index_, part in enumerate(node.input):
-        if part in g.constants:
-            values = tuple(int(v) for v in np.asarray(g.constants[part]).reshape(-1))
+        source = part
+        while (step := g.producers.get(source)) is not None and (
+            step.op_type == "Identity"
+            or (step.op_type == "Cast" and int(g.attr(step, "to", 0)) == onnx.TensorProto.INT64)
+        ):
+            source = step.input[0]  # paddle2onnx writes Cast(Constant) pieces
+        if source in g.constants:
+            values = tuple(int(v) for v in np.asarray(g.constants[source]).reshape(-1))
             pieces.append(Piece(index_, position, values))
             position += len(values)
         elif part in trace.shapes and len(trace.shapes[part]) == 1:
@@ -241,6 +247,40 @@ def _is_bias(trace: _Trace, node: onnx.NodeProto, name: str, axes_of_other: tupl
         return False
     trace.biases[str(layer)] = name
     return True
+
+
+def _slice(trace: _Trace, node: onnx.NodeProto, axes: Axes, out_shape: tuple[int, ...]) -> Axes | None:
+    """Slice: untouched axes keep their digits; a packed projection's axis may be cut into aligned chunks
+    (``qkv[:, :, 0:E]``, ``qkv[0:1]``): the chunk index becomes a fixed (frozen) outer digit."""
+    g = trace.g
+    in_shape = trace.shapes.get(node.input[0])
+    if in_shape is None or len(in_shape) != len(out_shape):
+        return None
+    starts = g.const_ints(node.input[1]) if len(node.input) > 1 else g.attr(node, "starts")
+    axes_ = g.const_ints(node.input[3]) if len(node.input) > 3 and node.input[3] else g.attr(node, "axes")
+    steps = g.const_ints(node.input[4]) if len(node.input) > 4 and node.input[4] else None
+    if starts is None:
+        return None
+    sliced = [int(a) % len(in_shape) for a in (axes_ if axes_ is not None else range(len(starts)))]
+    result = list(axes)
+    for i, dim in enumerate(out_shape):
+        factors = [f for f in axes[i] if f.size != 1]
+        if dim == in_shape[i]:
+            continue
+        if not any(f.layer for f in factors):
+            result[i] = (Factor(dim),) if dim != 1 else ()
+            continue
+        if i not in sliced or len(factors) != 1 or (steps and steps[sliced.index(i)] != 1):
+            return None
+        start = int(starts[sliced.index(i)])
+        start = max(0, start + in_shape[i]) if start < 0 else min(start, in_shape[i])
+        factor = factors[0]
+        if dim == 0 or factor.size % dim or start % dim:
+            return None
+        outer, inner = factor.split(factor.size // dim)
+        trace.frozen.add(outer)
+        result[i] = (inner,) if inner.size != 1 else ()
+    return result
 
 
 def _matmul(trace: _Trace, a: Axes, b: Axes, out_shape: tuple[int, ...]) -> Axes | None:
@@ -335,6 +375,9 @@ def _step(trace: _Trace, node: onnx.NodeProto) -> None:  # noqa: C901 - one bran
             for name in node.output:
                 trace.state[name] = [*axes[:axis], (inner,), *axes[axis + 1 :]]
             return
+    elif op == "Slice" and node.input[0] in trace.state:
+        assert shape is not None
+        result = _slice(trace, node, axes, shape)
     elif op in BINARY:
         result = _broadcast(trace, node)
     elif op == "MatMul" and len(tracked) >= 1:
