@@ -175,3 +175,73 @@ def split_qkv_attention(
         )
         return path
     return _export(Net().eval(), (example,), path, input_names=["x"], output_names=["logits"], dynamic_batch=True)
+
+
+def packed_slice_attention(path: Path, *, dim: int = 24, heads: int = 4, seq: int = 5) -> Path:
+    """Attention as paddle2onnx writes it (PP-OCR's SVTR blocks): one packed q/k/v MatMul, Reshape to
+    [0, -1, 3, heads, head_dim], Transpose, Slice + Squeeze to pick q, k and v, and the heads merged by a
+    Reshape whose target is Concat(Cast(Constant)) pieces; opset 13, dynamic batch."""
+    d = dim // heads
+    rng = np.random.default_rng(3)
+
+    def w(*shape: int, scale: float = 0.3) -> np.ndarray:
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    nodes = [
+        helper.make_node("MatMul", ["x", "qkv.w"], ["qkv.mm"], name="qkv"),
+        helper.make_node("Add", ["qkv.mm", "qkv.b"], ["qkv.out"], name="qkv_bias"),
+        helper.make_node("Reshape", ["qkv.out", "split_shape"], ["qkv.5d"], name="split_heads"),
+        helper.make_node("Transpose", ["qkv.5d"], ["qkv.t"], perm=[2, 0, 3, 1, 4], name="to_heads"),
+    ]
+    for i, part in enumerate("qkv"):
+        nodes += [
+            helper.make_node("Slice", ["qkv.t", f"s{i}", f"e{i}", "axis0"], [f"{part}.s"], name=f"slice_{part}"),
+            helper.make_node("Squeeze", [f"{part}.s", "axis0"], [part], name=f"squeeze_{part}"),
+        ]
+    nodes += [
+        helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2], name="k_t"),
+        helper.make_node("MatMul", ["q", "kt"], ["scores"], name="qk"),
+        helper.make_node("Mul", ["scores", "scale"], ["scaled"], name="scale_scores"),
+        helper.make_node("Softmax", ["scaled"], ["attn"], axis=-1, name="softmax"),
+        helper.make_node("MatMul", ["attn", "v"], ["ctx"], name="av"),
+        helper.make_node("Transpose", ["ctx"], ["ctx.t"], perm=[0, 2, 1, 3], name="merge_t"),
+        helper.make_node("Constant", [], ["m0"], value=numpy_helper.from_array(np.array([0], np.int32)), name="m0c"),
+        helper.make_node("Constant", [], ["m1"], value=numpy_helper.from_array(np.array([-1], np.int32)), name="m1c"),
+        helper.make_node("Constant", [], ["m2"], value=numpy_helper.from_array(np.array([dim], np.int32)), name="m2c"),
+        *(helper.make_node("Cast", [f"m{i}"], [f"m{i}.64"], to=TensorProto.INT64, name=f"cast{i}") for i in range(3)),
+        helper.make_node("Concat", ["m0.64", "m1.64", "m2.64"], ["merge_shape"], axis=0, name="merge_concat"),
+        helper.make_node("Reshape", ["ctx.t", "merge_shape"], ["merged"], name="merge_heads"),
+        helper.make_node("MatMul", ["merged", "proj.w"], ["proj.mm"], name="proj"),
+        helper.make_node("Add", ["proj.mm", "proj.b"], ["proj.out"], name="proj_bias"),
+        helper.make_node("Add", ["x", "proj.out"], ["res"], name="residual"),
+        helper.make_node("ReduceMean", ["res"], ["pooled"], axes=[1], keepdims=0, name="pool"),
+        helper.make_node("Gemm", ["pooled", "head.w", "head.b"], ["logits"], transB=1, name="head"),
+    ]
+    ints = {
+        "split_shape": [0, -1, 3, heads, d],
+        **{f"s{i}": [i] for i in range(3)},
+        **{f"e{i}": [i + 1] for i in range(3)},
+        "axis0": [0],
+    }
+    inits = [numpy_helper.from_array(np.array(v, np.int64), k) for k, v in ints.items()]
+    inits += [
+        numpy_helper.from_array(w(dim, 3 * dim), "qkv.w"),
+        numpy_helper.from_array(w(3 * dim, scale=0.05), "qkv.b"),
+        numpy_helper.from_array(np.array(d**-0.5, np.float32), "scale"),
+        numpy_helper.from_array(w(dim, dim), "proj.w"),
+        numpy_helper.from_array(w(dim, scale=0.05), "proj.b"),
+        numpy_helper.from_array(w(3, dim), "head.w"),
+        numpy_helper.from_array(np.zeros(3, np.float32), "head.b"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "packed_slice_attention",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", seq, dim])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 3])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, str(path))
+    return path

@@ -229,6 +229,34 @@ def test_attention_heads_with_computed_reshape_targets(tmp_path, data):
     assert session(out).run(None, {"x": np.zeros((3, 6, 8), np.float32)})[0].shape == (3, 3)
 
 
+def test_attention_heads_of_a_packed_projection_cut_by_slices(tmp_path, data):
+    """paddle2onnx's form (PP-OCR): q, k, v are Slices of one packed projection; the merge target is
+    Concat(Cast(Constant))."""
+    model = prune_models.packed_slice_attention(tmp_path / "packed.onnx")
+    result = run(
+        model,
+        data(x=(24, 5, 24)),
+        tmp_path / "out",
+        passes=[prune(exclude_first_last=False)],
+        quality={"min_top1_agreement": 0},
+    )
+    summary = result.report["passes"][0]
+    assert summary["attention_heads"] == [
+        {
+            "nodes": ["qkv"],
+            "readers": ["proj"],
+            "heads_before": 4,
+            "heads_after": 2,
+            "head_dim": 6,
+            "kept_heads": summary["attention_heads"][0]["kept_heads"],
+        }
+    ]
+    assert layer(summary, "qkv")["channels_after"] == 36  # 3 x 2 heads x 6
+    out = result.artifacts["model.onnx"]
+    onnx.checker.check_model(str(out))
+    assert session(out).run(None, {"x": np.zeros((3, 5, 24), np.float32)})[0].shape == (3, 3)
+
+
 def test_open_input_axes_stay_open(tmp_path, data):
     """A conv net that takes any image size (open height and width) still does after pruning."""
     from onnx import TensorProto, helper, numpy_helper
