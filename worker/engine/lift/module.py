@@ -67,6 +67,13 @@ class LiftedGraph(nn.Module):
         else:
             self._python_consts[name] = value
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are: tensors made from shape values (Python ints) are made there too."""
+        for tensor in (*self.parameters(), *self.buffers()):
+            return tensor.device
+        return torch.device("cpu")
+
     def forward(self, *args: torch.Tensor) -> Any:
         env: dict[str, Any] = dict(self._python_consts)
         env.update({name: getattr(self, key) for name, key in self.const_keys.items()})

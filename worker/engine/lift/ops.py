@@ -212,7 +212,13 @@ def layernorm(g: GraphIndex, node: onnx.NodeProto, mod: LiftedGraph, fused: set[
 def _unary(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[..., None]:
     def convert(g: GraphIndex, node: onnx.NodeProto, mod: LiftedGraph, fused: set[str]) -> None:
         # a shape value (Python ints) meets tensor math, e.g. 1/sqrt(head_dim) read off a shape
-        _step(g, mod, node, lambda m, x: fn(x if isinstance(x, torch.Tensor) else torch.as_tensor(x)), [node.input[0]])
+        _step(
+            g,
+            mod,
+            node,
+            lambda m, x: fn(x if isinstance(x, torch.Tensor) else torch.as_tensor(x, device=m.device)),
+            [node.input[0]],
+        )
 
     return convert
 
@@ -490,7 +496,7 @@ def cast(g: GraphIndex, node: onnx.NodeProto, mod: LiftedGraph, fused: set[str])
         if isinstance(x, torch.Tensor):
             return x.to(dtype)
         # shape arithmetic stays in Python ints; a cast to float leaves it (e.g. to scale by a head size)
-        return torch.as_tensor(x, dtype=dtype) if dtype.is_floating_point else x
+        return torch.as_tensor(x, dtype=dtype, device=m.device) if dtype.is_floating_point else x
 
     _step(g, mod, node, fn, [node.input[0]])
 
