@@ -10,14 +10,16 @@ from typing import Any
 from celery import Celery
 from kombu import Queue
 
+from app.schemas.recipe import Recipe
 from app.settings import Settings
 
 RUN_JOB_TASK = "slimline.run_job"
 QUEUES = ("cpu", "gpu")
 
 
-def queue_for_device(device: str) -> str:
-    return "gpu" if device == "cuda" else "cpu"
+def queue_for(recipe: Recipe) -> str:
+    """``gpu`` for a cuda target or fine-tuning on cuda; ``cpu`` for everything else."""
+    return "gpu" if recipe.needs_gpu() else "cpu"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

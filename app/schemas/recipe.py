@@ -66,6 +66,13 @@ class FineTune(_Strict):
         "distillation when this is true; a dataset without labels is always distilled.",
     )
     temperature: float = Field(2.0, gt=0.0, le=100.0, description="Softmax temperature for distillation on logits.")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto",
+        description="Where the training runs (PyTorch). `auto`: on the GPU when the target is `cuda` and the "
+        "worker's PyTorch sees one, else on the CPU. `cuda`: on a GPU whatever the target (a model for CPU "
+        "deployment fine-tuned on a GPU worker); the job goes to the `gpu` queue and fails with `no_gpu` on a "
+        "worker without one. `cpu`: always on the CPU. Latency and quality are still measured on the target.",
+    )
 
 
 class PrunePass(_Strict):
@@ -116,8 +123,8 @@ class PrunePass(_Strict):
     )
     finetune: FineTune | None = Field(
         None,
-        description="Optional recovery training after pruning (needs PyTorch; runs on CUDA for a cuda "
-        "target when the worker has a GPU).",
+        description="Optional recovery training after pruning (PyTorch; on CUDA for a cuda target when the "
+        "worker has a GPU, or wherever `finetune.device` says).",
     )
 
 
@@ -229,3 +236,10 @@ class Recipe(_Strict):
         description="Search the passes' options for the best model within an accuracy limit instead of "
         "running them once as written.",
     )
+
+    def needs_gpu(self) -> bool:
+        """True when a step must run on a GPU: a cuda target, or fine-tuning asked to run on cuda."""
+        return self.target.device == "cuda" or any(
+            isinstance(step, PrunePass) and step.finetune is not None and step.finetune.device == "cuda"
+            for step in self.passes
+        )

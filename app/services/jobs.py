@@ -16,7 +16,7 @@ from app.errors import IdempotencyConflict, IncompatibleDataset, InvalidState, N
 from app.ids import new_id
 from app.jobs.states import JobStatus, add_event, transition
 from app.models import Artifact, Dataset, Job, JobEvent, Model
-from app.queue import queue_for_device
+from app.queue import queue_for
 from app.schemas.recipe import Recipe
 from app.schemas.resources import JobCreate
 from app.schemas.tensors import TensorSpec
@@ -82,7 +82,7 @@ def create_job(
         model_id=model.id,
         dataset_id=dataset.id,
         recipe=recipe.model_dump(mode="json"),
-        queue=queue_for_device(recipe.target.device),
+        queue=queue_for(recipe),
         status=JobStatus.queued.value,
         progress=0.0,
         attempts=0,

@@ -131,8 +131,16 @@ def test_cuda_jobs_go_to_the_gpu_queue(client, auth, model_and_data, settings):
 
     model, dataset = model_and_data
     job = _create(client, auth, model, dataset, target={"device": "cuda"}).json()
+    # a model for CPU deployment whose recovery training should run on a GPU worker
+    on_gpu = {"type": "prune", "finetune": {"device": "cuda"}}
+    trained_on_gpu = _create(client, auth, model, dataset, passes=[on_gpu]).json()
+    trained_anywhere = _create(client, auth, model, dataset, passes=[{**on_gpu, "finetune": {}}]).json()
+    assert trained_on_gpu["recipe"]["target"]["device"] == "cpu"
+    assert trained_anywhere["recipe"]["passes"][0]["finetune"]["device"] == "auto"
     with session_scope(settings.database_url) as session:
         assert session.get(Job, job["id"]).queue == "gpu"
+        assert session.get(Job, trained_on_gpu["id"]).queue == "gpu"
+        assert session.get(Job, trained_anywhere["id"]).queue == "cpu"
 
 
 def test_webhook_to_a_private_address_is_refused(settings, auth, cnn_bytes, images_npz):

@@ -4,6 +4,7 @@ composes with quantize."""
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+import torch
 
 from app.schemas.recipe import FineTune, PrunePass, Recipe
 from app.schemas.report import Report
@@ -20,6 +22,8 @@ from worker.engine import Cancelled, EngineError, optimize
 from worker.engine.context import PassContext
 from worker.engine.data import Dataset, split
 from worker.engine.progress import Reporter
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU that PyTorch sees (run on a GPU machine)")
 
 
 def run(model: Path, data: Path, out: Path, **recipe):  # type: ignore[no-untyped-def]
@@ -350,6 +354,58 @@ def test_finetune_with_labels_recovers_accuracy(tmp_path, digits_model):
     assert finetune["loss"] == "cross-entropy on labels" and finetune["data"] == "calibration split"
     assert finetune["train_samples"] == tuned.report["split"]["calibration_samples"]
     assert len(finetune["epoch_losses"]) == 3 and finetune["epoch_losses"][-1] < finetune["epoch_losses"][0]
+    assert finetune["device"] == "cpu" and finetune["device_reason"].startswith("the target device is cpu")
+
+
+@CUDA
+def test_finetune_on_cuda_recovers_accuracy_and_hands_back_a_cpu_model(tmp_path, digits_model):
+    """``finetune.device: cuda`` trains on the GPU for a CPU target: the report is measured on the CPU."""
+    model, dataset, _, _ = digits_model
+    common = {"split": {"max_eval_samples": 500}, "quality": {"max_accuracy_drop": 1.0}}
+    pruned = prune(sparsity=0.8, exclude_first_last=False)
+    plain = run(model, dataset, tmp_path / "plain", passes=[pruned], **common)
+    on_gpu = {"epochs": 3, "distill": True, "device": "cuda"}
+    tuned = run(model, dataset, tmp_path / "tuned", passes=[{**pruned, "finetune": on_gpu}], **common)
+    accuracy = [r.report["optimized"]["accuracy"]["top1"] for r in (plain, tuned)]
+    assert accuracy[1] > accuracy[0] + 0.02, accuracy
+    finetune = tuned.report["passes"][0]["finetune"]
+    assert finetune["device"] == "cuda" and finetune["device_name"] == torch.cuda.get_device_name(0)
+    assert finetune["device_reason"] == "finetune.device is cuda"
+    assert finetune["loss"].startswith("cross-entropy on labels + distillation")
+    assert finetune["epoch_losses"][-1] < finetune["epoch_losses"][0]
+    assert tuned.report["environment"]["device"] == "cpu"  # latency and quality measured on the target
+
+
+@CUDA
+def test_unstructured_finetune_on_cuda_keeps_the_zeros(tmp_path, digits_model):
+    model, dataset, _, _ = digits_model
+    on_gpu = {"epochs": 1, "device": "cuda"}
+    result = run(
+        model,
+        dataset,
+        tmp_path / "out",
+        passes=[prune(method="unstructured", sparsity=0.7, scope="global", finetune=on_gpu)],
+        split={"max_eval_samples": 300},
+        quality={"max_accuracy_drop": 1.0},
+    )
+    summary = result.report["passes"][0]
+    assert summary["finetune"]["device"] == "cuda"
+    arrays = {
+        i.name: onnx.numpy_helper.to_array(i) for i in onnx.load(str(result.artifacts["model.onnx"])).graph.initializer
+    }
+    pruned_weights = [r["initializer"] for r in summary["layers"]]
+    zeros = sum(int(np.sum(arrays[n] == 0)) for n in pruned_weights)
+    assert abs(zeros / sum(arrays[n].size for n in pruned_weights) - 0.7) < 0.01
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU: the cuda tests above run instead")
+def test_finetune_on_cuda_without_a_gpu_is_a_clear_error(tmp_path, digits_model):
+    model, dataset, _, _ = digits_model
+    on_gpu = prune(sparsity=0.5, finetune={"epochs": 1, "device": "cuda"})
+    with pytest.raises(EngineError) as info:
+        run(model, dataset, tmp_path / "out", passes=[on_gpu], split={"max_eval_samples": 100})
+    assert info.value.code == "no_gpu"
+    assert "finetune.device: cuda" in info.value.message and "gpu queue" in info.value.message
 
 
 def test_distillation_without_labels_and_taylor_importance(tmp_path, digits_model):
@@ -465,7 +521,8 @@ def _context(tmp_path: Path, x: np.ndarray, labels: np.ndarray, is_cancelled) ->
     )
 
 
-def test_cancellation_is_honoured_between_training_batches(tmp_path, digits_model):
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=CUDA)])
+def test_cancellation_is_honoured_between_training_batches(tmp_path, digits_model, device):
     import copy
 
     from worker.engine import finetune
@@ -483,10 +540,11 @@ def test_cancellation_is_honoured_between_training_batches(tmp_path, digits_mode
     student = lift(onnx.load(str(model))).module
     before = copy.deepcopy(student.state_dict())
     with pytest.raises(Cancelled):
-        finetune.train(ctx, student, None, FineTune(epochs=5, batch_size=16), ["x"])
+        finetune.train(ctx, student, None, FineTune(epochs=5, batch_size=16, device=device), ["x"])
     assert checks == 4  # three batches trained, the fourth check stopped it inside the first epoch
     changed = any(not (before[k] == v).all() for k, v in student.state_dict().items())
     assert changed
+    assert {p.device.type for p in student.parameters()} == {"cpu"}  # handed back on the CPU all the same
 
 
 def test_the_recipe_schema_validates_prune_options():
@@ -511,6 +569,37 @@ def test_a_lift_that_disagrees_with_onnxruntime_is_refused(built):
     with pytest.raises(EngineError) as info:
         verify(module, (torch.from_numpy(x),), [expected[0] + 0.5], ["logits"])
     assert info.value.code == "lift_mismatch" and "output 'logits'" in info.value.message
+
+
+LIFTED_MODELS = {
+    "residual_cnn": (prune_models.residual_bn_cnn, (2, 1, 8, 8)),
+    "split_qkv": (prune_models.split_qkv_attention, (2, 6, 8)),
+    # the TorchScript exporter computes the attention scale from the input's shape: Shape -> Slice -> Cast -> Sqrt
+    "split_qkv_torchscript": (functools.partial(prune_models.split_qkv_attention, legacy=True), (2, 6, 8)),
+    "packed_slices": (prune_models.packed_slice_attention, (2, 5, 24)),
+}
+
+
+@pytest.mark.parametrize("device", ["meta", pytest.param("cuda", marks=CUDA)])
+@pytest.mark.parametrize("name", sorted(LIFTED_MODELS))
+def test_a_lifted_model_runs_where_its_weights_are(tmp_path, name, device):
+    """Fine-tuning moves the lifted model to the GPU: tensors it makes from shape values must follow it.
+
+    PyTorch's meta device applies the same rule as CUDA (no CPU tensor but a 0-d one may meet it), so
+    this runs on every machine; on a GPU machine the cuda case also checks the numbers.
+    """
+    from worker.engine.lift import lift
+
+    build, shape = LIFTED_MODELS[name]
+    module = lift(onnx.load(str(build(tmp_path / f"{name}.onnx")))).module
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal(shape).astype(np.float32))
+    with torch.no_grad():
+        expected = module(x)
+        module.to(device)
+        got = module(x.to(device))
+    assert got.device.type == device and got.shape == expected.shape
+    if device != "meta":
+        assert torch.allclose(got.cpu(), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_nothing_to_prune_returns_the_input_and_says_why(tmp_path, built, data):

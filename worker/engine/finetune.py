@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,12 +20,38 @@ from torch import nn
 
 from app.schemas.recipe import FineTune
 from worker.engine.context import PassContext
+from worker.engine.errors import EngineError
 from worker.engine.evaluate import is_classifier_like
 
 
-def device_for(ctx: PassContext) -> torch.device:
-    """CUDA for a cuda target on a worker with a GPU; CPU otherwise."""
-    return torch.device("cuda" if ctx.target.device == "cuda" and torch.cuda.is_available() else "cpu")
+def device_for(ctx: PassContext, config: FineTune) -> tuple[torch.device, str]:
+    """Where to train, and why there.
+
+    ``auto``: CUDA for a cuda target on a worker whose PyTorch sees a GPU, else the CPU. ``cuda``: a GPU or
+    the ``no_gpu`` error (never a silent CPU run). ``cpu``: the CPU.
+    """
+    gpu = torch.cuda.is_available()
+    if config.device == "cuda" and not gpu:
+        built = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise EngineError(
+            "no_gpu",
+            f"fine-tuning on cuda was requested (finetune.device: cuda) but this worker's PyTorch sees no GPU "
+            f"(torch {torch.__version__}, {built}). Run the job on a worker of the gpu queue, or set "
+            "finetune.device to auto or cpu.",
+        )
+    if config.device == "cuda":
+        return torch.device("cuda"), "finetune.device is cuda"
+    if config.device == "cpu":
+        return torch.device("cpu"), "finetune.device is cpu"
+    if ctx.target.device != "cuda":
+        return torch.device("cpu"), "the target device is cpu (finetune.device: auto)"
+    if not gpu:
+        return torch.device("cpu"), "the target is cuda but this worker's PyTorch sees no GPU (finetune.device: auto)"
+    return torch.device("cuda"), "the target device is cuda (finetune.device: auto)"
+
+
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
 @contextlib.contextmanager
@@ -73,6 +100,25 @@ def _distill_loss(student: list[torch.Tensor], teacher: list[torch.Tensor], temp
     return torch.stack(losses).sum()
 
 
+def _loss(
+    student: nn.Module,
+    teacher: nn.Module | None,
+    inputs: tuple[torch.Tensor, ...],
+    target: torch.Tensor | None,
+    temperature: float,
+) -> torch.Tensor:
+    """Cross-entropy on ``target`` (when given) plus distillation from ``teacher`` (when given)."""
+    outputs = _outputs(student(*inputs))
+    loss = torch.zeros((), device=inputs[0].device)
+    if target is not None:
+        loss = loss + F.cross_entropy(outputs[0].reshape(len(target), -1), target)
+    if teacher is not None:
+        with torch.no_grad():
+            reference = _outputs(teacher(*inputs))
+        loss = loss + _distill_loss(outputs, reference, temperature)
+    return loss
+
+
 def train(
     ctx: PassContext,
     student: nn.Module,
@@ -89,7 +135,8 @@ def train(
     student learns the teacher's (the unpruned model's) outputs, added to the cross-entropy when labels exist.
     ``masks`` (parameter name -> 0/1 tensor) keep pruned weights at zero (unstructured pruning).
     """
-    device = device_for(ctx)
+    device, why = device_for(ctx, config)
+    ctx.reporter.log(f"fine-tuning on {device_name(device)}: {why}", data={"device": device.type})
     use_labels = labels_usable(ctx)
     distill = config.distill or not use_labels
     if distill and teacher is None:
@@ -115,44 +162,49 @@ def train(
     if distill:
         parts.append(f"distillation from the original model (KL on logits at T={config.temperature}, MSE otherwise)")
     kind = " + ".join(parts)
-    with torch_threads(ctx.threads):
-        for epoch in range(config.epochs):
-            order = rng.permutation(ctx.split.calibration)
-            total, batches = 0.0, 0
-            for chunk, feed in ctx.dataset.batches(order, config.batch_size):
-                ctx.reporter.check()  # cancellation between batches
-                inputs = _tensors(feed, input_names, device)
-                outputs = _outputs(student(*inputs))
-                loss = torch.zeros((), device=device)
-                if use_labels:
-                    assert ctx.dataset.labels is not None
-                    target = torch.from_numpy(ctx.dataset.labels[chunk].astype(np.int64)).to(device)
-                    loss = loss + F.cross_entropy(outputs[0].reshape(len(target), -1), target)
-                if distill:
-                    assert teacher is not None
-                    with torch.no_grad():
-                        reference = _outputs(teacher(*inputs))
-                    loss = loss + _distill_loss(outputs, reference, config.temperature)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                if device_masks:
-                    with torch.no_grad():
-                        for name, mask in device_masks.items():
-                            params[name].mul_(mask)
-                total += float(loss.detach())
-                batches += 1
-            losses.append(total / max(1, batches))
-            fraction = start + (end - start) * (epoch + 1) / config.epochs
-            ctx.reporter.update(fraction)
-            ctx.reporter.log(
-                f"fine-tuning epoch {epoch + 1}/{config.epochs}: mean loss {losses[-1]:.4f}",
-                data={"epoch": epoch + 1, "epochs": config.epochs, "loss": losses[-1]},
-            )
-    student.cpu().eval()
-    if teacher is not None:
-        teacher.cpu()
+    started = time.perf_counter()
+    try:
+        with torch_threads(ctx.threads):
+            for epoch in range(config.epochs):
+                order = rng.permutation(ctx.split.calibration)
+                total, batches = torch.zeros((), device=device), 0
+                for chunk, feed in ctx.dataset.batches(order, config.batch_size):
+                    ctx.reporter.check()  # cancellation between batches
+                    inputs = _tensors(feed, input_names, device)
+                    target = None
+                    if use_labels:
+                        assert ctx.dataset.labels is not None
+                        target = torch.from_numpy(ctx.dataset.labels[chunk].astype(np.int64)).to(device)
+                    loss = _loss(student, teacher if distill else None, inputs, target, config.temperature)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                    schedule.step()
+                    if device_masks:
+                        with torch.no_grad():
+                            for name, mask in device_masks.items():
+                                params[name].mul_(mask)
+                    total += loss.detach()  # summed on the device: no host sync per batch
+                    batches += 1
+                losses.append(float(total) / max(1, batches))
+                fraction = start + (end - start) * (epoch + 1) / config.epochs
+                ctx.reporter.update(fraction)
+                ctx.reporter.log(
+                    f"fine-tuning epoch {epoch + 1}/{config.epochs}: mean loss {losses[-1]:.4f}",
+                    data={"epoch": epoch + 1, "epochs": config.epochs, "loss": losses[-1]},
+                )
+    except torch.cuda.OutOfMemoryError:
+        raise EngineError(
+            "gpu_out_of_memory",
+            f"fine-tuning ran out of GPU memory on {device_name(device)} at batch_size {config.batch_size}; "
+            "lower finetune.batch_size (or use finetune.device: cpu)",
+        ) from None
+    finally:  # back on the CPU whatever happened (cancelled, failed): export and the next pass use it there
+        student.cpu().eval()
+        if teacher is not None:
+            teacher.cpu()
+        if device.type == "cuda":  # a worker process lives on: hand the cached blocks back to the driver
+            torch.cuda.empty_cache()
     return {
         "epochs": config.epochs,
         "lr": config.lr,
@@ -161,6 +213,9 @@ def train(
         "loss": kind,
         "epoch_losses": losses,
         "device": device.type,
+        "device_name": device_name(device),
+        "device_reason": why,
+        "seconds": round(time.perf_counter() - started, 3),
         "train_samples": int(len(ctx.split.calibration)),
         "data": "calibration split",
     }

@@ -12,6 +12,7 @@ from .event_read_data import EventReadData
 from .event_read_type import EventReadType
 from .fidelity import Fidelity
 from .fine_tune import FineTune
+from .fine_tune_device import FineTuneDevice
 from .fine_tune_schedule import FineTuneSchedule
 from .healthz_response_healthz import HealthzResponseHealthz
 from .job_create import JobCreate
@@ -77,6 +78,7 @@ __all__ = (
     "EventReadType",
     "Fidelity",
     "FineTune",
+    "FineTuneDevice",
     "FineTuneSchedule",
     "HealthzResponseHealthz",
     "JobCreate",

@@ -5,6 +5,7 @@ from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..models.fine_tune_device import FineTuneDevice
 from ..models.fine_tune_schedule import FineTuneSchedule
 from ..types import UNSET, Unset
 
@@ -26,6 +27,11 @@ class FineTune:
             squared error on other outputs). With labels the loss is cross-entropy on the first output, plus distillation
             when this is true; a dataset without labels is always distilled. Default: False.
         temperature (float | Unset): Softmax temperature for distillation on logits. Default: 2.0.
+        device (FineTuneDevice | Unset): Where the training runs (PyTorch). `auto`: on the GPU when the target is `cuda`
+            and the worker's PyTorch sees one, else on the CPU. `cuda`: on a GPU whatever the target (a model for CPU
+            deployment fine-tuned on a GPU worker); the job goes to the `gpu` queue and fails with `no_gpu` on a worker
+            without one. `cpu`: always on the CPU. Latency and quality are still measured on the target. Default:
+            FineTuneDevice.AUTO.
     """
 
     epochs: int | Unset = 3
@@ -34,6 +40,7 @@ class FineTune:
     batch_size: int | Unset = 32
     distill: bool | Unset = False
     temperature: float | Unset = 2.0
+    device: FineTuneDevice | Unset = FineTuneDevice.AUTO
 
     def to_dict(self) -> dict[str, Any]:
         epochs = self.epochs
@@ -50,6 +57,10 @@ class FineTune:
 
         temperature = self.temperature
 
+        device: str | Unset = UNSET
+        if not isinstance(self.device, Unset):
+            device = self.device.value
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -65,6 +76,8 @@ class FineTune:
             field_dict["distill"] = distill
         if temperature is not UNSET:
             field_dict["temperature"] = temperature
+        if device is not UNSET:
+            field_dict["device"] = device
 
         return field_dict
 
@@ -88,6 +101,13 @@ class FineTune:
 
         temperature = d.pop("temperature", UNSET)
 
+        _device = d.pop("device", UNSET)
+        device: FineTuneDevice | Unset
+        if isinstance(_device, Unset):
+            device = UNSET
+        else:
+            device = FineTuneDevice(_device)
+
         fine_tune = cls(
             epochs=epochs,
             lr=lr,
@@ -95,6 +115,7 @@ class FineTune:
             batch_size=batch_size,
             distill=distill,
             temperature=temperature,
+            device=device,
         )
 
         return fine_tune

@@ -53,8 +53,8 @@ class PrunePass:
                 attention block's heads, ranked by the magnitude of their q/k/v and output-projection weights). The projections,
                 the layer that reads the merged heads and the head count in Reshape targets shrink together; the rewrite is
                 checked against the original with those heads zeroed. Default: True.
-            finetune (FineTune | None | Unset): Optional recovery training after pruning (needs PyTorch; runs on CUDA for a
-                cuda target when the worker has a GPU).
+            finetune (FineTune | None | Unset): Optional recovery training after pruning (PyTorch; on CUDA for a cuda target
+                when the worker has a GPU, or wherever `finetune.device` says).
     """
 
     type_: Literal["prune"] | Unset = "prune"
