@@ -16,6 +16,10 @@ Models:
     constant is added to it).
 
     .venv/bin/python benchmarks/prune.py [--threads 1] [--job-threads 2] [--out benchmarks/RESULTS.md]
+
+On a machine with a GPU, ``--finetune-device cuda`` adds, beside the CPU fine-tuning, the same job with
+``finetune.device: cuda`` (and a static int8 job from its result), and trains the baselines on the GPU:
+recovery training on the GPU vs on the CPU, in one run, on the same pruned model and data.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from benchmarks.quantize import cpu_model, export  # noqa: E402
 from worker.engine import evaluate, macs, modelio, optimize  # noqa: E402
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
+MODELS = ("cnn-fashion", "transformer-digits")
 
 
 def _idx(path: Path) -> np.ndarray:
@@ -48,34 +53,35 @@ def _idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
-def fashion() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def fashion(root: Path = FASHION) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     def images(name: str) -> np.ndarray:
-        return (_idx(FASHION / name).astype(np.float32) / 255.0)[:, None]
+        return (_idx(root / name).astype(np.float32) / 255.0)[:, None]
 
     return (
         images("train-images-idx3-ubyte.gz"),
-        _idx(FASHION / "train-labels-idx1-ubyte.gz").astype(np.int64),
+        _idx(root / "train-labels-idx1-ubyte.gz").astype(np.int64),
         images("t10k-images-idx3-ubyte.gz"),
-        _idx(FASHION / "t10k-labels-idx1-ubyte.gz").astype(np.int64),
+        _idx(root / "t10k-labels-idx1-ubyte.gz").astype(np.int64),
     )
 
 
-def train(module: Any, x: np.ndarray, y: np.ndarray, epochs: int, lr: float = 2e-3) -> Any:
+def train(module: Any, x: np.ndarray, y: np.ndarray, epochs: int, lr: float = 2e-3, device: str = "cpu") -> Any:
     import torch
 
     torch.manual_seed(0)
+    module.to(device)
     optimizer = torch.optim.Adam(module.parameters(), lr=lr)
     steps = epochs * -(-len(x) // 64)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
-    xs, ys = torch.from_numpy(x), torch.from_numpy(y)
+    xs, ys = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
     module.train()
     for _ in range(epochs):
-        for index in torch.randperm(len(xs)).split(64):
+        for index in torch.randperm(len(xs), device=device).split(64):
             optimizer.zero_grad()
             torch.nn.functional.cross_entropy(module(xs[index]), ys[index]).backward()
             optimizer.step()
             schedule.step()
-    return module.eval()
+    return module.cpu().eval()
 
 
 def cnn() -> Any:
@@ -159,11 +165,14 @@ def benchmark(
     for label, path in variants.items():
         facts = macs.model_facts(path)
         drop = (accuracy["fp32"] - accuracy[label]) * 100
+        trained = next((p["finetune"] for p in reports.get(label, {}).get("passes", []) if p.get("finetune")), None)
+        training = f"{trained['seconds']:.1f} s on {trained['device_name']}" if trained else "—"
         rows.append(
             f"| {name} | {label} | {facts['parameter_count']:,} | {facts['macs'] / 1e6:.2f} M | "
             f"{facts['size_bytes'] / 1e6:.3f} MB | {timings[label].p50_ms:.3f} ms | "
             f"{base / timings[label].p50_ms:.2f}× | "
-            f"{accuracy[label] * 100:.2f}% ({drop:+.2f}) | {f'{seconds[label]:.0f} s' if label in seconds else '—'} |"
+            f"{accuracy[label] * 100:.2f}% ({drop:+.2f}) | {f'{seconds[label]:.0f} s' if label in seconds else '—'} | "
+            f"{training} |"
         )
         print(rows[-1], flush=True)
     return rows
@@ -178,17 +187,27 @@ def main() -> None:
     parser.add_argument("--extra-samples", type=int, default=20000, help="unseen training images in the job's data")
     parser.add_argument("--job-threads", type=int, default=2, help="threads for the engine's jobs (fine-tuning)")
     parser.add_argument("--budget", type=float, default=8.0, help="seconds of interleaved timing per model")
+    parser.add_argument("--finetune-device", choices=["cpu", "cuda"], default="cpu", help="cuda: GPU fine-tuning too")
+    parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {', '.join(MODELS)}")
+    parser.add_argument("--fashion-dir", type=Path, default=FASHION, help="Fashion-MNIST's four .gz files")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    models = [m for m in args.models.split(",") if m]
+    if unknown := set(models) - set(MODELS):
+        parser.error(f"unknown model(s): {', '.join(sorted(unknown))}")
     import onnxruntime
     import torch
 
-    # training the baseline uses torch's default threads; the engine's jobs (fine-tuning too) use --threads
+    gpu = args.finetune_device == "cuda"
+    if gpu and not torch.cuda.is_available():
+        parser.error("--finetune-device cuda: PyTorch sees no GPU here")
+    train_device = "cuda" if gpu else "cpu"
+    # training the baseline uses torch's default threads; the engine's jobs (fine-tuning too) use --job-threads
     rows: list[str] = []
     started = time.perf_counter()
     prune = {"type": "prune", "method": "structured", "sparsity": 0.5, "exclude_first_last": False}
     finetune = {"epochs": args.finetune_epochs, "lr": 2e-3, "batch_size": 64, "distill": True}  # cosine decay
-    tuned = "pruned 50% + fine-tune"
+    tuned, tuned_gpu = "pruned 50% + fine-tune", "pruned 50% + fine-tune on cuda"
     plan = {
         "pruned 50%, no recovery": ([prune], "fp32"),
         tuned: ([{**prune, "finetune": finetune}], "fp32"),
@@ -197,61 +216,72 @@ def main() -> None:
         "pruned 50% + fine-tune, then static int8": ([{"type": "quantize", "mode": "static"}], tuned),
         "pruned 50% + fine-tune, then quantize auto": ([{"type": "quantize", "mode": "auto"}], tuned),
     }
+    if gpu:
+        plan[tuned_gpu] = ([{**prune, "finetune": {**finetune, "device": "cuda"}}], "fp32")
+        plan[f"{tuned_gpu}, then static int8"] = ([{"type": "quantize", "mode": "static"}], tuned_gpu)
     with tempfile.TemporaryDirectory(prefix="slimline-prune-bench-") as tmp:
         work = Path(tmp)
-        x_train, y_train, x_test, y_test = fashion()
-        print("training cnn-fashion ...", flush=True)
-        model = train(cnn(), x_train[: args.train_samples], y_train[: args.train_samples], args.epochs)
-        source = export(model, torch.from_numpy(x_test[:2]), work / "cnn-fashion.onnx")
-        data = work / "fashion.npz"
-        # the job's dataset: training images the baseline never saw, plus the test set; the evaluation split
-        # (5,000 of them) is never trained on, by the baseline or by fine-tuning
-        unseen = slice(args.train_samples, args.train_samples + args.extra_samples)
-        np.savez(data, x=np.concatenate([x_train[unseen], x_test]), labels=np.concatenate([y_train[unseen], y_test]))
-        total = len(x_train[unseen]) + len(x_test)
-        recipe = {"split": {"calibration_fraction": (total - 6000) / total, "max_eval_samples": 5000}}
-        rows += benchmark("cnn-fashion", source, data, plan, work, args, **recipe)
+        if "cnn-fashion" in models:
+            x_train, y_train, x_test, y_test = fashion(args.fashion_dir)
+            print(f"training cnn-fashion on {train_device} ...", flush=True)
+            samples = slice(0, args.train_samples)
+            model = train(cnn(), x_train[samples], y_train[samples], args.epochs, device=train_device)
+            source = export(model, torch.from_numpy(x_test[:2]), work / "cnn-fashion.onnx")
+            data = work / "fashion.npz"
+            # the job's dataset: training images the baseline never saw, plus the test set; the evaluation
+            # split (5,000 of them) is never trained on, by the baseline or by fine-tuning
+            unseen = slice(args.train_samples, args.train_samples + args.extra_samples)
+            x_job, y_job = np.concatenate([x_train[unseen], x_test]), np.concatenate([y_train[unseen], y_test])
+            np.savez(data, x=x_job, labels=y_job)
+            recipe = {"split": {"calibration_fraction": (len(x_job) - 6000) / len(x_job), "max_eval_samples": 5000}}
+            rows += benchmark("cnn-fashion", source, data, plan, work, args, **recipe)
 
-        from sklearn.datasets import load_digits
+        if "transformer-digits" in models:
+            from sklearn.datasets import load_digits
 
-        digits = load_digits()
-        x = (digits.images / 16.0).astype(np.float32)
-        y = digits.target.astype(np.int64)
-        order = np.random.default_rng(0).permutation(len(x))
-        fit, held = order[:900], order[900:]
-        print("training transformer-digits ...", flush=True)
-        source = export(
-            train(transformer(), x[fit], y[fit], 30, lr=1e-3), torch.from_numpy(x[:2]), work / "transformer-digits.onnx"
-        )
-        data = work / "digits.npz"
-        np.savez(data, x=x[held], labels=y[held])
-        small = {
-            "pruned 50% (heads + FFN), no recovery": ([prune], "fp32"),
-            # 448 training images: more, smaller steps
-            "pruned 50% (heads + FFN) + fine-tune": (
-                [{**prune, "finetune": {**finetune, "epochs": 30, "batch_size": 32}}],
-                "fp32",
-            ),
-        }
-        recipe = {"split": {"calibration_fraction": 0.5, "max_eval_samples": 5000}}
-        rows += benchmark("transformer-digits", source, data, small, work, args, **recipe)
+            digits = load_digits()
+            x = (digits.images / 16.0).astype(np.float32)
+            y = digits.target.astype(np.int64)
+            order = np.random.default_rng(0).permutation(len(x))
+            fit, held = order[:900], order[900:]
+            print(f"training transformer-digits on {train_device} ...", flush=True)
+            trained = train(transformer(), x[fit], y[fit], 30, lr=1e-3, device=train_device)
+            source = export(trained, torch.from_numpy(x[:2]), work / "transformer-digits.onnx")
+            data = work / "digits.npz"
+            np.savez(data, x=x[held], labels=y[held])
+            small_finetune = {**finetune, "epochs": 30, "batch_size": 32}  # 448 training images: more, smaller steps
+            small = {
+                "pruned 50% (heads + FFN), no recovery": ([prune], "fp32"),
+                "pruned 50% (heads + FFN) + fine-tune": ([{**prune, "finetune": small_finetune}], "fp32"),
+            }
+            if gpu:
+                small["pruned 50% (heads + FFN) + fine-tune on cuda"] = (
+                    [{**prune, "finetune": {**small_finetune, "device": "cuda"}}],
+                    "fp32",
+                )
+            recipe = {"split": {"calibration_fraction": 0.5, "max_eval_samples": 5000}}
+            rows += benchmark("transformer-digits", source, data, small, work, args, **recipe)
     cpu = cpu_model()
+    gpu_name = f", GPU {torch.cuda.get_device_name(0)}" if gpu else ""
     command = (
         f"python benchmarks/prune.py --threads {args.threads} --job-threads {args.job_threads} "
         f"--train-samples {args.train_samples} --extra-samples {args.extra_samples} --epochs {args.epochs} "
         f"--finetune-epochs {args.finetune_epochs} --budget {args.budget}"
+        + (f" --finetune-device {args.finetune_device}" if gpu else "")
+        + (f" --models {args.models}" if models != list(MODELS) else "")
     )
     table = (
-        f"### Pruning, {datetime.now(UTC):%Y-%m-%d}: {cpu}, {len(__import__('os').sched_getaffinity(0))} cores, "
-        f"onnxruntime {onnxruntime.__version__}, torch {torch.__version__}, {args.threads} thread(s)\n\n"
+        f"### Pruning, {datetime.now(UTC):%Y-%m-%d}: {cpu}, {len(__import__('os').sched_getaffinity(0))} cores"
+        f"{gpu_name}, onnxruntime {onnxruntime.__version__}, torch {torch.__version__}, {args.threads} thread(s)\n\n"
         f"`{command}` ({time.perf_counter() - started:.0f} s in all). Latency: batch 1, p50 over interleaved rounds "
         "in one process, onnxruntime CPU with the stated threads; speedup vs fp32 of the same model. Accuracy on the "
         "job's evaluation split (never trained on), drop in points vs fp32 in brackets. MACs per sample, counted "
         "from the ONNX shapes of Conv/Gemm/MatMul. `job` is the engine's wall time for that job with "
         f"{args.job_threads} thread(s) (lift, prune, fine-tune, export, quantize, and its own measurements); the "
-        "quantize jobs start from the fine-tuned model.\n\n"
-        "| model | variant | parameters | MACs | size | b1 p50 | b1 speedup | accuracy (drop) | job |\n"
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n"
+        "quantize jobs start from the fine-tuned model. `fine-tune` is the training loop's own time and device "
+        f"(from the job's report); baselines trained on {train_device}.\n\n"
+        "| model | variant | parameters | MACs | size | b1 p50 | b1 speedup | accuracy (drop) | job | fine-tune |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n"
     )
     print(table)
     if args.out:
