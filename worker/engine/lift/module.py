@@ -8,6 +8,7 @@ batch dimension symbolic when the module is exported back to ONNX.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,9 +71,8 @@ class LiftedGraph(nn.Module):
     @property
     def device(self) -> torch.device:
         """Where the weights are: tensors made from shape values (Python ints) are made there too."""
-        for tensor in (*self.parameters(), *self.buffers()):
-            return tensor.device
-        return torch.device("cpu")
+        first = next(itertools.chain(self.parameters(), self.buffers()), None)
+        return torch.device("cpu") if first is None else first.device
 
     def forward(self, *args: torch.Tensor) -> Any:
         env: dict[str, Any] = dict(self._python_consts)
