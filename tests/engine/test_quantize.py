@@ -143,6 +143,24 @@ def test_auto_never_returns_a_slower_model(built, data, tmp_path):
     assert result.report["goal_met"] is True
 
 
+def test_auto_also_measures_static_int8_with_the_image_stem_in_float(built, data, tmp_path):
+    from worker.engine.passes import graphfix
+
+    model = onnx.load(str(built("cnn")))
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    stems = graphfix.few_channel_convs(model)
+    assert list(stems) == [convs[0].name] and "1 input channel(s)" in stems[convs[0].name]  # gray images in
+    assert graphfix.few_channel_convs(onnx.load(str(built("mlp")))) == {}
+    result = run(built("cnn"), data(x=(48, 1, 8, 8), labels=10), tmp_path / "out")
+    summary = result.report["passes"][0]
+    rows = {c["name"]: c for c in summary["candidates"]}
+    for granularity in ("per-channel", "per-tensor"):
+        row = rows[f"static int8 QDQ (minmax, {granularity}, stem in float)"]
+        assert row["latency_ms_p50"] > 0 and row["within_limit"] is not None  # built, checked and timed
+    if summary["chosen"] and summary["chosen"].endswith("stem in float)"):
+        assert any("image stem" in n["reason"] for n in summary["kept_in_float"])
+
+
 def test_explicit_mode_that_is_slower_says_so(built, data, tmp_path):
     # dynamic int8 turns Conv into ConvInteger: several times slower on CPUs without VNNI (STACK.md)
     result = run(built("cnn"), data(x=(32, 1, 8, 8)), tmp_path / "out", **quantize("dynamic"))

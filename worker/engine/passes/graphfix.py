@@ -19,6 +19,7 @@ SIGNAL_OPS = {"STFT", "DFT", "MelWeightMatrix", "HannWindow", "HammingWindow", "
 RECURRENT_OPS = {"LSTM", "GRU", "RNN"}
 CONTROL_FLOW_OPS = {"If", "Loop", "Scan"}
 LAYERNORM_OPS = {"Pow", "Mul", "ReduceMean", "Add", "Sqrt", "Div", "Reciprocal"}
+STEM_CHANNELS = 4
 
 
 def unique_node_names(model: onnx.ModelProto) -> int:
@@ -126,6 +127,25 @@ def sensitive_nodes(model: onnx.ModelProto) -> dict[str, str]:
     for name in layernorm_like_nodes(model):
         reasons.setdefault(name, "decomposed LayerNorm/variance arithmetic collapses under int8")
     return reasons
+
+
+def few_channel_convs(model: onnx.ModelProto) -> dict[str, str]:
+    """Convolutions over at most ``STEM_CHANNELS`` input channels (an image stem: gray, RGB, RGBA), with why.
+
+    Such a layer does little work per activation, so int8's quantize/requantize steps can cost more than
+    its int8 arithmetic saves on CPUs: ``quantize`` ``auto`` also measures static int8 with them in float.
+    """
+    weights = {i.name: list(i.dims) for i in model.graph.initializer}
+    found = {}
+    for node in model.graph.node:
+        dims = weights.get(node.input[1]) if node.op_type == "Conv" and len(node.input) > 1 else None
+        if not dims or len(dims) < 3:
+            continue
+        group = next((a.i for a in node.attribute if a.name == "group"), 1)
+        channels = dims[1] * max(1, group)
+        if channels <= STEM_CHANNELS:
+            found[node.name] = f"convolution over {channels} input channel(s) (an image stem), kept in float"
+    return found
 
 
 def pre_process(model_path: Path, out_path: Path) -> list[str]:

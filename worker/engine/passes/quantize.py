@@ -164,12 +164,20 @@ def _dynamic(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
     return Candidate(f"dynamic int8 ({granularity})", out, notes, sensitive)
 
 
-def _static(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
+def _static(ctx: PassContext, source: Path, config: QuantizePass, *, float_stem: bool = False) -> Candidate:
+    """Static int8 QDQ; ``float_stem`` also keeps few-channel convolutions (image stems) in float."""
     prepared, notes, sensitive = _prepare(ctx, source, min_opset=13)
+    if float_stem:  # found on the prepared graph, like the sensitive nodes
+        sensitive = {**graphfix.few_channel_convs(modelio.load(prepared)), **sensitive}
     out = ctx.scratch("static") / "model.onnx"
     quantize_static_file(ctx, prepared, out, config, sorted(set(config.nodes_to_exclude) | set(sensitive)))
     granularity = "per-channel" if config.per_channel else "per-tensor"
-    return Candidate(f"static int8 QDQ ({config.calibration}, {granularity})", out, notes, sensitive)
+    stem = ", stem in float" if float_stem else ""
+    return Candidate(f"static int8 QDQ ({config.calibration}, {granularity}{stem})", out, notes, sensitive)
+
+
+def _static_float_stem(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
+    return _static(ctx, source, config, float_stem=True)
 
 
 def _fp16(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
@@ -227,10 +235,14 @@ def _auto_candidates(
     def variant(mode: str, builder: Any, **changes: Any) -> None:
         plan.append((mode, builder, config.model_copy(update={"mode": mode, **changes})))
 
-    # Per-channel scales keep accuracy; per-tensor ones are often faster. Both are measured.
+    # Per-channel scales keep accuracy; per-tensor ones are often faster. Both are measured, and with an
+    # image stem in the graph both again with the stem in float (int8 is often slower on so few channels).
     if conv:
         variant("static", _static, per_channel=True)
         variant("static", _static, per_channel=False)
+        if graphfix.few_channel_convs(model):
+            variant("static", _static_float_stem, per_channel=True)
+            variant("static", _static_float_stem, per_channel=False)
     if matmul:
         variant("dynamic", _dynamic, per_channel=False)
         variant("dynamic", _dynamic, per_channel=True)
