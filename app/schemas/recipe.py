@@ -152,8 +152,9 @@ class Tune(_Strict):
     """Search the recipe's options for the best model that stays within an accuracy limit (built on Optuna).
 
     The search space comes from the passes: for `quantize`, the mode (when `auto`), calibration method,
-    per-channel scales, activation type, and how many of the most sensitive nodes stay in float (ranked
-    by measuring each node's cost on the evaluation split); for `prune`, the sparsity. Each trial is a
+    per-channel scales, activation type, whether an image stem stays in float (when the net has one), and
+    how many of the most sensitive nodes stay in float (ranked by measuring each node's cost on the
+    evaluation split); for `prune`, the sparsity. Each trial is a
     job event; the report holds every trial, the Pareto front and the sensitivity ranking. When no
     candidate meets the limit the job still succeeds with the closest one, `goal_met: false` and the
     shortfall in words.

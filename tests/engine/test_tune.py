@@ -247,3 +247,21 @@ def test_cancelling_stops_the_search(outlier_model, outlier_data, tmp_path):
             is_cancelled=lambda: len(trials_seen) >= 2,
         )
     assert len(trials_seen) == 2
+
+
+def test_tuning_starts_from_autos_candidates_with_the_image_stem_in_float(built, data, tmp_path):
+    """A conv net over gray images: `auto` measures static int8 with the stem in float, so tuning does too."""
+    result = tune(
+        built("cnn"),
+        data(x=(48, 1, 8, 8), labels=10),
+        tmp_path / "out",
+        tune={"max_accuracy_drop": 1.0, "trials": 6, "sampler": "random"},
+    )
+    trials = result.report["tuning"]["trials"]
+    fixed = [t for t in trials if t["params"].get("quantize.mode") == "static" and t["phase"] != "search"]
+    stem = {t["params"]["quantize.per_channel"] for t in fixed if t["params"].get("quantize.float_stem")}
+    assert stem == {True, False}  # both granularities, as auto builds them
+    for row in (t for t in fixed if t["params"].get("quantize.float_stem") and t["state"] == "complete"):
+        twin = next(t for t in fixed if t["params"] == {**row["params"], "quantize.float_stem": False})
+        [extra] = set(row["float_nodes"]) - set(twin["float_nodes"])  # the stem (named by the pre-processor)
+        assert "Conv" in extra

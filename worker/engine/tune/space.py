@@ -57,9 +57,11 @@ class PassSpace:
 
 @dataclass
 class QuantizeSpace(PassSpace):
-    """Mode (when `auto`), calibration, per-channel scales, activation type, and float nodes by sensitivity."""
+    """Mode (when `auto`), calibration, per-channel scales, activation type, an image stem in float (when the
+    graph has one), and float nodes by sensitivity."""
 
     modes: list[str] = field(default_factory=list)
+    stems: bool = False  # the graph has an image stem: static candidates may keep it in float
     ranking: list[dict[str, Any]] = field(default_factory=list)
     benches: dict[str, QuantizeWorkbench] = field(default_factory=dict)
     reference_bench: QuantizeWorkbench | None = None
@@ -77,6 +79,7 @@ class QuantizeSpace(PassSpace):
     def prepare(self, ctx: PassContext, source: Path) -> None:
         self.reference_bench = self.bench(ctx, source)
         self.modes = self.reference_bench.modes()
+        self.stems = bool(self.reference_bench.prepared.stems)
 
     def reference_mode(self) -> str:
         return "static" if self.config.mode == "auto" else str(self.config.mode)
@@ -89,6 +92,8 @@ class QuantizeSpace(PassSpace):
         if mode == "static":
             params[self.name("calibration")] = calibration
             params[self.name("activation_type")] = activation_type
+            if self.stems:
+                params[self.name("float_stem")] = False
         if mode in ("static", "dynamic"):
             params[self.name("per_channel")] = self.config.per_channel
             if self.max_float_units:
@@ -103,6 +108,8 @@ class QuantizeSpace(PassSpace):
             params[self.name("activation_type")] = trial.suggest_categorical(
                 self.name("activation_type"), ACTIVATION_TYPES
             )
+            if self.stems:
+                params[self.name("float_stem")] = trial.suggest_categorical(self.name("float_stem"), [False, True])
         if mode in ("static", "dynamic"):
             params[self.name("per_channel")] = trial.suggest_categorical(self.name("per_channel"), [True, False])
             if self.max_float_units:
@@ -118,6 +125,8 @@ class QuantizeSpace(PassSpace):
         }
         if self.max_float_units:
             space[self.name("float_nodes")] = _grid_ints(self.max_float_units)
+        if self.stems:
+            space[self.name("float_stem")] = [False, True]
         return space
 
     def float_nodes(self, units: int) -> list[str]:
@@ -126,7 +135,9 @@ class QuantizeSpace(PassSpace):
     def apply(self, ctx: PassContext, params: dict[str, Any], source: Path) -> tuple[Path, list[str]]:
         mine = self.mine(params)
         floats = self.float_nodes(int(mine.get("float_nodes", 0)))
-        return self.bench(ctx, source).build(mine, floats), floats
+        bench = self.bench(ctx, source)
+        stems = [n for n in bench.prepared.stems if n not in floats] if mine.get("float_stem") else []
+        return bench.build(mine, floats), floats + stems
 
 
 @dataclass

@@ -155,6 +155,8 @@ class TuningRun:
         options = space.mine(fixed[0])
         static = {space.name(k): v for k, v in options.items() if k != "float_nodes"}
         variants = [{**static, space.name("per_channel"): not options.get("per_channel", True)}]
+        if space.stems:  # auto's static candidates with the image stem in float, both granularities
+            variants += [{**variant, space.name("float_stem"): True} for variant in (static, variants[0])]
         if "dynamic" in space.modes:
             variants += [
                 {space.name("mode"): "dynamic", space.name("per_channel"): False},

@@ -15,6 +15,7 @@ from typing import Any
 from app.schemas.recipe import QuantizePass
 from worker.engine import evaluate, modelio
 from worker.engine.context import PassContext
+from worker.engine.passes import graphfix
 from worker.engine.passes.quantize import (
     CONV_OPS,
     MATMUL_OPS,
@@ -33,6 +34,7 @@ class Prepared:
     notes: list[str]
     sensitive: dict[str, str]  # node -> why it always stays in float
     op_types: set[str]
+    stems: dict[str, str]  # few-channel convolutions (image stems): a candidate may keep them in float
 
 
 def file_digest(path: Path) -> str:
@@ -58,8 +60,9 @@ class QuantizeWorkbench:
     def prepared(self) -> Prepared:
         if self._prepared is None:
             path, notes, sensitive = _prepare(self.ctx, self.source, min_opset=13)
-            op_types = {n.op_type for n in modelio.load(path).graph.node}
-            self._prepared = Prepared(path, notes, sensitive, op_types)
+            graph = modelio.load(path)
+            op_types = {n.op_type for n in graph.graph.node}
+            self._prepared = Prepared(path, notes, sensitive, op_types, graphfix.few_channel_convs(graph))
         return self._prepared
 
     def modes(self) -> list[str]:
@@ -104,7 +107,8 @@ class QuantizeWorkbench:
             from worker.engine.passes.quantize import _fp16
 
             return _fp16(self.ctx, self.source, self.config.model_copy(update={"mode": "fp16"})).path
-        exclude = sorted(set(self.config.nodes_to_exclude) | set(self.prepared.sensitive) | set(float_nodes))
+        stems = self.prepared.stems if params.get("float_stem") else {}
+        exclude = sorted({*self.config.nodes_to_exclude, *self.prepared.sensitive, *float_nodes, *stems})
         if mode == "dynamic":
             return self._dynamic(bool(params["per_channel"]), exclude)
         return self._static(params, exclude, None)
