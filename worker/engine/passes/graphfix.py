@@ -20,6 +20,7 @@ RECURRENT_OPS = {"LSTM", "GRU", "RNN"}
 CONTROL_FLOW_OPS = {"If", "Loop", "Scan"}
 LAYERNORM_OPS = {"Pow", "Mul", "ReduceMean", "Add", "Sqrt", "Div", "Reciprocal"}
 STEM_CHANNELS = 4
+WEIGHT_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
 
 
 def unique_node_names(model: onnx.ModelProto) -> int:
@@ -130,21 +131,32 @@ def sensitive_nodes(model: onnx.ModelProto) -> dict[str, str]:
 
 
 def few_channel_convs(model: onnx.ModelProto) -> dict[str, str]:
-    """Convolutions over at most ``STEM_CHANNELS`` input channels (an image stem: gray, RGB, RGBA), with why.
+    """Image stems, with why: convolutions over at most ``STEM_CHANNELS`` channels (gray, RGB, RGBA) that read
+    a model input directly or through preprocessing (normalization, casts, transposes: no weight layer).
 
     Such a layer does little work per activation, so int8's quantize/requantize steps can cost more than
     its int8 arithmetic saves on CPUs: ``quantize`` ``auto`` also measures static int8 with them in float.
     """
     weights = {i.name: list(i.dims) for i in model.graph.initializer}
+    for node in model.graph.node:  # some exporters keep weights in Constant nodes (paddle2onnx)
+        value = next((a.t for a in node.attribute if a.name == "value"), None) if node.op_type == "Constant" else None
+        if value is not None:
+            weights[node.output[0]] = list(value.dims)
+    from_input = {i.name for i in model.graph.input} - set(weights)
     found = {}
-    for node in model.graph.node:
+    for node in model.graph.node:  # graph order is topological
+        if not from_input.intersection(node.input):
+            continue
+        if node.op_type not in WEIGHT_OPS:
+            from_input.update(node.output)
+            continue
         dims = weights.get(node.input[1]) if node.op_type == "Conv" and len(node.input) > 1 else None
         if not dims or len(dims) < 3:
             continue
         group = next((a.i for a in node.attribute if a.name == "group"), 1)
         channels = dims[1] * max(1, group)
         if channels <= STEM_CHANNELS:
-            found[node.name] = f"convolution over {channels} input channel(s) (an image stem), kept in float"
+            found[node.name] = f"image stem: a convolution over {channels} input channel(s), kept in float"
     return found
 
 
