@@ -238,9 +238,13 @@ class Recipe(_Strict):
         "running them once as written.",
     )
 
-    def needs_gpu(self) -> bool:
-        """True when a step must run on a GPU: a cuda target, or fine-tuning asked to run on cuda."""
-        return self.target.device == "cuda" or any(
+    def trains_on_gpu(self) -> bool:
+        """True when a prune pass fine-tunes with ``finetune.device: cuda``."""
+        return any(
             isinstance(step, PrunePass) and step.finetune is not None and step.finetune.device == "cuda"
             for step in self.passes
         )
+
+    def needs_gpu(self) -> bool:
+        """True when a step must run on a GPU: a cuda target, or fine-tuning asked to run on cuda."""
+        return self.target.device == "cuda" or self.trains_on_gpu()

@@ -402,10 +402,19 @@ def test_unstructured_finetune_on_cuda_keeps_the_zeros(tmp_path, digits_model):
 def test_finetune_on_cuda_without_a_gpu_is_a_clear_error(tmp_path, digits_model):
     model, dataset, _, _ = digits_model
     on_gpu = prune(sparsity=0.5, finetune={"epochs": 1, "device": "cuda"})
+    stages: list[str] = []
     with pytest.raises(EngineError) as info:
-        run(model, dataset, tmp_path / "out", passes=[on_gpu], split={"max_eval_samples": 100})
+        optimize(
+            model,
+            dataset,
+            Recipe.model_validate({"passes": [on_gpu]}),
+            tmp_path / "out",
+            threads=1,
+            progress=lambda stage, fraction, message="", **_: stages.append(stage),
+        )
     assert info.value.code == "no_gpu"
     assert "finetune.device: cuda" in info.value.message and "gpu queue" in info.value.message
+    assert set(stages) == {"loading"}  # refused before the baseline is measured or anything is pruned
 
 
 def test_distillation_without_labels_and_taylor_importance(tmp_path, digits_model):

@@ -80,6 +80,10 @@ def optimize(
             modelio.save(model, source)
             reporter.warn(f"gave {renamed} node(s) unique names: the input had duplicate or empty node names")
         providers = modelio.providers_for(recipe.target.device)
+        if recipe.trains_on_gpu():  # fail before any work, not when the fine-tuning starts
+            from worker.engine import finetune
+
+            finetune.require_gpu()
         dataset = load_dataset(dataset_path, modelio.input_specs(model))
         if dataset.num_samples < 2:
             raise EngineError("dataset_too_small", "the dataset needs at least 2 samples")

@@ -31,15 +31,8 @@ def device_for(ctx: PassContext, config: FineTune) -> tuple[torch.device, str]:
     the ``no_gpu`` error (never a silent CPU run). ``cpu``: the CPU.
     """
     gpu = torch.cuda.is_available()
-    if config.device == "cuda" and not gpu:
-        built = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
-        raise EngineError(
-            "no_gpu",
-            f"fine-tuning on cuda was requested (finetune.device: cuda) but this worker's PyTorch sees no GPU "
-            f"(torch {torch.__version__}, {built}). Run the job on a worker of the gpu queue, or set "
-            "finetune.device to auto or cpu.",
-        )
     if config.device == "cuda":
+        require_gpu()
         return torch.device("cuda"), "finetune.device is cuda"
     if config.device == "cpu":
         return torch.device("cpu"), "finetune.device is cpu"
@@ -48,6 +41,19 @@ def device_for(ctx: PassContext, config: FineTune) -> tuple[torch.device, str]:
     if not gpu:
         return torch.device("cpu"), "the target is cuda but this worker's PyTorch sees no GPU (finetune.device: auto)"
     return torch.device("cuda"), "the target device is cuda (finetune.device: auto)"
+
+
+def require_gpu() -> None:
+    """The ``no_gpu`` error when this worker's PyTorch sees no GPU (for ``finetune.device: cuda``)."""
+    if torch.cuda.is_available():
+        return
+    built = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+    raise EngineError(
+        "no_gpu",
+        f"fine-tuning on cuda was requested (finetune.device: cuda) but this worker's PyTorch sees no GPU "
+        f"(torch {torch.__version__}, {built}). Run the job on a worker of the gpu queue, or set "
+        "finetune.device to auto or cpu.",
+    )
 
 
 def device_name(device: torch.device) -> str:
