@@ -130,7 +130,7 @@ def sensitive_nodes(model: onnx.ModelProto) -> dict[str, str]:
     return reasons
 
 
-def few_channel_convs(model: onnx.ModelProto) -> dict[str, str]:
+def image_stems(model: onnx.ModelProto) -> dict[str, str]:
     """Image stems, with why: convolutions over at most ``STEM_CHANNELS`` channels (gray, RGB, RGBA) that read
     a model input directly or through preprocessing (normalization, casts, transposes: no weight layer).
 

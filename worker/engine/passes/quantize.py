@@ -165,10 +165,10 @@ def _dynamic(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
 
 
 def _static(ctx: PassContext, source: Path, config: QuantizePass, *, float_stem: bool = False) -> Candidate:
-    """Static int8 QDQ; ``float_stem`` also keeps few-channel convolutions (image stems) in float."""
+    """Static int8 QDQ; ``float_stem`` also keeps the image stems (graphfix.image_stems) in float."""
     prepared, notes, sensitive = _prepare(ctx, source, min_opset=13)
     if float_stem:  # found on the prepared graph, like the sensitive nodes
-        sensitive = {**graphfix.few_channel_convs(modelio.load(prepared)), **sensitive}
+        sensitive = {**graphfix.image_stems(modelio.load(prepared)), **sensitive}
     out = ctx.scratch("static") / "model.onnx"
     quantize_static_file(ctx, prepared, out, config, sorted(set(config.nodes_to_exclude) | set(sensitive)))
     granularity = "per-channel" if config.per_channel else "per-tensor"
@@ -240,7 +240,7 @@ def _auto_candidates(
     if conv:
         variant("static", _static, per_channel=True)
         variant("static", _static, per_channel=False)
-        if graphfix.few_channel_convs(model):
+        if graphfix.image_stems(model):
             variant("static", _static_float_stem, per_channel=True)
             variant("static", _static_float_stem, per_channel=False)
     if matmul:

@@ -34,7 +34,7 @@ class Prepared:
     notes: list[str]
     sensitive: dict[str, str]  # node -> why it always stays in float
     op_types: set[str]
-    stems: dict[str, str]  # few-channel convolutions (image stems): a candidate may keep them in float
+    stems: dict[str, str]  # image stems (graphfix.image_stems): a candidate may keep them in float
 
 
 def file_digest(path: Path) -> str:
@@ -60,9 +60,9 @@ class QuantizeWorkbench:
     def prepared(self) -> Prepared:
         if self._prepared is None:
             path, notes, sensitive = _prepare(self.ctx, self.source, min_opset=13)
-            graph = modelio.load(path)
-            op_types = {n.op_type for n in graph.graph.node}
-            self._prepared = Prepared(path, notes, sensitive, op_types, graphfix.few_channel_convs(graph))
+            model = modelio.load(path)
+            op_types = {n.op_type for n in model.graph.node}
+            self._prepared = Prepared(path, notes, sensitive, op_types, graphfix.image_stems(model))
         return self._prepared
 
     def modes(self) -> list[str]:
