@@ -30,7 +30,6 @@ def device_for(ctx: PassContext, config: FineTune) -> tuple[torch.device, str]:
     ``auto``: CUDA for a cuda target on a worker whose PyTorch sees a GPU, else the CPU. ``cuda``: a GPU or
     the ``no_gpu`` error (never a silent CPU run). ``cpu``: the CPU.
     """
-    gpu = torch.cuda.is_available()
     if config.device == "cuda":
         require_gpu()
         return torch.device("cuda"), "finetune.device is cuda"
@@ -38,7 +37,7 @@ def device_for(ctx: PassContext, config: FineTune) -> tuple[torch.device, str]:
         return torch.device("cpu"), "finetune.device is cpu"
     if ctx.target.device != "cuda":
         return torch.device("cpu"), "the target device is cpu (finetune.device: auto)"
-    if not gpu:
+    if not torch.cuda.is_available():
         return torch.device("cpu"), "the target is cuda but this worker's PyTorch sees no GPU (finetune.device: auto)"
     return torch.device("cuda"), "the target device is cuda (finetune.device: auto)"
 
