@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
+from slimline_client.report_view import print_report
 
 if TYPE_CHECKING:
     from slimline_client import Job, Slimline
@@ -173,36 +174,6 @@ _register_uploads(models_cli, "models")
 _register_uploads(datasets_cli, "datasets")
 
 
-def report_summary(report: dict[str, Any]) -> str:
-    """One line: speedup, size ratio, accuracy drop, goal."""
-    parts = [f"speedup {report['speedup']:.2f}×", f"size ratio {report['size_ratio']:.2f}"]
-    if report.get("accuracy_drop") is not None:
-        parts.append(f"accuracy drop {report['accuracy_drop']:+.4f}")
-    parts.append(f"goal met: {'yes' if report['goal_met'] else 'no'}")
-    return ", ".join(parts)
-
-
-def report_table(report: dict[str, Any]) -> Table:
-    """Baseline vs optimized, measured in the same job on the same machine."""
-    table = Table()
-    for column in ("", "baseline", "optimized"):
-        table.add_column(column, justify="right" if column else "left")
-    base, opt = report["baseline"], report["optimized"]
-    table.add_row("size (bytes)", f"{base['size_bytes']:,}", f"{opt['size_bytes']:,}")
-    table.add_row("parameters", f"{base['parameter_count']:,}", f"{opt['parameter_count']:,}")
-    table.add_row("latency p50 (ms)", f"{base['latency_ms_p50']:.3f}", f"{opt['latency_ms_p50']:.3f}")
-    table.add_row("latency p95 (ms)", f"{base['latency_ms_p95']:.3f}", f"{opt['latency_ms_p95']:.3f}")
-    table.add_row("throughput (/s)", f"{base['throughput_per_s']:.1f}", f"{opt['throughput_per_s']:.1f}")
-    if base.get("accuracy") and opt.get("accuracy"):
-        table.add_row("top-1 accuracy", f"{base['accuracy']['top1']:.4f}", f"{opt['accuracy']['top1']:.4f}")
-    fidelity = opt.get("fidelity") or {}
-    if fidelity.get("top1_agreement") is not None:
-        table.add_row("top-1 agreement", "1.0000", f"{fidelity['top1_agreement']:.4f}")
-    if fidelity.get("cosine_mean") is not None:
-        table.add_row("cosine to original", "1.0000", f"{fidelity['cosine_mean']:.4f}")
-    return table
-
-
 def _watch(job: Job, as_json: bool) -> set[str]:
     """Follow a job's events (SSE) with a live progress bar until it ends; returns the warnings shown."""
     shown: set[str] = set()
@@ -242,8 +213,7 @@ def _finish(job: Job, out: Path | None, as_json: bool, shown: frozenset[str] | s
         _print(payload, True)
     else:
         if job.report:
-            console.print(report_summary(job.report))
-            console.print(report_table(job.report))
+            print_report(console, job.report)
             for warning in job.report["warnings"]:
                 if warning not in shown:
                     console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
@@ -303,8 +273,7 @@ def jobs_show(job_id: str, as_json: JsonOpt = False) -> None:
         _print(job.data.to_dict(), as_json)
     else:
         console.print(f"{job.id}: {job.status}")
-        console.print(report_summary(job.report))
-        console.print(report_table(job.report))
+        print_report(console, job.report)
 
 
 @jobs_cli.command("watch")

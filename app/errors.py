@@ -81,6 +81,10 @@ class IncompatibleDataset(InvalidInput):
     code = "dataset_incompatible"
 
 
+class InvalidRecipe(InvalidInput):
+    code = "invalid_recipe"
+
+
 class ServiceUnavailable(DomainError):
     code, status, title = "service_unavailable", 503, "Service unavailable"
 

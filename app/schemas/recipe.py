@@ -131,11 +131,36 @@ class PrunePass(_Strict):
 PassConfig = Annotated[QuantizePass | PrunePass, Field(discriminator="type")]
 
 
-class QualityLimit(_Strict):
-    """How much worse the optimized model may be than the original.
+OutputKind = Literal["auto", "classifier", "small", "dense", "integer"]
 
-    With labels the limit is on accuracy (absolute drop, 0.01 = 1 point); without labels it is on
-    fidelity to the original model's outputs.
+
+class OutputLimit(_Strict):
+    """The quality limit of one named output: how it is judged, and limits that replace the defaults."""
+
+    kind: OutputKind = Field(
+        "auto",
+        description="How the output is judged: `classifier` (top-1 agreement; accuracy with labels), `small` "
+        "(≤ 8 values per sample: error across samples, decision agreement for [0, 1] values), `dense` "
+        "(per-sample cosine, SNR), `integer` (exact match). `auto`: from the output's dtype, shape and values.",
+    )
+    ignore: bool = Field(False, description="Do not judge this output at all (it is still reported).")
+    min_top1_agreement: float | None = Field(None, ge=0.0, le=1.0)
+    min_cosine: float | None = Field(None, ge=-1.0, le=1.0)
+    max_normalized_rmse: float | None = Field(None, ge=0.0)
+    min_decision_agreement: float | None = Field(None, ge=0.0, le=1.0)
+    decision_threshold: float | None = Field(None)
+    min_exact_match: float | None = Field(None, ge=0.0, le=1.0)
+
+
+class QualityLimit(_Strict):
+    """How much worse the optimized model may be than the original, judged on every output.
+
+    Each output is judged with the metric that fits its kind, and the worst output decides: accuracy drop
+    for the classifier output the labels belong to; top-1 agreement for other classifier outputs; for small
+    per-sample outputs (scores, probabilities, regressions) the error across samples (RMSE over the
+    baseline's spread) and, for values in [0, 1], agreement of the decision at `decision_threshold`;
+    per-sample cosine for dense outputs; exact match for integer and bool outputs. `outputs` sets the kind
+    or a limit per output, or ignores one.
     """
 
     max_accuracy_drop: float = Field(
@@ -144,8 +169,34 @@ class QualityLimit(_Strict):
     relative: bool = Field(
         False, description="Read `max_accuracy_drop` as a fraction of the baseline accuracy (0.01 = 1 % of it)."
     )
-    min_top1_agreement: float = Field(0.99, ge=0.0, le=1.0, description="Classifier-like outputs, no labels.")
-    min_cosine: float = Field(0.99, ge=-1.0, le=1.0, description="Other outputs, no labels.")
+    min_top1_agreement: float = Field(0.99, ge=0.0, le=1.0, description="Classifier outputs without labels.")
+    min_cosine: float = Field(0.99, ge=-1.0, le=1.0, description="Dense outputs: least mean per-sample cosine.")
+    max_normalized_rmse: float = Field(
+        0.1, ge=0.0, description="Small outputs: largest RMSE across samples, over the baseline's spread (std)."
+    )
+    min_decision_agreement: float = Field(
+        0.99, ge=0.0, le=1.0, description="Small outputs with values in [0, 1]: same side of `decision_threshold`."
+    )
+    decision_threshold: float = Field(0.5, description="Small outputs with values in [0, 1]: the decision threshold.")
+    min_exact_match: float = Field(0.99, ge=0.0, le=1.0, description="Integer and bool outputs: equal elements.")
+    outputs: dict[str, OutputLimit] = Field(
+        default_factory=dict,
+        description="Per output name: its kind, limits that replace the defaults above, or `ignore`.",
+    )
+
+
+class Evaluation(_Strict):
+    """How the original and the optimized model are run for the verdict."""
+
+    state: dict[str, str] | None = Field(
+        None,
+        description='Recurrent state pairs, model input -> model output (e.g. `{"state": "stateN"}`). '
+        "A stateful model is judged by rollout: each variant carries its own state from its own previous "
+        "step through ordered sequences (the dataset's optional `sequence_id` array marks them; without it "
+        "the data is one sequence in order). Unset: pairs are detected (an output with the input's dtype "
+        "and shape, named like `state`/`stateN`, `h`/`hn`, `c`/`cn`, `past_key_values.*`/`present.*`). "
+        "`{}`: no state, every sample is judged on its own.",
+    )
 
 
 class Tune(_Strict):
@@ -232,6 +283,7 @@ class Recipe(_Strict):
     passes: list[PassConfig] = Field(default_factory=_default_passes, min_length=1, max_length=16)
     quality: QualityLimit = Field(default_factory=QualityLimit)
     split: DataSplit = Field(default_factory=DataSplit)
+    evaluation: Evaluation = Field(default_factory=Evaluation)
     tune: Tune | None = Field(
         None,
         description="Search the passes' options for the best model within an accuracy limit instead of "

@@ -6,16 +6,37 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: every output judged (per_output, verdict), speedup intervals, timing conditions
 
 
 class Fidelity(BaseModel):
-    """Agreement with the original model's outputs (first output; per output in ``per_output``)."""
+    """Agreement of the first output with the original model's (every output, judged, is in ``per_output``)."""
 
     top1_agreement: float | None = Field(description="Same arg-max class; null for non-classifier outputs.")
-    cosine_mean: float
-    cosine_min: float
+    cosine_mean: float | None = Field(
+        description="Per-sample cosine similarity; null for small (<= 8 values) and integer outputs, where it "
+        "means nothing (the cosine of one value is always 1)."
+    )
+    cosine_min: float | None
     max_abs_error: float
+
+
+class OutputQuality(BaseModel):
+    """One output, judged with the metric that fits its kind (see the recipe's `quality`)."""
+
+    name: str
+    kind: Literal["classifier", "small", "dense", "integer"]
+    metrics: dict[str, float | None] = Field(
+        description="classifier: top1_agreement (accuracy, f1_macro, accuracy_drop with labels), cosine; small: "
+        "normalized_rmse (RMSE across samples over the baseline's std), rmse, max_abs_error, pearson, "
+        "decision_agreement (values in [0, 1]); dense: cosine_mean, cosine_min, snr_db, max_abs_error; "
+        "integer: exact_match, sample_exact_match; non_finite when values became NaN or Inf."
+    )
+    limits: dict[str, float] = Field(description="The limit applied to each judged metric.")
+    within: bool
+    gap: float = Field(description="How far beyond its limit the worst metric is, in its own units (<= 0: within).")
+    why: str
+    ignored: bool = False
 
 
 class Accuracy(BaseModel):
@@ -35,13 +56,57 @@ class Measurement(BaseModel):
     throughput_per_s: float
     accuracy: Accuracy | None = None
     fidelity: Fidelity
-    per_output: list[dict[str, Any]] = Field(default_factory=list)
+    per_output: list[OutputQuality] = Field(default_factory=list)
 
 
 class DataSplitReport(BaseModel):
     calibration_samples: int
     evaluation_samples: int
     seed: int
+    evaluation_sequences: int | None = Field(None, description="Ordered sequences judged by rollout (stateful).")
+
+
+class OutputJudged(BaseModel):
+    name: str
+    kind: Literal["classifier", "small", "dense", "integer"]
+    labelled: bool = Field(description="The dataset's labels are judged on this output (accuracy).")
+    ignored: bool
+
+
+class Verdict(BaseModel):
+    """Is the optimized model within the quality limit on every output? The worst output decides."""
+
+    within: bool
+    decided_by: str | None = Field(description="The output closest to (or furthest beyond) its limit.")
+    why: str
+    judged_by: Literal["samples", "rollout"] = Field(
+        description="`rollout`: a stateful model, each variant carrying its own state through ordered sequences."
+    )
+    state: dict[str, str] = Field(description="State pairs, input -> output (empty for a stateless model).")
+    sequences: int | None
+    steps: int = Field(description="Samples (steps of the rollout) judged.")
+    outputs: list[OutputJudged]
+
+
+class SpeedupInterval(BaseModel):
+    """Bootstrap confidence interval of the speedup, over interleaved timing rounds."""
+
+    low: float
+    high: float
+    confidence: float
+
+
+class TimingConditions(BaseModel):
+    """How the machine behaved while the baseline and the result were timed."""
+
+    noisy: bool
+    reasons: list[str]
+    steal_percent: float | None
+    load_average: float | None
+    cpus: int
+    widest_interval: float = Field(description="Widest speedup interval, as a fraction of its ratio.")
+    rounds: int
+    runs_per_round: int
 
 
 class Environment(BaseModel):
@@ -116,11 +181,14 @@ class Report(BaseModel):
     schema_version: int = SCHEMA_VERSION
     baseline: Measurement
     optimized: Measurement
-    speedup: float = Field(description="baseline p50 latency / optimized p50 latency.")
+    speedup: float = Field(description="baseline p50 latency / optimized p50 latency; exactly 1.0 when unchanged.")
+    speedup_interval: SpeedupInterval
     size_ratio: float = Field(description="optimized size / baseline size.")
     accuracy_drop: float | None = Field(description="Top-1 accuracy points lost (0.01 = 1 point); null without labels.")
     goal_met: bool
     quality_limit: dict[str, Any]
+    verdict: Verdict
+    timing: TimingConditions
     passes: list[dict[str, Any]]
     warnings: list[str]
     split: DataSplitReport

@@ -24,7 +24,7 @@ from app.services.limits import check_job_creation
 from app.services.pagination import paginate
 from app.services.uploads import get_owned
 from app.settings import Settings
-from app.validation import DatasetInfo, ModelInfo, check_compatible
+from app.validation import DatasetInfo, ModelInfo, check_compatible, check_recipe_fits_model
 from app.webhooks import check_webhook_url
 
 
@@ -71,8 +71,10 @@ def create_job(
     check_job_creation(session, tenant_id, settings)
     model = get_owned(session, Model, tenant_id, body.model_id, lock="share")
     dataset = get_owned(session, Dataset, tenant_id, body.dataset_id, lock="share")
-    check_compatible(_model_info(model), _dataset_info(dataset))
+    model_info = _model_info(model)
+    check_compatible(model_info, _dataset_info(dataset))
     recipe = body.recipe()
+    check_recipe_fits_model(recipe, model_info)
     _check_recipe_against_data(recipe, dataset)
     if body.webhook_url:
         check_webhook_url(body.webhook_url, allow_private=settings.webhook_allow_private)

@@ -11,9 +11,17 @@ from pathlib import Path
 from app.validation.compat import check_compatible
 from app.validation.npz import DatasetInfo, inspect_dataset
 from app.validation.onnx_model import ModelInfo, inspect_onnx
+from app.validation.recipe_fit import check_recipe_fits_model
 from app.validation.torch_archive import inspect_torch_archive
 
-__all__ = ["DatasetInfo", "ModelInfo", "check_compatible", "inspect_dataset", "inspect_model"]
+__all__ = [
+    "DatasetInfo",
+    "ModelInfo",
+    "check_compatible",
+    "check_recipe_fits_model",
+    "inspect_dataset",
+    "inspect_model",
+]
 
 ZIP_MAGIC = b"PK\x03\x04"
 PICKLE_PROTOCOL_MARKS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")

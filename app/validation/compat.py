@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from app.errors import IncompatibleDataset
 from app.schemas.tensors import TensorSpec
 from app.validation.npz import DatasetInfo
 from app.validation.onnx_model import ModelInfo
+
+LABELS = "labels"
+SEQUENCE_ID = "sequence_id"  # marks the ordered sequences of a stateful model's data; never fed to the model
+RESERVED_ARRAYS = (LABELS, SEQUENCE_ID)
 
 
 def _dims_match(expected: list[Any], actual: list[Any]) -> bool:
@@ -34,6 +40,23 @@ def _shape_problem(spec: TensorSpec, array: TensorSpec) -> str | None:
             f"or rank {len(expected) + 1} with one feed per sample)"
         )
     return f"array {array.name!r} has shape {actual}, which does not fit input {spec.name!r} of shape {expected}"
+
+
+def _is_integer(dtype: str) -> bool:
+    try:
+        return np.dtype(dtype).kind in "iu"
+    except TypeError:
+        return False
+
+
+def _sequence_id_problem(array: TensorSpec, num_samples: int) -> str | None:
+    """None when ``sequence_id`` holds one integer per sample (shape [num_samples])."""
+    if _is_integer(array.dtype) and array.shape == [num_samples]:
+        return None
+    return (
+        f"array {SEQUENCE_ID!r} marks the ordered sequences of a stateful model and must hold one integer per "
+        f"sample (shape [{num_samples}], e.g. int64), not {array.dtype} of shape {list(array.shape)}"
+    )
 
 
 def check_compatible(model: ModelInfo, dataset: DatasetInfo) -> None:
@@ -63,13 +86,25 @@ def check_compatible(model: ModelInfo, dataset: DatasetInfo) -> None:
         problem = _shape_problem(spec, array)
         if problem:
             errors.append({"field": f"arrays.{spec.name}", "message": problem})
-    extra = sorted(set(arrays) - {s.name for s in model.inputs} - {"labels"})
+    if SEQUENCE_ID in {s.name for s in model.inputs}:
+        errors.append(
+            {
+                "field": f"arrays.{SEQUENCE_ID}",
+                "message": f"the model has an input named {SEQUENCE_ID!r}, a dataset array name reserved for "
+                "marking sequences; rename the model input",
+            }
+        )
+    elif SEQUENCE_ID in arrays:
+        problem = _sequence_id_problem(arrays[SEQUENCE_ID], dataset.num_samples)
+        if problem:
+            errors.append({"field": f"arrays.{SEQUENCE_ID}", "message": problem})
+    extra = sorted(set(arrays) - {s.name for s in model.inputs} - set(RESERVED_ARRAYS))
     if extra:
         errors.append(
             {
                 "field": "arrays",
                 "message": f"array(s) {', '.join(map(repr, extra))} match no model input "
-                f"(inputs: {', '.join(s.name for s in model.inputs)})",
+                f"(inputs: {', '.join(s.name for s in model.inputs)}; reserved: {', '.join(RESERVED_ARRAYS)})",
             }
         )
     if errors:

@@ -164,3 +164,123 @@ def test_fast_path_read_matches_the_validated_resource(client, auth, model_and_d
     read = client.get(f"/v1/jobs/{created['id']}", headers=auth).json()
     listed = next(j for j in client.get("/v1/jobs", headers=auth).json()["items"] if j["id"] == created["id"])
     assert read == listed == created
+
+
+def _two_heads(client, auth, tmp_path_factory):  # type: ignore[no-untyped-def]
+    from tests.engine.stateful_models import two_heads, two_heads_data
+
+    path = two_heads(tmp_path_factory.mktemp("two-heads") / "two_heads.onnx")
+    model = upload_ok(client, auth, "models", "two_heads.onnx", path.read_bytes())
+    dataset = upload_ok(client, auth, "datasets", "x.npz", npz_bytes(**two_heads_data(8)))
+    return model, dataset
+
+
+def _refused(response, fields: list[str]) -> dict:  # type: ignore[type-arg]
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["code"] == "invalid_recipe"
+    assert [e["field"] for e in body["errors"]] == fields
+    return body  # type: ignore[no-any-return]
+
+
+def test_quality_outputs_must_name_the_models_outputs(client, auth, tmp_path_factory):
+    model, dataset = _two_heads(client, auth, tmp_path_factory)
+    body = _refused(
+        _create(client, auth, model, dataset, quality={"outputs": {"logits": {"kind": "classifier"}, "foo": {}}}),
+        ["quality.outputs.foo"],
+    )
+    assert "'foo'" in body["detail"] and "outputs: logits, embedding" in body["detail"]
+    fine = _create(client, auth, model, dataset, quality={"outputs": {"embedding": {"ignore": True}}})
+    assert fine.status_code == 202, fine.text
+    assert fine.json()["recipe"]["quality"]["outputs"]["embedding"]["ignore"] is True
+
+
+def test_ignoring_every_output_is_refused(client, auth, tmp_path_factory):
+    model, dataset = _two_heads(client, auth, tmp_path_factory)
+    every = {"logits": {"ignore": True}, "embedding": {"ignore": True}}
+    body = _refused(_create(client, auth, model, dataset, quality={"outputs": every}), ["quality.outputs"])
+    assert "ignores every output (logits, embedding)" in body["detail"]
+
+
+def test_evaluation_state_must_pair_a_model_input_with_a_fitting_output(client, auth, tmp_path_factory):
+    from tests.engine.stateful_models import streaming_dataset
+
+    # the detector's signature without training it: a GRU step with the same inputs and outputs
+    path = _untrained_detector(tmp_path_factory.mktemp("detector") / "detector.onnx")
+    model = upload_ok(client, auth, "models", "detector.onnx", path.read_bytes())
+    arrays = {k: v[:12] for k, v in streaming_dataset(sequences=2, steps=6).items() if k != "truth"}
+    dataset = upload_ok(client, auth, "datasets", "stream.npz", npz_bytes(**arrays))
+
+    body = _refused(
+        _create(client, auth, model, dataset, evaluation={"state": {"hidden": "stateN", "state": "hiddenN"}}),
+        ["evaluation.state.hidden", "evaluation.state.state"],
+    )
+    assert "input 'hidden'" in body["detail"] and "inputs: input, state, sr" in body["detail"]
+    assert "output 'hiddenN'" in body["detail"] and "outputs: output, stateN" in body["detail"]
+    body = _refused(
+        _create(client, auth, model, dataset, evaluation={"state": {"sr": "stateN"}}), ["evaluation.state.sr"]
+    )
+    assert "'stateN' (float32, rank 3) cannot be fed back as input 'sr' (int64, rank 0)" in body["detail"]
+    body = _refused(
+        _create(client, auth, model, dataset, evaluation={"state": {"state": "output"}}), ["evaluation.state.state"]
+    )
+    assert "rank 2" in body["detail"] and "rank 3" in body["detail"]
+    for state in ({"state": "stateN"}, {}, None):
+        response = _create(client, auth, model, dataset, evaluation={"state": state})
+        assert response.status_code == 202, response.text
+
+
+def test_sequence_id_is_accepted_and_a_malformed_one_is_refused_by_name(client, auth, tmp_path_factory):
+    from tests.engine.stateful_models import streaming_dataset
+
+    model = upload_ok(
+        client,
+        auth,
+        "models",
+        "detector.onnx",
+        _untrained_detector(tmp_path_factory.mktemp("detector") / "d.onnx").read_bytes(),
+    )
+    arrays = {k: v[:12] for k, v in streaming_dataset(sequences=2, steps=6).items() if k != "truth"}
+    good = upload_ok(client, auth, "datasets", "stream.npz", npz_bytes(**arrays))
+    assert _create(client, auth, model, good).status_code == 202
+    for bad in (arrays["sequence_id"].astype(np.float32), arrays["sequence_id"].reshape(12, 1)):
+        dataset = upload_ok(client, auth, "datasets", "bad.npz", npz_bytes(**{**arrays, "sequence_id": bad}))
+        response = _create(client, auth, model, dataset)
+        assert response.status_code == 422 and response.headers["content-type"].startswith("application/problem+json")
+        body = response.json()
+        assert body["code"] == "dataset_incompatible"
+        assert [e["field"] for e in body["errors"]] == ["arrays.sequence_id"]
+        assert "'sequence_id'" in body["detail"] and "one integer per sample (shape [12]" in body["detail"]
+
+
+def _untrained_detector(path):  # type: ignore[no-untyped-def]
+    """``streaming_detector``'s interface (input [1, 64], state [1, 1, 32], sr int64 rank 0 -> output [1, 1],
+    stateN [1, 1, 32]) on a tiny graph, so the API tests need no training."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.full((64, 1), 0.01, np.float32), "w")
+    nodes = [
+        helper.make_node("MatMul", ["input", "w"], ["logit"]),
+        helper.make_node("Sigmoid", ["logit"], ["output"]),
+        helper.make_node("Tanh", ["state"], ["stateN"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "detector_interface",
+        [
+            helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 64]),
+            helper.make_tensor_value_info("state", TensorProto.FLOAT, [1, 1, 32]),
+            helper.make_tensor_value_info("sr", TensorProto.INT64, []),
+        ],
+        [
+            helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1]),
+            helper.make_tensor_value_info("stateN", TensorProto.FLOAT, [1, 1, 32]),
+        ],
+        [w],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import httpx
 import pytest
 
 from tests.conftest import new_api_key
-from tests.factories import cnn_onnx, image_dataset
-from tests.helpers import upload_ok
+from tests.engine.stateful_models import scalar_input_data, scalar_input_mlp
+from tests.factories import cnn_onnx, image_dataset, npz_bytes
+from tests.helpers import upload_ok, wait_for_job
 
 pytestmark = pytest.mark.e2e
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -63,6 +65,14 @@ def test_dashboard_shows_a_job_progressing_to_its_report(browser, live_api, work
                 "passes": [{"type": "quantize", "mode": "static"}],
             },
         ).json()
+        # a model whose only output is small (4 values): the report has no cosine for it
+        small_model = upload_ok(
+            http, auth, "models", "scalar.onnx", scalar_input_mlp(tmp_path / "scalar.onnx").read_bytes()
+        )
+        small_data = upload_ok(http, auth, "datasets", "scalar.npz", npz_bytes(**scalar_input_data(24)))
+        small_job = http.post(
+            "/v1/jobs", headers=auth, json={"model_id": small_model["id"], "dataset_id": small_data["id"]}
+        ).json()
 
     browser.get(f"{live_api}/ui")
     wait = WebDriverWait(browser, 120)
@@ -79,7 +89,12 @@ def test_dashboard_shows_a_job_progressing_to_its_report(browser, live_api, work
     wait.until(ec.text_to_be_present_in_element((By.ID, "detail-status"), "succeeded"))
     table = wait.until(ec.presence_of_element_located((By.ID, "report-table")))
     assert "latency p50 (ms)" in table.text and "baseline" in table.text
-    assert "speedup" in browser.find_element(By.ID, "report-summary").text
+    summary = browser.find_element(By.ID, "report-summary").text
+    assert re.search(r"speedup \d+\.\d\d× \((95 % interval \d+\.\d\d–\d+\.\d\d|unchanged)\)", summary), summary
+    outputs = browser.find_element(By.ID, "outputs-table")
+    logits = outputs.find_element(By.CSS_SELECTOR, 'tr.output[data-name="logits"]')
+    assert "logits (decides)" in logits.text and "classifier" in logits.text and "top1_agreement" in logits.text
+    assert "not by rollout" in browser.find_element(By.ID, "verdict-judged").text
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#plots img")) >= 2)
     wait.until(
         lambda d: all(img.get_property("naturalWidth") > 0 for img in d.find_elements(By.CSS_SELECTOR, "#plots img"))
@@ -97,3 +112,15 @@ def test_dashboard_shows_a_job_progressing_to_its_report(browser, live_api, work
     shutil.copyfile(screenshot, SCREENSHOT_COPY)
     print(f"dashboard screenshot: {screenshot} (copy: {SCREENSHOT_COPY})")
     assert screenshot.stat().st_size > 10_000
+
+    # a small output: no cosine (null in the report), judged by its error across samples
+    with httpx.Client(base_url=live_api, timeout=30) as http:
+        assert wait_for_job(http, auth, small_job["id"], timeout=240)["status"] == "succeeded"
+    browser.find_element(By.CSS_SELECTOR, f'tr.job[data-id="{small_job["id"]}"]').click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "detail-title"), small_job["id"]))
+    output = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, '#outputs-table tr.output[data-name="y"]')))
+    assert "small" in output.text and "normalized_rmse" in output.text and "y (decides)" in output.text
+    assert "cosine" not in browser.find_element(By.ID, "report-table").text
+    assert "speedup 1.00× (unchanged)" in browser.find_element(By.ID, "report-summary").text or "interval" in (
+        browser.find_element(By.ID, "report-summary").text
+    )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import time
 
 import httpx
 import pytest
 
 from tests.conftest import SLIMLINE, Process, free_port
+from tests.e2e.serve import serving
 from tests.helpers import upload_ok, wait_for_job
 
 pytestmark = pytest.mark.e2e
@@ -18,43 +18,24 @@ pytestmark = pytest.mark.e2e
 
 def _serve_and_run_a_job(home, cnn_bytes, images_npz, extra_env=None) -> bytes:
     """Start `slimline serve`, run a dynamic-quantization job through it, return the model artifact."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLIMLINE_")}
-    env["SLIMLINE_ENGINE_THREADS"] = "1"
-    env.update(extra_env or {})
-    port = free_port()
-    server = Process([*SLIMLINE, "serve", "--data-dir", str(home), "--port", str(port)], env, "serve")
-    try:
-        line = server.wait_for("API key (shown once, keep it):", timeout=90)
-        key = re.search(r"(sk_\S+)", line).group(1)
-        url = server.wait_for("Slimline is running at").split()[4]
-        assert url == f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=url, timeout=30) as http:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if http.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            auth = {"Authorization": f"Bearer {key}"}
-            model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
-            dataset = upload_ok(http, auth, "datasets", "images.npz", images_npz)
-            job = http.post(
-                "/v1/jobs",
-                headers=auth,
-                json={
-                    "model_id": model["id"],
-                    "dataset_id": dataset["id"],
-                    "passes": [{"type": "quantize", "mode": "dynamic"}],
-                },
-            ).json()
-            done = wait_for_job(http, auth, job["id"], timeout=240)
-            assert done["status"] == "succeeded", (done, "\n".join(server.lines[-40:]))
-            artifact = http.get(f"/v1/jobs/{job['id']}/artifacts/{done['result']['model_artifact']}", headers=auth)
-            assert artifact.status_code == 200 and len(artifact.content) > 0
-            return artifact.content
-    finally:
-        server.stop()
+    with serving(home, extra_env) as served, httpx.Client(base_url=served.url, timeout=30) as http:
+        auth = served.auth
+        model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
+        dataset = upload_ok(http, auth, "datasets", "images.npz", images_npz)
+        job = http.post(
+            "/v1/jobs",
+            headers=auth,
+            json={
+                "model_id": model["id"],
+                "dataset_id": dataset["id"],
+                "passes": [{"type": "quantize", "mode": "dynamic"}],
+            },
+        ).json()
+        done = wait_for_job(http, auth, job["id"], timeout=240)
+        assert done["status"] == "succeeded", (done, "\n".join(served.server.lines[-40:]))
+        artifact = http.get(f"/v1/jobs/{job['id']}/artifacts/{done['result']['model_artifact']}", headers=auth)
+        assert artifact.status_code == 200 and len(artifact.content) > 0
+        return artifact.content
 
 
 def test_serve_runs_a_job_with_no_settings(tmp_path, cnn_bytes, images_npz):

@@ -480,9 +480,10 @@ def test_breaking_the_quality_limit_says_so(tmp_path, digits_model):
     assert result.report["goal_met"] is False
     assert result.report["passes"][0]["within_limit"] is False
     assert any(
-        w.startswith("prune (structured, sparsity 0.95) breaks the quality limit: accuracy drop")
+        w.startswith("prune (structured, sparsity 0.95) breaks the quality limit: output 'logits' (classifier): "
+                     "accuracy drop")
         for w in result.report["warnings"]
-    )
+    )  # fmt: skip
 
 
 def test_an_unliftable_op_is_a_clear_error(tmp_path, built, data):
@@ -519,15 +520,19 @@ def test_unstructured_with_finetune_keeps_the_zeros(tmp_path, digits_model):
 
 
 def _context(tmp_path: Path, x: np.ndarray, labels: np.ndarray, is_cancelled) -> PassContext:  # type: ignore[no-untyped-def]
-    from worker.engine import evaluate
+    from worker.engine.rollout import Plan
+    from worker.engine.verdict import Judge
 
     dataset = Dataset({"x": x}, {"x": False}, labels, len(x))
     data_split = split(dataset, calibration_fraction=0.5, seed=0, max_eval_samples=100)
     reporter = Reporter(None, is_cancelled)
-    quality = evaluate.Quality(None, {"cosine_mean": 1.0, "top1_agreement": 1.0})
+    reference = [np.eye(10, dtype=np.float32)[labels[data_split.evaluation]]]
+    judge = Judge(Recipe().quality, reference, ["logits"], labels[data_split.evaluation])
+    plan = Plan([data_split.evaluation], {}, 1, ["logits"])
     return PassContext(
-        tmp_path, Recipe().target, Recipe().quality, dataset, data_split, reporter, 1, [], ["logits"], quality
-    )
+        tmp_path, Recipe().target, Recipe().quality, dataset, data_split, reporter, 1, plan, judge,
+        judge.judge(reference),
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=CUDA)])

@@ -211,20 +211,24 @@ def test_grid_sampler_walks_the_coarse_grid(outlier_model, outlier_data, tmp_pat
 
 
 def test_relative_limit_is_a_fraction_of_the_baseline_accuracy():
+    import numpy as np
+
     from app.schemas.recipe import QualityLimit
-    from worker.engine.context import PassContext
-    from worker.engine.evaluate import Quality
+    from worker.engine.verdict import Judge
 
-    def context(limit: QualityLimit) -> PassContext:
-        baseline = Quality({"top1": 0.5, "f1_macro": 0.5, "loss": 1.0}, {"top1_agreement": 1.0, "cosine_mean": 1.0})
-        return PassContext(Path("."), Recipe().target, limit, None, None, None, 1, [], ["y"], baseline)  # type: ignore[arg-type]
+    labels = np.arange(100) % 10
+    reference = np.eye(10, dtype=np.float32)[np.where(np.arange(100) < 50, labels, (labels + 1) % 10)]  # 50 % right
+    candidate = reference.copy()
+    candidate[0] = np.eye(10, dtype=np.float32)[(labels[0] + 1) % 10]  # one more sample wrong: 49 %
 
-    candidate = Quality({"top1": 0.49, "f1_macro": 0.5, "loss": 1.0}, {"top1_agreement": 0.9, "cosine_mean": 0.9})
+    def judged(limit: QualityLimit):  # type: ignore[no-untyped-def]
+        return Judge(limit, [reference], ["logits"], labels).judge([candidate])
+
     # one point lost from 50 %: 2 % of the baseline
-    assert context(QualityLimit(max_accuracy_drop=0.01)).within_limit(candidate)[0] is True
-    assert context(QualityLimit(max_accuracy_drop=0.01, relative=True)).within_limit(candidate)[0] is False
-    ok, why = context(QualityLimit(max_accuracy_drop=0.02, relative=True)).within_limit(candidate)
-    assert ok is True and "limit 1.00 = 2 % of the baseline" in why
+    assert judged(QualityLimit(max_accuracy_drop=0.01)).within is True
+    assert judged(QualityLimit(max_accuracy_drop=0.01, relative=True)).within is False
+    quality = judged(QualityLimit(max_accuracy_drop=0.02, relative=True))
+    assert quality.within is True and "limit 1.00 = 2 % of the baseline" in quality.why
 
 
 def test_cancelling_stops_the_search(outlier_model, outlier_data, tmp_path):

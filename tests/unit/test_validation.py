@@ -196,3 +196,82 @@ def test_extra_arrays_are_named():
 def test_buffer_helper_round_trips():
     with zipfile.ZipFile(io.BytesIO(hostile._zip({"a": b"b"}))) as archive:
         assert archive.read("a") == b"b"
+
+
+def _inspected(tmp_path: Path, builder, arrays: dict[str, np.ndarray]) -> tuple[ModelInfo, DatasetInfo]:  # type: ignore[no-untyped-def]
+    model = inspect_model(builder(tmp_path / "model.onnx"), filename="model.onnx")
+    data = tmp_path / "data.npz"
+    data.write_bytes(npz_bytes(**arrays))
+    return model, inspect_dataset(data, max_uncompressed_bytes=10**7)
+
+
+def test_a_rank_0_input_stored_as_one_value_per_sample_fits(tmp_path):
+    from tests.engine.stateful_models import scalar_input_data, scalar_input_mlp
+
+    model, dataset = _inspected(tmp_path, scalar_input_mlp, scalar_input_data(12))
+    assert TensorSpec(name="gain", dtype="float32", shape=[]) in model.inputs
+    assert TensorSpec(name="gain", dtype="float32", shape=[12]) in dataset.arrays
+    check_compatible(model, dataset)
+
+
+def test_int64_int32_and_bool_inputs_fit(tmp_path):
+    from tests.engine.stateful_models import typed_inputs, typed_inputs_data
+
+    model, dataset = _inspected(tmp_path, typed_inputs, typed_inputs_data(10))
+    assert {(i.name, i.dtype) for i in model.inputs} == {("tokens", "int64"), ("mask", "bool"), ("offset", "int32")}
+    check_compatible(model, dataset)
+
+
+def _detector() -> ModelInfo:
+    """The signature of a streaming detector: a chunk, a recurrent state and a rank-0 sample rate."""
+    return ModelInfo(
+        "onnx",
+        17,
+        [
+            TensorSpec(name="input", dtype="float32", shape=[1, 64]),
+            TensorSpec(name="state", dtype="float32", shape=[1, 1, 32]),
+            TensorSpec(name="sr", dtype="int64", shape=[]),
+        ],
+        [
+            TensorSpec(name="output", dtype="float32", shape=[1, 1]),
+            TensorSpec(name="stateN", dtype="float32", shape=[1, 1, 32]),
+        ],
+        1,
+    )
+
+
+def _stream(sequence_id: TensorSpec | None) -> DatasetInfo:
+    arrays = [
+        TensorSpec(name="input", dtype="float32", shape=[10, 1, 64]),
+        TensorSpec(name="state", dtype="float32", shape=[10, 1, 1, 32]),
+        TensorSpec(name="sr", dtype="int64", shape=[10]),
+    ]
+    return DatasetInfo([*arrays, *([sequence_id] if sequence_id else [])], 10, False)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8"])
+def test_sequence_id_is_a_reserved_array_not_a_model_input(dtype):
+    check_compatible(_detector(), _stream(None))
+    check_compatible(_detector(), _stream(TensorSpec(name="sequence_id", dtype=dtype, shape=[10])))
+
+
+@pytest.mark.parametrize(
+    ("array", "needle"),
+    [
+        (TensorSpec(name="sequence_id", dtype="float32", shape=[10]), "not float32 of shape [10]"),
+        (TensorSpec(name="sequence_id", dtype="bool", shape=[10]), "not bool"),
+        (TensorSpec(name="sequence_id", dtype="int64", shape=[10, 1]), "shape [10, 1]"),
+    ],
+)
+def test_a_malformed_sequence_id_is_refused_by_name(array, needle):
+    with pytest.raises(IncompatibleDataset) as info:
+        check_compatible(_detector(), _stream(array))
+    assert "'sequence_id'" in info.value.detail and needle in info.value.detail
+    assert "one integer per sample (shape [10]" in info.value.detail
+    assert [e["field"] for e in info.value.errors] == ["arrays.sequence_id"]
+
+
+def test_a_model_input_named_like_the_reserved_array_is_refused():
+    model = _model(TensorSpec(name="sequence_id", dtype="int64", shape=["batch"]))
+    with pytest.raises(IncompatibleDataset, match="reserved"):
+        check_compatible(model, _data(TensorSpec(name="sequence_id", dtype="int64", shape=[10])))

@@ -1,4 +1,7 @@
-"""The engine's one entry point: model + data + recipe in, artifacts + report out."""
+"""The engine's one entry point: model + data + recipe in, artifacts + report out.
+
+``optimize`` runs named stages: load -> baseline -> passes -> final comparison (verdict) -> report.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.schemas.recipe import Recipe
-from worker.engine import evaluate, modelio
+from worker.engine import evaluate, modelio, rollout
 from worker.engine import report as report_writer
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.data import load_dataset, split
 from worker.engine.errors import EngineError
 from worker.engine.passes import graphfix, registry
 from worker.engine.progress import ProgressFn, Reporter
+from worker.engine.verdict import Judge, Quality
 
 __all__ = ["OptimizeResult", "ProgressFn", "optimize"]
 MODEL_ARTIFACT = "model.onnx"
@@ -29,7 +33,194 @@ class OptimizeResult:
     artifacts: dict[str, Path]
 
 
-def _measurement(facts: dict[str, Any], latency: evaluate.Latency, quality: evaluate.Quality) -> dict[str, Any]:
+@dataclass
+class Evaluation:
+    """The baseline, measured: the pass context, the input's session and how the data is judged."""
+
+    ctx: PassContext
+    session: Any
+    providers: list[str]
+
+
+@dataclass
+class Outcome:
+    """The final comparison of the result with the input (DESIGN §4, the verdict)."""
+
+    path: Path
+    quality: Quality
+    baseline: evaluate.Latency
+    optimized: evaluate.Latency
+    speedup: evaluate.Ratio
+    conditions: dict[str, Any]
+    goal_met: bool
+    unchanged: bool
+
+
+def load_model(model_path: Path, model_format: str, work: Path, reporter: Reporter) -> Path:
+    """Copy (or export) the model into ``work`` as ONNX with unique node names; returns its path."""
+    source = work / "input.onnx"
+    if model_format == "torch_export":
+        reporter.log("exporting the torch.export archive to ONNX")
+        modelio.export_torch_archive(model_path, source)
+    else:
+        modelio.copy(model_path, source)
+    model = modelio.load(source)
+    renamed = graphfix.unique_node_names(model)
+    if renamed:  # onnxruntime refuses duplicate node names; some exporters emit them
+        modelio.save(model, source)
+        reporter.warn(f"gave {renamed} node(s) unique names: the input had duplicate or empty node names")
+    return source
+
+
+def measure_baseline(
+    source: Path, dataset_path: Path, recipe: Recipe, work: Path, reporter: Reporter, threads: int
+) -> Evaluation:
+    """Load the data, decide how outputs are judged (state pairs, kinds), and run the input on it."""
+    model = modelio.load(source)
+    inputs, outputs = modelio.input_specs(model), modelio.output_specs(model)
+    del model
+    dataset = load_dataset(dataset_path, inputs)
+    if dataset.num_samples < 2:
+        raise EngineError("dataset_too_small", "the dataset needs at least 2 samples")
+    state = recipe.evaluation.state
+    if state is None:
+        state = rollout.detect_state_pairs(inputs, outputs)
+    else:
+        rollout.check_state_pairs(state, inputs, outputs)
+    data_split = split(
+        dataset,
+        calibration_fraction=recipe.split.calibration_fraction,
+        seed=recipe.split.seed,
+        max_eval_samples=recipe.split.max_eval_samples,
+        ordered=bool(state),
+    )
+    sequences = data_split.evaluation_sequences if state else [data_split.evaluation]
+    assert sequences is not None
+    plan = rollout.Plan(sequences, state, recipe.target.batch_size, [o.name for o in outputs])
+    if state:
+        pairs = ", ".join(f"{a} -> {b}" for a, b in state.items())
+        reporter.log(f"stateful model ({pairs}): judged by {plan.describe()}", {"state": state})
+    session = modelio.session(source, device=recipe.target.device, threads=threads)
+    reference = rollout.outputs(session, dataset, plan, reporter)
+    labels = None if dataset.labels is None else dataset.labels[plan.indices]
+    limit = recipe.quality if recipe.tune is None else recipe.tune.limit(recipe.quality)
+    judge = Judge(
+        limit, reference, plan.output_names, labels, context=plan.describe(), state_outputs=frozenset(state.values())
+    )
+    if dataset.labels is not None and judge.labelled is None:
+        reporter.warn("the dataset has labels, but no output is a classifier whose classes they fit: judged without")
+    ctx = PassContext(
+        work, recipe.target, limit, dataset, data_split, reporter, threads, plan, judge, judge.judge(reference)
+    )
+    if ctx.latency_batch != recipe.target.batch_size:
+        fed = ", ".join(name for name, one in dataset.per_sample.items() if one)
+        reporter.warn(
+            f"latency is measured at batch 1, not {recipe.target.batch_size}: input(s) {fed} are fed one sample "
+            "at a time (no batch axis, or one complete feed per sample)"
+        )
+    return Evaluation(ctx, session, modelio.providers_for(recipe.target.device))
+
+
+def run_passes(
+    ctx: PassContext, recipe: Recipe, source: Path, study_storage: str | None, study_name: str | None
+) -> tuple[Path, list[dict[str, Any]], bool, dict[str, Any] | None]:
+    """The recipe's passes in order (or the tuning study); returns the result, summaries, goal, tuning."""
+    current = source
+    summaries: list[dict[str, Any]] = []
+    goal_met = True
+
+    def absorb(result: PassResult, input_path: Path) -> Path:
+        nonlocal goal_met
+        if "effect" not in result.summary:  # every step's own effect, measured the same way for every pass type
+            result.summary["effect"] = {
+                "input": ctx.model_facts(input_path),
+                "output": ctx.model_facts(result.model_path),
+            }
+        for warning in result.warnings:
+            ctx.reporter.warn(warning)
+        summaries.append(result.summary)
+        goal_met = goal_met and result.goal_met
+        return result.model_path
+
+    if recipe.tune is not None:
+        from worker.engine.tune import run as run_tuning
+
+        tuned, tuning = run_tuning(ctx, recipe, source, storage_url=study_storage, study_name=study_name)
+        return absorb(tuned, source), summaries, goal_met, tuning
+    span = 0.7 / len(recipe.passes)
+    for index, config in enumerate(recipe.passes):
+        start = 0.15 + index * span
+        ctx.reporter.enter(f"pass {index + 1}/{len(recipe.passes)}: {config.type}", start, start + span)
+        current = absorb(registry.get(config.type)(ctx, config, current), current)
+    return current, summaries, goal_met, None
+
+
+def _unchanged(evaluation: Evaluation, source: Path, goal_met: bool, timings: evaluate.Timings) -> Outcome:
+    same = timings["baseline"]
+    return Outcome(
+        source, evaluation.ctx.baseline_quality, same, same, evaluate.UNCHANGED, timings.conditions, goal_met, True
+    )
+
+
+def _revert_reason(recipe: Recipe, quality: Quality, speedup: evaluate.Ratio, size_gain: float, goal: bool) -> str:
+    """Why the result must give way to the input in the final comparison ('' when it stands)."""
+    if recipe.tune is None:
+        # Only measured choices were made: a result that loses the final, longer comparison is not returned.
+        # The input is (DESIGN §3: never a worse model from the default recipe).
+        if not all(getattr(c, "mode", None) == "auto" for c in recipe.passes):
+            return ""
+        if not quality.within:
+            return f"breaks the quality limit in the final comparison: {quality.why}"
+        if not speedup.measurably_faster:
+            return f"measured {speedup.text()} the input's speed: no measurable difference on this machine"
+        return ""
+    # A tuned job keeps its closest candidate when none met the limit (goal_met false, shortfall said).
+    if not goal:
+        return ""
+    if recipe.tune.objective == "size":
+        return "" if size_gain > 1.0 else f"is {1 / size_gain:.2f}× the input's size"
+    if not speedup.measurably_faster:
+        return f"measured {speedup.text()} the input's speed: no measurable difference on this machine"
+    return ""
+
+
+def final_comparison(evaluation: Evaluation, recipe: Recipe, source: Path, current: Path, goal_met: bool) -> Outcome:
+    """Judge the result against the input and time both side by side; keep it only when it stands."""
+    ctx, reporter = evaluation.ctx, evaluation.ctx.reporter
+    feed, batch = ctx.latency_feed(), ctx.latency_batch
+    if evaluate.identical(current, source):  # the input itself: exactly 1.0, no second timing
+        timings = evaluate.measure_latency({"baseline": evaluation.session}, feed, batch, budget_s=LATENCY_BUDGET_S)
+        return _unchanged(evaluation, source, goal_met, timings)
+    session = ctx.session(current)
+    quality = ctx.assess(current, session)
+    timings = evaluate.measure_latency(
+        {"baseline": evaluation.session, "optimized": session},
+        feed,
+        batch,
+        budget_s=2 * LATENCY_BUDGET_S,
+        reporter=reporter,
+    )
+    speedup = timings.speedup("baseline", "optimized")
+    size_gain = evaluate.file_size(source) / evaluate.file_size(current)
+    reason = _revert_reason(recipe, quality, speedup, size_gain, goal_met)
+    if reason:
+        reporter.warn(f"the chosen model {reason}; returning the input unchanged")
+        return _unchanged(evaluation, source, goal_met, timings)
+    if not quality.within:
+        goal_met = False
+        reporter.warn(f"the optimized model breaks the quality limit: {quality.why}")
+    timed = recipe.tune is None or recipe.tune.objective != "size"
+    if timed and speedup.measurably_slower:
+        goal_met = False
+        reporter.warn(f"the optimized model measured slower than the input in the final comparison ({speedup.text()})")
+    elif timed and not speedup.measurably_faster:
+        reporter.warn(f"no measurable difference in latency on this machine ({speedup.text()}, 95 % interval)")
+    return Outcome(
+        current, quality, timings["baseline"], timings["optimized"], speedup, timings.conditions, goal_met, False
+    )
+
+
+def _measurement(facts: dict[str, Any], latency: evaluate.Latency, quality: Quality) -> dict[str, Any]:
     return {
         "size_bytes": facts["size_bytes"],
         "parameter_count": facts["parameter_count"],
@@ -40,6 +231,67 @@ def _measurement(facts: dict[str, Any], latency: evaluate.Latency, quality: eval
         "accuracy": quality.accuracy,
         "fidelity": quality.fidelity,
         "per_output": quality.per_output,
+    }
+
+
+def build_report(
+    evaluation: Evaluation,
+    recipe: Recipe,
+    source: Path,
+    outcome: Outcome,
+    passes: list[dict[str, Any]],
+    tuning: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The report as the Report schema wants it, every number measured in this job."""
+    ctx = evaluation.ctx
+    if outcome.conditions["noisy"]:
+        ctx.reporter.warn(
+            "the machine was noisy while timing (" + "; ".join(outcome.conditions["reasons"]) + "): latency "
+            "ratios are less certain than usual; see timing and speedup_interval"
+        )
+    baseline = _measurement(ctx.model_facts(source), outcome.baseline, ctx.baseline_quality)
+    optimized = _measurement(ctx.model_facts(outcome.path), outcome.optimized, outcome.quality)
+    accuracy_drop = (
+        baseline["accuracy"]["top1"] - optimized["accuracy"]["top1"]
+        if baseline["accuracy"] and optimized["accuracy"]
+        else None
+    )
+    within = outcome.quality.within
+    goal_met = outcome.goal_met and within
+    quality = outcome.quality
+    return {
+        "baseline": baseline,
+        "optimized": optimized,
+        "speedup": outcome.speedup.value,
+        "speedup_interval": {k: v for k, v in outcome.speedup.as_dict().items() if k != "value"},
+        "size_ratio": optimized["size_bytes"] / baseline["size_bytes"],
+        "accuracy_drop": accuracy_drop,
+        "goal_met": goal_met,
+        "quality_limit": {
+            **ctx.limit.model_dump(),
+            "result": quality.why,
+            "within": within,
+            "decided_by": quality.decided_by,
+        },
+        "verdict": {
+            "within": within,
+            "decided_by": quality.decided_by,
+            "why": quality.why,
+            "judged_by": "rollout" if ctx.plan.stateful else "samples",
+            "state": ctx.plan.state,
+            "sequences": len(ctx.plan.sequences) if ctx.plan.stateful else None,
+            "steps": int(len(ctx.plan.indices)),
+            "outputs": ctx.judge.describe(),
+        },
+        "timing": outcome.conditions,
+        "passes": passes,
+        "warnings": list(ctx.reporter.warnings),
+        "split": ctx.split.describe(),
+        "environment": report_writer.environment(
+            recipe.target.device, evaluation.providers, ctx.threads, ctx.latency_batch, outcome.baseline.runs
+        ),
+        "unchanged": outcome.unchanged,
+        "tuning": tuning,
     }
 
 
@@ -68,162 +320,21 @@ def optimize(
     with tempfile.TemporaryDirectory(prefix="slimline-engine-") as tmp:
         work = Path(tmp)
         reporter.enter("loading", 0.01, 0.08)
-        source = work / "input.onnx"
-        if model_format == "torch_export":
-            reporter.log("exporting the torch.export archive to ONNX")
-            modelio.export_torch_archive(model_path, source)
-        else:
-            modelio.copy(model_path, source)
-        model = modelio.load(source)
-        renamed = graphfix.unique_node_names(model)
-        if renamed:  # onnxruntime refuses duplicate node names; some exporters emit them
-            modelio.save(model, source)
-            reporter.warn(f"gave {renamed} node(s) unique names: the input had duplicate or empty node names")
-        providers = modelio.providers_for(recipe.target.device)
+        source = load_model(model_path, model_format, work, reporter)
         if recipe.trains_on_gpu():  # fail before any work, not when the fine-tuning starts
             from worker.engine import finetune
 
             finetune.require_gpu()
-        dataset = load_dataset(dataset_path, modelio.input_specs(model))
-        if dataset.num_samples < 2:
-            raise EngineError("dataset_too_small", "the dataset needs at least 2 samples")
-        data_split = split(
-            dataset,
-            calibration_fraction=recipe.split.calibration_fraction,
-            seed=recipe.split.seed,
-            max_eval_samples=recipe.split.max_eval_samples,
-        )
-        output_names = [o.name for o in model.graph.output]
-        del model
-
         reporter.enter("measuring the baseline", 0.08, 0.15)
-        baseline_session = modelio.session(source, device=recipe.target.device, threads=threads)
-        reference = evaluate.outputs_on(
-            baseline_session, dataset, data_split.evaluation, recipe.target.batch_size, reporter
-        )
-        labels = None if dataset.labels is None else dataset.labels[data_split.evaluation]
-        baseline_quality = evaluate.quality(reference, reference, labels, output_names)
-        limit = recipe.quality if recipe.tune is None else recipe.tune.limit(recipe.quality)
-        ctx = PassContext(
-            work,
-            recipe.target,
-            limit,
-            dataset,
-            data_split,
-            reporter,
-            threads,
-            reference,
-            output_names,
-            baseline_quality,
-        )
-
-        current = source
-        pass_summaries: list[dict[str, Any]] = []
-        goal_met = True
-        tuning: dict[str, Any] | None = None
-
-        def absorb(result: PassResult, input_path: Path) -> Path:
-            nonlocal goal_met
-            # every step's own effect, measured the same way for every pass type
-            if "effect" not in result.summary:
-                result.summary["effect"] = {
-                    "input": ctx.model_facts(input_path),
-                    "output": ctx.model_facts(result.model_path),
-                }
-            for warning in result.warnings:
-                reporter.warn(warning)
-            pass_summaries.append(result.summary)
-            goal_met = goal_met and result.goal_met
-            return result.model_path
-
-        if recipe.tune is not None:
-            from worker.engine.tune import run as run_tuning
-
-            tuned, tuning = run_tuning(ctx, recipe, source, storage_url=study_storage, study_name=study_name)
-            current = absorb(tuned, source)
-        else:
-            span = 0.7 / len(recipe.passes)
-            for index, config in enumerate(recipe.passes):
-                start = 0.15 + index * span
-                reporter.enter(f"pass {index + 1}/{len(recipe.passes)}: {config.type}", start, start + span)
-                current = absorb(registry.get(config.type)(ctx, config, current), current)
-
+        evaluation = measure_baseline(source, dataset_path, recipe, work, reporter, threads)
+        current, passes, goal_met, tuning = run_passes(evaluation.ctx, recipe, source, study_storage, study_name)
         reporter.enter("measuring the result", 0.86, 0.97)
-        final_session = modelio.session(current, device=recipe.target.device, threads=threads)
-        final_quality = ctx.assess(current, final_session)
-        within, why = ctx.within_limit(final_quality)
-        timings = evaluate.measure_latency(
-            {"baseline": baseline_session, "optimized": final_session},
-            ctx.latency_feed(),
-            recipe.target.batch_size,
-            budget_s=2 * LATENCY_BUDGET_S,
-            reporter=reporter,
-        )
-        speedup = timings["baseline"].p50_ms / timings["optimized"].p50_ms
-        timed = recipe.tune is None or recipe.tune.objective != "size"
-        if recipe.tune is None:
-            # Only measured choices were made: a result that loses the final, longer comparison is not
-            # returned. The input is (DESIGN §3: never a worse model from the default recipe).
-            revert = all(getattr(c, "mode", None) == "auto" for c in recipe.passes) and (speedup < 1.0 or not within)
-            loss = f"measured {speedup:.2f}× the input's speed"
-        else:
-            # A tuned job keeps its closest candidate when none met the limit (goal_met false, shortfall said);
-            # it returns the input when its choice loses to the input on the objective in the final comparison.
-            size_ratio = evaluate.file_size(current) / evaluate.file_size(source)
-            throughput = timings["optimized"].throughput_per_s / timings["baseline"].throughput_per_s
-            gain, loss = {
-                "latency": (speedup, f"measured {speedup:.2f}× the input's speed"),
-                "throughput": (throughput, f"measured {throughput:.2f}× the input's throughput"),
-                "size": (1.0 / size_ratio, f"is {size_ratio:.2f}× the input's size"),
-            }[recipe.tune.objective]
-            revert = goal_met and gain < 1.0
-        if current != source and revert:
-            reporter.warn(
-                f"the chosen model {loss} in the final comparison"
-                + ("" if within else f" and {why}")
-                + "; returning the input unchanged"
-            )
-            current, final_session, final_quality, within = source, baseline_session, baseline_quality, True
-            why = "unchanged input"
-            timings["optimized"] = timings["baseline"]
-            speedup = 1.0
-        unchanged = current == source
-        if not within:
-            goal_met = False
-            reporter.warn(f"the optimized model breaks the quality limit: {why}")
-        if not unchanged and speedup < 1.0 and timed:
-            goal_met = False
-            reporter.warn(
-                f"the optimized model measured slower than the input in the final comparison ({speedup:.2f}×)"
-            )
-        baseline = _measurement(ctx.model_facts(source), timings["baseline"], baseline_quality)
-        optimized = _measurement(ctx.model_facts(current), timings["optimized"], final_quality)
-        accuracy_drop = (
-            baseline["accuracy"]["top1"] - optimized["accuracy"]["top1"]
-            if baseline["accuracy"] and optimized["accuracy"]
-            else None
-        )
+        outcome = final_comparison(evaluation, recipe, source, current, goal_met)
+        report = build_report(evaluation, recipe, source, outcome, passes, tuning)
 
         reporter.enter("writing the report", 0.97, 1.0)
         out_dir.mkdir(parents=True, exist_ok=True)
-        modelio.copy(current, out_dir / MODEL_ARTIFACT)
-        report = {
-            "baseline": baseline,
-            "optimized": optimized,
-            "speedup": speedup,
-            "size_ratio": optimized["size_bytes"] / baseline["size_bytes"],
-            "accuracy_drop": accuracy_drop,
-            "goal_met": goal_met,
-            "quality_limit": {**recipe.quality.model_dump(), "result": why, "within": within},
-            "passes": pass_summaries,
-            "warnings": list(reporter.warnings),
-            "split": data_split.describe(),
-            "environment": report_writer.environment(
-                recipe.target.device, providers, threads, recipe.target.batch_size, timings["baseline"].runs
-            ),
-            "unchanged": unchanged,
-            "tuning": tuning,
-        }
+        modelio.copy(outcome.path, out_dir / MODEL_ARTIFACT)
         artifacts = report_writer.write(report, out_dir)
         artifacts[MODEL_ARTIFACT] = out_dir / MODEL_ARTIFACT
         data_file = out_dir / (MODEL_ARTIFACT + ".data")

@@ -7,32 +7,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from slimline_client.report_view import print_report
 
 from app.schemas.recipe import Recipe
-
-
-def summary_table(report: dict[str, Any]) -> Table:
-    """Baseline vs optimized, as a rich table."""
-    table = Table(
-        title=f"speedup {report['speedup']:.2f}×, size ratio {report['size_ratio']:.2f}, goal met: {report['goal_met']}"
-    )
-    table.add_column("")
-    table.add_column("baseline", justify="right")
-    table.add_column("optimized", justify="right")
-    base, opt = report["baseline"], report["optimized"]
-    table.add_row("size (bytes)", f"{base['size_bytes']:,}", f"{opt['size_bytes']:,}")
-    table.add_row("parameters", f"{base['parameter_count']:,}", f"{opt['parameter_count']:,}")
-    table.add_row("latency p50 (ms)", f"{base['latency_ms_p50']:.3f}", f"{opt['latency_ms_p50']:.3f}")
-    table.add_row("latency p95 (ms)", f"{base['latency_ms_p95']:.3f}", f"{opt['latency_ms_p95']:.3f}")
-    table.add_row("throughput (/s)", f"{base['throughput_per_s']:.1f}", f"{opt['throughput_per_s']:.1f}")
-    if base.get("accuracy") and opt.get("accuracy"):
-        table.add_row("top-1 accuracy", f"{base['accuracy']['top1']:.4f}", f"{opt['accuracy']['top1']:.4f}")
-    fidelity = opt["fidelity"]
-    table.add_row("cosine to original", "1.0000", f"{fidelity['cosine_mean']:.4f}")
-    if fidelity.get("top1_agreement") is not None:
-        table.add_row("top-1 agreement", "1.0000", f"{fidelity['top1_agreement']:.4f}")
-    return table
 
 
 def optimize_command(model: Path, data: Path, recipe_path: Path | None, out: Path, threads: int | None) -> int:
@@ -82,7 +59,7 @@ def optimize_command(model: Path, data: Path, recipe_path: Path | None, out: Pat
         except EngineError as exc:
             console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
             return 1
-    Console().print(summary_table(result.report))
+    print_report(Console(), result.report)
     for warning in result.report["warnings"]:
         Console().print(f"[yellow]warning:[/yellow] {warning}")
     Console().print(f"artifacts in {out}: {', '.join(sorted(result.artifacts))}")

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from app.schemas.recipe import QualityLimit, Target
-from worker.engine import evaluate, macs, modelio
+from worker.engine import macs, modelio, rollout
 from worker.engine.data import Dataset, Split
 from worker.engine.progress import Reporter
+from worker.engine.verdict import Judge, Quality
 
 LATENCY_BUDGET_S = 1.5
 
@@ -25,11 +26,15 @@ class PassContext:
     split: Split
     reporter: Reporter
     threads: int
-    reference_outputs: list[np.ndarray]  # the original model's outputs on the evaluation split
-    output_names: list[str]
-    baseline_quality: evaluate.Quality
+    plan: rollout.Plan  # how the evaluation data is run (sample by sample, or a rollout)
+    judge: Judge  # the original model's outputs on the evaluation data, and the limit per output
+    baseline_quality: Quality
     counter: int = 0
     _facts: dict[tuple[Path, int, int], dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    @property
+    def output_names(self) -> list[str]:
+        return self.plan.output_names
 
     def scratch(self, stem: str) -> Path:
         self.counter += 1
@@ -52,45 +57,34 @@ class PassContext:
     def session(self, path: Path) -> Any:
         return modelio.session(path, device=self.target.device, threads=self.threads)
 
-    def assess(self, path: Path, session: Any | None = None) -> evaluate.Quality:
-        """Quality of a candidate against the original model on the evaluation split."""
+    def assess(self, path: Path, session: Any | None = None) -> Quality:
+        """A candidate judged against the original model on the evaluation data (verdict.Judge)."""
         session = session or self.session(path)
-        outputs = evaluate.outputs_on(session, self.dataset, self.split.evaluation, self.target.batch_size)
-        return evaluate.quality(self.reference_outputs, outputs, self.labels, self.output_names)
+        return self.judge.judge(rollout.outputs(session, self.dataset, self.plan))
 
     @property
     def labels(self) -> np.ndarray | None:
-        return None if self.dataset.labels is None else self.dataset.labels[self.split.evaluation]
+        return None if self.dataset.labels is None else self.dataset.labels[self.plan.indices]
+
+    @property
+    def latency_batch(self) -> int:
+        """Samples per timed run: inputs fed one sample at a time (no batch axis, a feed per sample) force 1."""
+        return 1 if any(self.dataset.per_sample.values()) else self.target.batch_size
 
     def latency_feed(self) -> dict[str, np.ndarray]:
-        indices = self.split.evaluation[: self.target.batch_size]
-        if len(indices) < self.target.batch_size:  # small datasets: repeat samples to fill the batch
-            indices = np.resize(self.split.evaluation, self.target.batch_size)
+        evaluation = self.plan.indices
+        indices = evaluation[: self.latency_batch]
+        if len(indices) < self.latency_batch:  # small datasets: repeat samples to fill the batch
+            indices = np.resize(evaluation, self.latency_batch)
         return self.dataset.feed_for(indices)
 
-    def within_limit(self, candidate: evaluate.Quality) -> tuple[bool, str]:
-        """Does ``candidate`` respect the recipe's quality limit? Returns (ok, the numbers as a sentence)."""
-        gap, why = self.limit_gap(candidate)
-        return gap <= 1e-12, why
+    def within_limit(self, candidate: Quality) -> tuple[bool, str]:
+        """Does ``candidate`` respect the quality limit on every output? Returns (ok, the numbers as a sentence)."""
+        return candidate.within, candidate.why
 
-    def limit_gap(self, candidate: evaluate.Quality) -> tuple[float, str]:
-        """How far ``candidate`` is beyond the quality limit (<= 0: within it), and the numbers as a sentence.
-
-        The gap is in the limit's own units: accuracy points as a fraction, agreement, or cosine.
-        """
-        base = self.baseline_quality.accuracy
-        if base is not None and candidate.accuracy is not None:
-            drop = base["top1"] - candidate.accuracy["top1"]
-            allowed = self.limit.max_accuracy_drop * (base["top1"] if self.limit.relative else 1.0)
-            relative = f" = {self.limit.max_accuracy_drop * 100:g} % of the baseline" if self.limit.relative else ""
-            return drop - allowed, f"accuracy drop {drop * 100:.2f} points (limit {allowed * 100:.2f}{relative})"
-        agreement = candidate.fidelity.get("top1_agreement")
-        if agreement is not None:
-            return self.limit.min_top1_agreement - agreement, (
-                f"top-1 agreement {agreement:.4f} (limit {self.limit.min_top1_agreement})"
-            )
-        cosine = float(candidate.fidelity["cosine_mean"] or 0.0)
-        return self.limit.min_cosine - cosine, f"cosine similarity {cosine:.4f} (limit {self.limit.min_cosine})"
+    def limit_gap(self, candidate: Quality) -> tuple[float, str]:
+        """How far the worst output of ``candidate`` is beyond its limit (<= 0: within), and the sentence."""
+        return candidate.gap, candidate.why
 
 
 @dataclass

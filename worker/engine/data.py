@@ -11,6 +11,8 @@ import numpy as np
 from worker.engine.errors import EngineError
 from worker.engine.modelio import InputSpec
 
+SEQUENCE_ID = "sequence_id"  # the optional array that marks ordered sequences; not a model input
+
 
 @dataclass
 class Dataset:
@@ -20,6 +22,7 @@ class Dataset:
     per_sample: dict[str, bool]
     labels: np.ndarray | None
     num_samples: int
+    sequence_ids: np.ndarray | None = None  # marks ordered sequences (for stateful models)
 
     def batches(self, indices: np.ndarray, batch_size: int) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
         """Feeds over ``indices``; inputs fed per sample force a batch of one."""
@@ -28,7 +31,8 @@ class Dataset:
             chunk = indices[start : start + size]
             feed = {}
             for name, array in self.arrays.items():
-                feed[name] = array[chunk[0]] if self.per_sample[name] else array[chunk]
+                # ``[i, ...]`` keeps a rank-0 feed an array: onnxruntime refuses numpy scalars
+                feed[name] = array[chunk[0], ...] if self.per_sample[name] else array[chunk]
             yield chunk, feed
 
     def feed_for(self, indices: np.ndarray) -> dict[str, np.ndarray]:
@@ -40,13 +44,18 @@ class Split:
     calibration: np.ndarray
     evaluation: np.ndarray
     seed: int
+    evaluation_sequences: list[np.ndarray] | None = None  # ordered, for a rollout; None: independent samples
+    calibration_sequences: list[np.ndarray] | None = None
 
     def describe(self) -> dict[str, int]:
-        return {
+        described = {
             "calibration_samples": int(len(self.calibration)),
             "evaluation_samples": int(len(self.evaluation)),
             "seed": self.seed,
         }
+        if self.evaluation_sequences is not None:
+            described["evaluation_sequences"] = len(self.evaluation_sequences)
+        return described
 
 
 def load_dataset(path: Path, inputs: list[InputSpec]) -> Dataset:
@@ -57,6 +66,7 @@ def load_dataset(path: Path, inputs: list[InputSpec]) -> Dataset:
     except (ValueError, OSError, EOFError) as exc:
         raise EngineError("invalid_dataset", f"the dataset cannot be read: {exc}") from None
     labels = arrays.pop("labels", None)
+    sequence_ids = arrays.pop(SEQUENCE_ID, None)
     feeds: dict[str, np.ndarray] = {}
     per_sample: dict[str, bool] = {}
     for spec in inputs:
@@ -80,12 +90,52 @@ def load_dataset(path: Path, inputs: list[InputSpec]) -> Dataset:
     lengths = {a.shape[0] for a in feeds.values()}
     if len(lengths) != 1:
         raise EngineError("dataset_mismatch", "the dataset's arrays disagree on the number of samples")
-    return Dataset(feeds, per_sample, labels, lengths.pop())
+    num_samples = lengths.pop()
+    if sequence_ids is not None and (
+        sequence_ids.ndim != 1 or sequence_ids.dtype.kind not in "iu" or len(sequence_ids) != num_samples
+    ):
+        raise EngineError(
+            "dataset_mismatch",
+            f"{SEQUENCE_ID!r} must be one integer per sample (shape [{num_samples}]), not {sequence_ids.dtype} "
+            f"{list(sequence_ids.shape)}",
+        )
+    return Dataset(feeds, per_sample, labels, num_samples, sequence_ids)
 
 
-def split(dataset: Dataset, *, calibration_fraction: float, seed: int, max_eval_samples: int) -> Split:
-    """A seeded, non-overlapping split: the same recipe and data always give the same samples."""
-    order = np.random.default_rng(seed).permutation(dataset.num_samples)
+def split(
+    dataset: Dataset, *, calibration_fraction: float, seed: int, max_eval_samples: int, ordered: bool = False
+) -> Split:
+    """A seeded, non-overlapping split: the same recipe and data always give the same samples.
+
+    ``ordered`` (stateful models) keeps sequences whole and in order: with ``sequence_id`` whole sequences
+    go to one side (seeded); without it the first samples calibrate and the rest, in order, evaluate.
+    """
     n_cal = max(1, min(dataset.num_samples - 1, round(dataset.num_samples * calibration_fraction)))
-    evaluation = np.sort(order[n_cal:][:max_eval_samples])
-    return Split(np.sort(order[:n_cal]), evaluation, seed)
+    if not ordered:
+        order = np.random.default_rng(seed).permutation(dataset.num_samples)
+        evaluation = np.sort(order[n_cal:][:max_eval_samples])
+        return Split(np.sort(order[:n_cal]), evaluation, seed)
+    sequences = dataset_sequences(dataset)
+    if len(sequences) == 1:
+        (whole,) = sequences
+        head, tail = whole[:n_cal], whole[n_cal:][:max_eval_samples]
+        return Split(head, tail, seed, [tail], [head])
+    shuffled = [sequences[i] for i in np.random.default_rng(seed).permutation(len(sequences))]
+    calibration: list[np.ndarray] = []
+    while shuffled[1:] and sum(len(s) for s in calibration) < n_cal:
+        calibration.append(shuffled.pop(0))
+    judged: list[np.ndarray] = []
+    for sequence in sorted(shuffled, key=lambda s: int(s[0])):
+        room = max_eval_samples - sum(len(s) for s in judged)
+        if room <= 0:
+            break
+        judged.append(sequence[:room])
+    return Split(np.sort(np.concatenate(calibration)), np.concatenate(judged), seed, judged, calibration)
+
+
+def dataset_sequences(dataset: Dataset) -> list[np.ndarray]:
+    """The ordered sequences of sample indices: one per ``sequence_id`` (in order of first appearance)."""
+    if dataset.sequence_ids is None:
+        return [np.arange(dataset.num_samples)]
+    ids, first = np.unique(dataset.sequence_ids, return_index=True)
+    return [np.flatnonzero(dataset.sequence_ids == ids[i]) for i in np.argsort(first)]

@@ -1,7 +1,9 @@
-"""Measurements, the same way for the baseline and every candidate: outputs, quality, latency, size."""
+"""Measurements, the same way for the baseline and every candidate: outputs, latency with intervals, size."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,102 +11,31 @@ from typing import Any
 
 import numpy as np
 
+from worker.engine import rollout
 from worker.engine.data import Dataset
-from worker.engine.errors import EngineError
 from worker.engine.progress import Reporter
 
 WARMUP_RUNS = 3
+RUNS_PER_ROUND = 5
+MIN_ROUNDS = 6  # the confidence interval resamples rounds: fewer say little
 MIN_TIMED_RUNS = 20
 MAX_TIMED_RUNS = 400
 ROUND_PAUSE_S = 0.02  # lets onnxruntime's spinning threads settle between variants
-
-
-def _run(session: Any, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-    try:
-        return list(session.run(None, feed))
-    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise EngineError("model_run_failed", f"the model failed while running on the dataset: {message}") from None
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 1000
+NOISY_STEAL_PERCENT = 5.0
+NOISY_INTERVAL_WIDTH = 0.25  # an interval wider than this fraction of its ratio: the machine is noisy
 
 
 def outputs_on(
     session: Any, dataset: Dataset, indices: np.ndarray, batch_size: int, reporter: Reporter | None = None
 ) -> list[np.ndarray]:
-    """Every output of the model over ``indices``, concatenated along the sample axis."""
-    collected: list[list[np.ndarray]] = []
-    total = max(1, len(indices))
-    done = 0
-    for chunk, feed in dataset.batches(indices, batch_size):
-        outs = _run(session, feed)
-        if not collected:
-            collected = [[] for _ in outs]
-        per_sample = len(chunk) == 1 and any(dataset.per_sample.values())
-        for bucket, out in zip(collected, outs, strict=True):
-            bucket.append(np.asarray(out)[None] if per_sample or np.ndim(out) == 0 else np.asarray(out))
-        done += len(chunk)
-        if reporter is not None:
-            reporter.update(done / total)
-    return [np.concatenate(bucket, axis=0) for bucket in collected]
+    """Every output of the model over ``indices`` (independent samples), concatenated along the sample axis."""
+    return rollout.outputs(session, dataset, rollout.Plan([indices], {}, batch_size, []), reporter)
 
 
 def is_classifier_like(output: np.ndarray) -> bool:
     return output.ndim == 2 and output.shape[1] > 1 and output.dtype.kind == "f"
-
-
-@dataclass
-class Quality:
-    accuracy: dict[str, float] | None
-    fidelity: dict[str, float | None]
-    per_output: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _fidelity(reference: np.ndarray, candidate: np.ndarray) -> dict[str, float | None]:
-    ref = reference.reshape(len(reference), -1).astype(np.float64)
-    cand = candidate.reshape(len(candidate), -1).astype(np.float64)
-    norms = np.linalg.norm(ref, axis=1) * np.linalg.norm(cand, axis=1)
-    dots = np.sum(ref * cand, axis=1)
-    same = np.all(ref == cand, axis=1)
-    cosine = np.where(norms > 0, dots / np.where(norms > 0, norms, 1.0), np.where(same, 1.0, 0.0))
-    agreement = float(np.mean(reference.argmax(-1) == candidate.argmax(-1))) if is_classifier_like(reference) else None
-    return {
-        "top1_agreement": agreement,
-        "cosine_mean": float(np.mean(cosine)),
-        "cosine_min": float(np.min(cosine)),
-        "max_abs_error": float(np.max(np.abs(ref - cand))) if ref.size else 0.0,
-    }
-
-
-def _accuracy(logits: np.ndarray, labels: np.ndarray) -> dict[str, float] | None:
-    if not is_classifier_like(logits) or labels.ndim != 1 or labels.dtype.kind not in "iu":
-        return None
-    predicted = logits.argmax(-1)
-    classes = np.unique(np.concatenate([labels, predicted]))
-    f1s = []
-    for c in classes:
-        tp = np.sum((predicted == c) & (labels == c))
-        fp = np.sum((predicted == c) & (labels != c))
-        fn = np.sum((predicted != c) & (labels == c))
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0)
-    shifted = logits.astype(np.float64) - logits.max(-1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
-    valid = (labels >= 0) & (labels < logits.shape[1])
-    loss = float(-np.mean(log_probs[np.arange(len(labels))[valid], labels[valid]])) if valid.any() else None
-    return {"top1": float(np.mean(predicted == labels)), "f1_macro": float(np.mean(f1s)), "loss": loss}  # type: ignore[dict-item]
-
-
-def quality(
-    reference: list[np.ndarray], candidate: list[np.ndarray], labels: np.ndarray | None, output_names: list[str]
-) -> Quality:
-    """Accuracy (with labels, on the first output) and fidelity to the reference outputs, per output too."""
-    if len(reference) != len(candidate):
-        raise EngineError("output_mismatch", "the optimized model has a different number of outputs")
-    per_output = []
-    for name, ref, cand in zip(output_names, reference, candidate, strict=True):
-        if ref.shape != cand.shape:
-            raise EngineError("output_mismatch", f"output {name!r} changed shape from {ref.shape} to {cand.shape}")
-        per_output.append({"name": name, **_fidelity(ref, cand)})
-    accuracy = _accuracy(candidate[0], labels) if labels is not None else None
-    return Quality(accuracy, _fidelity(reference[0], candidate[0]), per_output)
 
 
 @dataclass
@@ -113,6 +44,94 @@ class Latency:
     p95_ms: float
     throughput_per_s: float
     runs: int
+    rounds: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)  # [round, run] in ms
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio of two timings with its bootstrap confidence interval (over the interleaved rounds)."""
+
+    value: float
+    low: float
+    high: float
+    confidence: float = CONFIDENCE
+
+    @property
+    def measurably_faster(self) -> bool:
+        return self.low > 1.0
+
+    @property
+    def measurably_slower(self) -> bool:
+        return self.high < 1.0
+
+    def text(self) -> str:
+        return f"{self.value:.2f}× [{self.low:.2f}, {self.high:.2f}]"
+
+    def as_dict(self) -> dict[str, float]:
+        return {"value": self.value, "low": self.low, "high": self.high, "confidence": self.confidence}
+
+
+UNCHANGED = Ratio(1.0, 1.0, 1.0)
+
+
+class Timings(dict[str, Latency]):
+    """Latency per variant, timed in interleaved rounds, and the conditions the machine was in."""
+
+    conditions: dict[str, Any]
+
+    def speedup(self, baseline: str, candidate: str) -> Ratio:
+        """baseline p50 / candidate p50, with a bootstrap interval over rounds (both resampled alike)."""
+        return _ratio(self[baseline].rounds, self[candidate].rounds)
+
+
+def _ratio(base: np.ndarray, cand: np.ndarray) -> Ratio:
+    value = float(np.median(base) / np.median(cand))
+    rounds = min(len(base), len(cand))
+    if rounds < 2:
+        return Ratio(value, value, value)
+    picks = np.random.default_rng(0).integers(0, rounds, size=(BOOTSTRAP_RESAMPLES, rounds))
+    ratios = np.median(base[picks].reshape(BOOTSTRAP_RESAMPLES, -1), axis=1) / np.median(
+        cand[picks].reshape(BOOTSTRAP_RESAMPLES, -1), axis=1
+    )
+    tail = (1.0 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    return Ratio(value, float(min(low, value)), float(max(high, value)))
+
+
+def _cpu_times() -> tuple[float, float] | None:
+    """(steal, total) jiffies from /proc/stat, or None where it cannot be read."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    values = [float(v) for v in fields]
+    return (values[7] if len(values) > 7 else 0.0), sum(values)
+
+
+def _conditions(before: tuple[float, float] | None, widths: list[float]) -> dict[str, Any]:
+    """Was the machine quiet enough to trust the ratios? Steal time, load, and how wide the intervals were."""
+    after = _cpu_times()
+    steal = None
+    if before is not None and after is not None and after[1] > before[1]:
+        steal = 100.0 * (after[0] - before[0]) / (after[1] - before[1])
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    cpus = os.cpu_count() or 1
+    reasons = []
+    if steal is not None and steal > NOISY_STEAL_PERCENT:
+        reasons.append(f"{steal:.1f} % of CPU time was stolen by the hypervisor")
+    if load is not None and load > cpus + 0.5:
+        reasons.append(f"load average {load:.2f} on {cpus} CPUs")
+    widest = max(widths, default=0.0)
+    if widest > NOISY_INTERVAL_WIDTH:
+        reasons.append(f"a speedup's {CONFIDENCE:.0%} interval is {widest:.0%} of its value wide")
+    return {
+        "noisy": bool(reasons),
+        "reasons": reasons,
+        "steal_percent": steal,
+        "load_average": load,
+        "cpus": cpus,
+        "widest_interval": widest,
+    }
 
 
 def measure_latency(
@@ -122,37 +141,75 @@ def measure_latency(
     *,
     budget_s: float,
     reporter: Reporter | None = None,
-) -> dict[str, Latency]:
-    """Time every session on the same feed in interleaved rounds (fair on a noisy, shared machine)."""
-    samples: dict[str, list[float]] = {name: [] for name in sessions}
+) -> Timings:
+    """Time every session on the same feed in interleaved rounds (fair on a noisy, shared machine).
+
+    ``batch_size`` is the number of samples in ``feed`` (for throughput). The first session is the
+    reference of the ``conditions`` check: every other session's speedup interval against it is computed.
+    """
+    samples: dict[str, list[list[float]]] = {name: [] for name in sessions}
     for session in sessions.values():
         for _ in range(WARMUP_RUNS):
-            _run(session, feed)
-    per_round = 5
+            rollout.run_session(session, feed)
+    per_round = RUNS_PER_ROUND
+    before = _cpu_times()
     started = time.perf_counter()
     rounds = 0
     while True:
         for name, session in sessions.items():
+            times = []
             for _ in range(per_round):
                 t0 = time.perf_counter()
                 session.run(None, feed)
-                samples[name].append((time.perf_counter() - t0) * 1000.0)
+                times.append((time.perf_counter() - t0) * 1000.0)
+            samples[name].append(times)
             time.sleep(ROUND_PAUSE_S)
         rounds += 1
         runs = rounds * per_round
         elapsed = time.perf_counter() - started
         if reporter is not None:
             reporter.update(min(1.0, elapsed / budget_s))
-        if runs >= MAX_TIMED_RUNS or (runs >= MIN_TIMED_RUNS and elapsed >= budget_s):
+        if runs >= MAX_TIMED_RUNS or (rounds >= MIN_ROUNDS and runs >= MIN_TIMED_RUNS and elapsed >= budget_s):
             break
-    result = {}
-    for name, times in samples.items():
-        array = np.asarray(times)
-        p50 = float(np.percentile(array, 50))
+    result = Timings()
+    for name, per_round_times in samples.items():
+        array = np.asarray(per_round_times)
         result[name] = Latency(
-            p50, float(np.percentile(array, 95)), batch_size * 1000.0 / float(np.mean(array)), len(times)
+            float(np.percentile(array, 50)),
+            float(np.percentile(array, 95)),
+            batch_size * 1000.0 / float(np.mean(array)),
+            int(array.size),
+            array,
         )
+    names = list(result)
+    widths = []
+    for name in names[1:]:
+        ratio = result.speedup(names[0], name)
+        widths.append((ratio.high - ratio.low) / ratio.value)
+    result.conditions = _conditions(before, widths)
+    result.conditions.update(rounds=rounds, runs_per_round=per_round)
     return result
+
+
+def identical(a: Path, b: Path) -> bool:
+    """True when two model files (and their external data) are the same bytes."""
+    if file_size(a) != file_size(b):
+        return False
+    pairs = [(a, b), (a.with_name(a.name + ".data"), b.with_name(b.name + ".data"))]
+    for x, y in pairs:
+        if x.exists() != y.exists():
+            return False
+        if x.exists() and _sha256(x) != _sha256(y):
+            return False
+    return True
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def file_size(path: Path) -> int:

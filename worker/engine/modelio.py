@@ -24,18 +24,23 @@ class InputSpec:
     shape: list[int | str | None]
 
 
+def _spec(value: onnx.ValueInfoProto) -> InputSpec:
+    tensor = value.type.tensor_type
+    shape: list[int | str | None] = [
+        d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tensor.shape.dim
+    ]
+    dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)) if tensor.elem_type else np.dtype("float32")
+    return InputSpec(value.name, dtype, shape)
+
+
 def input_specs(model: onnx.ModelProto) -> list[InputSpec]:
     initializers = {i.name for i in model.graph.initializer}
-    specs = []
-    for value in model.graph.input:
-        if value.name in initializers:
-            continue
-        tensor = value.type.tensor_type
-        shape: list[int | str | None] = [
-            d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tensor.shape.dim
-        ]
-        specs.append(InputSpec(value.name, np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)), shape))
-    return specs
+    return [_spec(value) for value in model.graph.input if value.name not in initializers]
+
+
+def output_specs(model: onnx.ModelProto) -> list[InputSpec]:
+    """The graph's outputs, in order, as name, dtype and shape (a dynamic dimension as a string or None)."""
+    return [_spec(value) for value in model.graph.output]
 
 
 def opset_of(model: onnx.ModelProto) -> int:

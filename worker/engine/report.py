@@ -61,7 +61,7 @@ def _plots(report: Report, out_dir: Path) -> dict[str, Path]:
     }
     if report.baseline.accuracy and report.optimized.accuracy:
         series["accuracy.png"] = ("top-1 accuracy", [report.baseline.accuracy.top1, report.optimized.accuracy.top1])
-    else:
+    elif report.baseline.fidelity.cosine_mean is not None and report.optimized.fidelity.cosine_mean is not None:
         series["fidelity.png"] = (
             "cosine similarity to the original",
             [report.baseline.fidelity.cosine_mean, report.optimized.fidelity.cosine_mean],
@@ -113,6 +113,32 @@ def _tuning_html(report: Report) -> str:
     )
 
 
+def _verdict_html(report: Report) -> str:
+    """Every output, its kind, metrics and limits; the one that decided the verdict in bold."""
+    verdict = report.verdict
+    how = (
+        f"judged by rollout over {verdict.sequences} sequence(s), {verdict.steps} steps, each model carrying its "
+        "own state (" + ", ".join(f"{a} → {b}" for a, b in verdict.state.items()) + ")"
+        if verdict.judged_by == "rollout"
+        else f"judged on {verdict.steps} samples"
+    )
+    head = "<tr><th>output</th><th>kind</th><th>metrics</th><th>limits</th><th>within</th></tr>"
+    rows = []
+    for output in report.optimized.per_output:
+        metrics = ", ".join(f"{k} {v:.4g}" for k, v in output.metrics.items() if v is not None)
+        limits = ", ".join(f"{k} {v:g}" for k, v in output.limits.items())
+        name = html.escape(output.name)
+        name = f"<b>{name}</b>" if output.name == verdict.decided_by else name
+        within = "ignored" if output.ignored else ("yes" if output.within else "<b>no</b>")
+        cells = [name, html.escape(output.kind), html.escape(metrics), html.escape(limits), within]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return (
+        f"<h2>Verdict</h2><p>{'within' if verdict.within else '<b>outside</b>'} the quality limit; "
+        f"decided by <code>{html.escape(str(verdict.decided_by))}</code>; {html.escape(how)}.</p>"
+        f"<p>{html.escape(verdict.why)}</p><table>{head}{''.join(rows)}</table>"
+    )
+
+
 def write(report_data: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     """Validate the report, write report.json, report.html and the plots; return the artifact paths."""
     report = Report.model_validate(report_data)
@@ -124,6 +150,11 @@ def write(report_data: dict[str, Any], out_dir: Path) -> dict[str, Path]:
 
         artifacts.update(tuning_plots(report.tuning, out_dir))
     b, o = report.baseline, report.optimized
+    interval = (
+        "unchanged"
+        if report.unchanged
+        else f"95 % interval {report.speedup_interval.low:.2f}–{report.speedup_interval.high:.2f}"
+    )
     rows = [
         _row("size (bytes)", b.size_bytes, o.size_bytes),
         _row("parameters", b.parameter_count, o.parameter_count),
@@ -133,7 +164,8 @@ def write(report_data: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     ]
     if b.accuracy and o.accuracy:
         rows.append(_row("top-1 accuracy", f"{b.accuracy.top1:.4f}", f"{o.accuracy.top1:.4f}"))
-    rows.append(_row("cosine to original (mean)", f"{b.fidelity.cosine_mean:.4f}", f"{o.fidelity.cosine_mean:.4f}"))
+    if b.fidelity.cosine_mean is not None and o.fidelity.cosine_mean is not None:
+        rows.append(_row("cosine to original (mean)", f"{b.fidelity.cosine_mean:.4f}", f"{o.fidelity.cosine_mean:.4f}"))
     floats = [item for p in report.passes for item in p.get("kept_in_float", [])]
     float_rows = "".join(f"<li><code>{html.escape(f['node'])}</code>: {html.escape(f['reason'])}</li>" for f in floats)
     warnings = "".join(f"<li>{html.escape(w)}</li>" for w in report.warnings)
@@ -142,9 +174,11 @@ def write(report_data: dict[str, Any], out_dir: Path) -> dict[str, Path]:
 <style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}th{{text-align:left}}img{{margin:4px}}</style></head>
 <body><h1>Slimline report</h1>
-<p>speedup <b>{report.speedup:.2f}×</b>, size ratio <b>{report.size_ratio:.2f}</b>, goal met: <b>{report.goal_met}</b>
+<p>speedup <b>{report.speedup:.2f}×</b> ({interval}), size ratio <b>{report.size_ratio:.2f}</b>,
+goal met: <b>{report.goal_met}</b>
 {"" if report.accuracy_drop is None else f", accuracy drop <b>{report.accuracy_drop * 100:.2f} points</b>"}</p>
 <table><tr><th></th><th>baseline</th><th>optimized</th></tr>{"".join(rows)}</table>
+{_verdict_html(report)}
 <div>{images}</div>
 <h2>Warnings</h2><ul>{warnings or "<li>none</li>"}</ul>
 <h2>Ops left in float</h2><ul>{float_rows or "<li>none</li>"}</ul>

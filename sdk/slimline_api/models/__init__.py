@@ -7,6 +7,8 @@ from .data_split_report import DataSplitReport
 from .dataset_read import DatasetRead
 from .environment import Environment
 from .environment_libraries import EnvironmentLibraries
+from .evaluation import Evaluation
+from .evaluation_state_type_0 import EvaluationStateType0
 from .event_read import EventRead
 from .event_read_data import EventReadData
 from .event_read_type import EventReadType
@@ -22,9 +24,16 @@ from .job_read_status import JobReadStatus
 from .job_result import JobResult
 from .list_jobs_status_type_0 import ListJobsStatusType0
 from .measurement import Measurement
-from .measurement_per_output_item import MeasurementPerOutputItem
 from .model_read import ModelRead
 from .model_read_format import ModelReadFormat
+from .output_judged import OutputJudged
+from .output_judged_kind import OutputJudgedKind
+from .output_limit import OutputLimit
+from .output_limit_kind import OutputLimitKind
+from .output_quality import OutputQuality
+from .output_quality_kind import OutputQualityKind
+from .output_quality_limits import OutputQualityLimits
+from .output_quality_metrics import OutputQualityMetrics
 from .page_dataset_read import PageDatasetRead
 from .page_job_read import PageJobRead
 from .page_model_read import PageModelRead
@@ -37,6 +46,7 @@ from .prune_pass_importance import PrunePassImportance
 from .prune_pass_method import PrunePassMethod
 from .prune_pass_scope import PrunePassScope
 from .quality_limit import QualityLimit
+from .quality_limit_outputs import QualityLimitOutputs
 from .quantize_pass import QuantizePass
 from .quantize_pass_activation_type import QuantizePassActivationType
 from .quantize_pass_calibration import QuantizePassCalibration
@@ -47,9 +57,11 @@ from .report import Report
 from .report_passes_item import ReportPassesItem
 from .report_quality_limit import ReportQualityLimit
 from .sensitivity_entry import SensitivityEntry
+from .speedup_interval import SpeedupInterval
 from .target import Target
 from .target_device import TargetDevice
 from .tensor_spec import TensorSpec
+from .timing_conditions import TimingConditions
 from .tune import Tune
 from .tune_objective import TuneObjective
 from .tune_sampler import TuneSampler
@@ -63,6 +75,9 @@ from .tuning_trial_params import TuningTrialParams
 from .tuning_trial_state import TuningTrialState
 from .upload_dataset_body import UploadDatasetBody
 from .upload_model_body import UploadModelBody
+from .verdict import Verdict
+from .verdict_judged_by import VerdictJudgedBy
+from .verdict_state import VerdictState
 from .webhook_secret import WebhookSecret
 
 __all__ = (
@@ -73,6 +88,8 @@ __all__ = (
     "DatasetRead",
     "Environment",
     "EnvironmentLibraries",
+    "Evaluation",
+    "EvaluationStateType0",
     "EventRead",
     "EventReadData",
     "EventReadType",
@@ -88,9 +105,16 @@ __all__ = (
     "JobResult",
     "ListJobsStatusType0",
     "Measurement",
-    "MeasurementPerOutputItem",
     "ModelRead",
     "ModelReadFormat",
+    "OutputJudged",
+    "OutputJudgedKind",
+    "OutputLimit",
+    "OutputLimitKind",
+    "OutputQuality",
+    "OutputQualityKind",
+    "OutputQualityLimits",
+    "OutputQualityMetrics",
     "PageDatasetRead",
     "PageJobRead",
     "PageModelRead",
@@ -103,6 +127,7 @@ __all__ = (
     "PrunePassMethod",
     "PrunePassScope",
     "QualityLimit",
+    "QualityLimitOutputs",
     "QuantizePass",
     "QuantizePassActivationType",
     "QuantizePassCalibration",
@@ -113,9 +138,11 @@ __all__ = (
     "ReportPassesItem",
     "ReportQualityLimit",
     "SensitivityEntry",
+    "SpeedupInterval",
     "Target",
     "TargetDevice",
     "TensorSpec",
+    "TimingConditions",
     "Tune",
     "TuneObjective",
     "TuneSampler",
@@ -129,5 +156,8 @@ __all__ = (
     "TuningTrialState",
     "UploadDatasetBody",
     "UploadModelBody",
+    "Verdict",
+    "VerdictJudgedBy",
+    "VerdictState",
     "WebhookSecret",
 )

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="DataSplitReport")
 
@@ -16,11 +18,13 @@ class DataSplitReport:
         calibration_samples (int):
         evaluation_samples (int):
         seed (int):
+        evaluation_sequences (int | None | Unset): Ordered sequences judged by rollout (stateful).
     """
 
     calibration_samples: int
     evaluation_samples: int
     seed: int
+    evaluation_sequences: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -29,6 +33,12 @@ class DataSplitReport:
         evaluation_samples = self.evaluation_samples
 
         seed = self.seed
+
+        evaluation_sequences: int | None | Unset
+        if isinstance(self.evaluation_sequences, Unset):
+            evaluation_sequences = UNSET
+        else:
+            evaluation_sequences = self.evaluation_sequences
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -39,6 +49,8 @@ class DataSplitReport:
                 "seed": seed,
             }
         )
+        if evaluation_sequences is not UNSET:
+            field_dict["evaluation_sequences"] = evaluation_sequences
 
         return field_dict
 
@@ -51,10 +63,22 @@ class DataSplitReport:
 
         seed = d.pop("seed")
 
+        def _parse_evaluation_sequences(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        evaluation_sequences = _parse_evaluation_sequences(
+            d.pop("evaluation_sequences", UNSET)
+        )
+
         data_split_report = cls(
             calibration_samples=calibration_samples,
             evaluation_samples=evaluation_samples,
             seed=seed,
+            evaluation_sequences=evaluation_sequences,
         )
 
         data_split_report.additional_properties = d

@@ -11,18 +11,19 @@ T = TypeVar("T", bound="Fidelity")
 
 @_attrs_define
 class Fidelity:
-    """Agreement with the original model's outputs (first output; per output in ``per_output``).
+    """Agreement of the first output with the original model's (every output, judged, is in ``per_output``).
 
     Attributes:
         top1_agreement (float | None): Same arg-max class; null for non-classifier outputs.
-        cosine_mean (float):
-        cosine_min (float):
+        cosine_mean (float | None): Per-sample cosine similarity; null for small (<= 8 values) and integer outputs,
+            where it means nothing (the cosine of one value is always 1).
+        cosine_min (float | None):
         max_abs_error (float):
     """
 
     top1_agreement: float | None
-    cosine_mean: float
-    cosine_min: float
+    cosine_mean: float | None
+    cosine_min: float | None
     max_abs_error: float
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -30,8 +31,10 @@ class Fidelity:
         top1_agreement: float | None
         top1_agreement = self.top1_agreement
 
+        cosine_mean: float | None
         cosine_mean = self.cosine_mean
 
+        cosine_min: float | None
         cosine_min = self.cosine_min
 
         max_abs_error = self.max_abs_error
@@ -60,9 +63,19 @@ class Fidelity:
 
         top1_agreement = _parse_top1_agreement(d.pop("top1_agreement"))
 
-        cosine_mean = d.pop("cosine_mean")
+        def _parse_cosine_mean(data: object) -> float | None:
+            if data is None:
+                return data
+            return cast(float | None, data)
 
-        cosine_min = d.pop("cosine_min")
+        cosine_mean = _parse_cosine_mean(d.pop("cosine_mean"))
+
+        def _parse_cosine_min(data: object) -> float | None:
+            if data is None:
+                return data
+            return cast(float | None, data)
+
+        cosine_min = _parse_cosine_min(d.pop("cosine_min"))
 
         max_abs_error = d.pop("max_abs_error")
 

@@ -11,7 +11,7 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.accuracy import Accuracy
     from ..models.fidelity import Fidelity
-    from ..models.measurement_per_output_item import MeasurementPerOutputItem
+    from ..models.output_quality import OutputQuality
 
 
 T = TypeVar("T", bound="Measurement")
@@ -28,9 +28,10 @@ class Measurement:
         latency_ms_p50 (float):
         latency_ms_p95 (float):
         throughput_per_s (float):
-        fidelity (Fidelity): Agreement with the original model's outputs (first output; per output in ``per_output``).
+        fidelity (Fidelity): Agreement of the first output with the original model's (every output, judged, is in
+            ``per_output``).
         accuracy (Accuracy | None | Unset):
-        per_output (list[MeasurementPerOutputItem] | Unset):
+        per_output (list[OutputQuality] | Unset):
     """
 
     size_bytes: int
@@ -41,7 +42,7 @@ class Measurement:
     throughput_per_s: float
     fidelity: Fidelity
     accuracy: Accuracy | None | Unset = UNSET
-    per_output: list[MeasurementPerOutputItem] | Unset = UNSET
+    per_output: list[OutputQuality] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,7 +101,7 @@ class Measurement:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.accuracy import Accuracy
         from ..models.fidelity import Fidelity
-        from ..models.measurement_per_output_item import MeasurementPerOutputItem
+        from ..models.output_quality import OutputQuality
 
         d = dict(src_dict)
         size_bytes = d.pop("size_bytes")
@@ -135,13 +136,11 @@ class Measurement:
         accuracy = _parse_accuracy(d.pop("accuracy", UNSET))
 
         _per_output = d.pop("per_output", UNSET)
-        per_output: list[MeasurementPerOutputItem] | Unset = UNSET
+        per_output: list[OutputQuality] | Unset = UNSET
         if _per_output is not UNSET:
             per_output = []
             for per_output_item_data in _per_output:
-                per_output_item = MeasurementPerOutputItem.from_dict(
-                    per_output_item_data
-                )
+                per_output_item = OutputQuality.from_dict(per_output_item_data)
 
                 per_output.append(per_output_item)
 

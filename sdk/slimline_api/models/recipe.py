@@ -9,6 +9,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.data_split import DataSplit
+    from ..models.evaluation import Evaluation
     from ..models.prune_pass import PrunePass
     from ..models.quality_limit import QualityLimit
     from ..models.quantize_pass import QuantizePass
@@ -26,12 +27,18 @@ class Recipe:
     Attributes:
         target (Target | Unset): Where the optimized model will run; latency is measured there.
         passes (list[PrunePass | QuantizePass] | Unset):
-        quality (QualityLimit | Unset): How much worse the optimized model may be than the original.
+        quality (QualityLimit | Unset): How much worse the optimized model may be than the original, judged on every
+            output.
 
-            With labels the limit is on accuracy (absolute drop, 0.01 = 1 point); without labels it is on
-            fidelity to the original model's outputs.
+            Each output is judged with the metric that fits its kind, and the worst output decides: accuracy drop
+            for the classifier output the labels belong to; top-1 agreement for other classifier outputs; for small
+            per-sample outputs (scores, probabilities, regressions) the error across samples (RMSE over the
+            baseline's spread) and, for values in [0, 1], agreement of the decision at `decision_threshold`;
+            per-sample cosine for dense outputs; exact match for integer and bool outputs. `outputs` sets the kind
+            or a limit per output, or ignores one.
         split (DataSplit | Unset): Reproducible split of the dataset into calibration and evaluation samples (no
             overlap).
+        evaluation (Evaluation | Unset): How the original and the optimized model are run for the verdict.
         tune (None | Tune | Unset): Search the passes' options for the best model within an accuracy limit instead of
             running them once as written.
     """
@@ -40,6 +47,7 @@ class Recipe:
     passes: list[PrunePass | QuantizePass] | Unset = UNSET
     quality: QualityLimit | Unset = UNSET
     split: DataSplit | Unset = UNSET
+    evaluation: Evaluation | Unset = UNSET
     tune: None | Tune | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +78,10 @@ class Recipe:
         if not isinstance(self.split, Unset):
             split = self.split.to_dict()
 
+        evaluation: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.evaluation, Unset):
+            evaluation = self.evaluation.to_dict()
+
         tune: dict[str, Any] | None | Unset
         if isinstance(self.tune, Unset):
             tune = UNSET
@@ -89,6 +101,8 @@ class Recipe:
             field_dict["quality"] = quality
         if split is not UNSET:
             field_dict["split"] = split
+        if evaluation is not UNSET:
+            field_dict["evaluation"] = evaluation
         if tune is not UNSET:
             field_dict["tune"] = tune
 
@@ -97,6 +111,7 @@ class Recipe:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.data_split import DataSplit
+        from ..models.evaluation import Evaluation
         from ..models.prune_pass import PrunePass
         from ..models.quality_limit import QualityLimit
         from ..models.quantize_pass import QuantizePass
@@ -150,6 +165,13 @@ class Recipe:
         else:
             split = DataSplit.from_dict(_split)
 
+        _evaluation = d.pop("evaluation", UNSET)
+        evaluation: Evaluation | Unset
+        if isinstance(_evaluation, Unset):
+            evaluation = UNSET
+        else:
+            evaluation = Evaluation.from_dict(_evaluation)
+
         def _parse_tune(data: object) -> None | Tune | Unset:
             if data is None:
                 return data
@@ -172,6 +194,7 @@ class Recipe:
             passes=passes,
             quality=quality,
             split=split,
+            evaluation=evaluation,
             tune=tune,
         )
 

@@ -13,7 +13,10 @@ if TYPE_CHECKING:
     from ..models.measurement import Measurement
     from ..models.report_passes_item import ReportPassesItem
     from ..models.report_quality_limit import ReportQualityLimit
+    from ..models.speedup_interval import SpeedupInterval
+    from ..models.timing_conditions import TimingConditions
     from ..models.tuning import Tuning
+    from ..models.verdict import Verdict
 
 
 T = TypeVar("T", bound="Report")
@@ -25,33 +28,40 @@ class Report:
     Attributes:
         baseline (Measurement): One model, measured on this machine in this job.
         optimized (Measurement): One model, measured on this machine in this job.
-        speedup (float): baseline p50 latency / optimized p50 latency.
+        speedup (float): baseline p50 latency / optimized p50 latency; exactly 1.0 when unchanged.
+        speedup_interval (SpeedupInterval): Bootstrap confidence interval of the speedup, over interleaved timing
+            rounds.
         size_ratio (float): optimized size / baseline size.
         accuracy_drop (float | None): Top-1 accuracy points lost (0.01 = 1 point); null without labels.
         goal_met (bool):
         quality_limit (ReportQualityLimit):
+        verdict (Verdict): Is the optimized model within the quality limit on every output? The worst output decides.
+        timing (TimingConditions): How the machine behaved while the baseline and the result were timed.
         passes (list[ReportPassesItem]):
         warnings (list[str]):
         split (DataSplitReport):
         environment (Environment):
         unchanged (bool): True when the optimized model is the input, unchanged.
-        schema_version (int | Unset):  Default: 1.
+        schema_version (int | Unset):  Default: 2.
         tuning (None | Tuning | Unset): For a job with a `tune` block: the study, trial by trial.
     """
 
     baseline: Measurement
     optimized: Measurement
     speedup: float
+    speedup_interval: SpeedupInterval
     size_ratio: float
     accuracy_drop: float | None
     goal_met: bool
     quality_limit: ReportQualityLimit
+    verdict: Verdict
+    timing: TimingConditions
     passes: list[ReportPassesItem]
     warnings: list[str]
     split: DataSplitReport
     environment: Environment
     unchanged: bool
-    schema_version: int | Unset = 1
+    schema_version: int | Unset = 2
     tuning: None | Tuning | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,6 +73,8 @@ class Report:
 
         speedup = self.speedup
 
+        speedup_interval = self.speedup_interval.to_dict()
+
         size_ratio = self.size_ratio
 
         accuracy_drop: float | None
@@ -71,6 +83,10 @@ class Report:
         goal_met = self.goal_met
 
         quality_limit = self.quality_limit.to_dict()
+
+        verdict = self.verdict.to_dict()
+
+        timing = self.timing.to_dict()
 
         passes = []
         for passes_item_data in self.passes:
@@ -102,10 +118,13 @@ class Report:
                 "baseline": baseline,
                 "optimized": optimized,
                 "speedup": speedup,
+                "speedup_interval": speedup_interval,
                 "size_ratio": size_ratio,
                 "accuracy_drop": accuracy_drop,
                 "goal_met": goal_met,
                 "quality_limit": quality_limit,
+                "verdict": verdict,
+                "timing": timing,
                 "passes": passes,
                 "warnings": warnings,
                 "split": split,
@@ -127,7 +146,10 @@ class Report:
         from ..models.measurement import Measurement
         from ..models.report_passes_item import ReportPassesItem
         from ..models.report_quality_limit import ReportQualityLimit
+        from ..models.speedup_interval import SpeedupInterval
+        from ..models.timing_conditions import TimingConditions
         from ..models.tuning import Tuning
+        from ..models.verdict import Verdict
 
         d = dict(src_dict)
         baseline = Measurement.from_dict(d.pop("baseline"))
@@ -135,6 +157,8 @@ class Report:
         optimized = Measurement.from_dict(d.pop("optimized"))
 
         speedup = d.pop("speedup")
+
+        speedup_interval = SpeedupInterval.from_dict(d.pop("speedup_interval"))
 
         size_ratio = d.pop("size_ratio")
 
@@ -148,6 +172,10 @@ class Report:
         goal_met = d.pop("goal_met")
 
         quality_limit = ReportQualityLimit.from_dict(d.pop("quality_limit"))
+
+        verdict = Verdict.from_dict(d.pop("verdict"))
+
+        timing = TimingConditions.from_dict(d.pop("timing"))
 
         passes = []
         _passes = d.pop("passes")
@@ -187,10 +215,13 @@ class Report:
             baseline=baseline,
             optimized=optimized,
             speedup=speedup,
+            speedup_interval=speedup_interval,
             size_ratio=size_ratio,
             accuracy_drop=accuracy_drop,
             goal_met=goal_met,
             quality_limit=quality_limit,
+            verdict=verdict,
+            timing=timing,
             passes=passes,
             warnings=warnings,
             split=split,

@@ -28,8 +28,7 @@ from worker.engine import evaluate, modelio
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.errors import EngineError
 from worker.engine.passes import sparsify
-
-SLOWER_TOLERANCE = 1.05  # timing noise on a shared machine: slower means more than 5 % slower
+from worker.engine.verdict import Quality
 
 
 def _excluded(order: list[str], config: PrunePass) -> dict[str, str]:
@@ -355,8 +354,8 @@ def _finetune_masked(
     return model, summary
 
 
-def _quality_row(quality: evaluate.Quality) -> dict[str, Any]:
-    return {"accuracy": quality.accuracy, "fidelity": quality.fidelity}
+def _quality_row(quality: Quality) -> dict[str, Any]:
+    return {"accuracy": quality.accuracy, "fidelity": quality.fidelity, "decided_by": quality.decided_by}
 
 
 def run(ctx: PassContext, config: PrunePass, source: Path) -> PassResult:
@@ -374,18 +373,18 @@ def run(ctx: PassContext, config: PrunePass, source: Path) -> PassResult:
     timings = evaluate.measure_latency(
         {"input": input_session, "output": output_session},
         ctx.latency_feed(),
-        ctx.target.batch_size,
+        ctx.latency_batch,
         budget_s=LATENCY_BUDGET_S,
     )
     before, after = ctx.model_facts(source), ctx.model_facts(out)
     before.update(latency_ms_p50=timings["input"].p50_ms, **_quality_row(input_quality))
     after.update(latency_ms_p50=timings["output"].p50_ms, **_quality_row(output_quality))
     ok, why = ctx.within_limit(output_quality)
-    speedup = timings["input"].p50_ms / timings["output"].p50_ms
+    speedup = timings.speedup("input", "output")
     warnings: list[str] = []
     if not ok:
         warnings.append(f"prune ({config.method}, sparsity {config.sparsity}) breaks the quality limit: {why}")
-    slower = timings["output"].p50_ms > timings["input"].p50_ms * SLOWER_TOLERANCE
+    slower = speedup.measurably_slower  # the whole 95 % interval below 1, not one noisy median
     if details.pop("nothing_pruned", False):
         warnings.append(
             "structured pruning removed no channels: every weight layer is kept whole (see not_pruned)"
@@ -400,7 +399,7 @@ def run(ctx: PassContext, config: PrunePass, source: Path) -> PassResult:
     elif slower:
         warnings.append(
             f"the pruned model measured slower than its input ({timings['output'].p50_ms:.3f} ms vs "
-            f"{timings['input'].p50_ms:.3f} ms p50)"
+            f"{timings['input'].p50_ms:.3f} ms p50, {speedup.text()})"
         )
     if details.get("fixed_input_axes"):
         warnings.append("the pruned model accepts fewer input shapes: " + "; ".join(details["fixed_input_axes"]))
@@ -412,7 +411,8 @@ def run(ctx: PassContext, config: PrunePass, source: Path) -> PassResult:
         "importance": config.importance,
         "input": before,
         "output": after,
-        "speedup": speedup,
+        "speedup": speedup.value,
+        "speedup_interval": [speedup.low, speedup.high],
         "parameter_ratio": after["parameter_count"] / max(1, before["parameter_count"]),
         "macs_ratio": after["macs"] / before["macs"] if before["macs"] else None,
         "size_ratio": after["size_bytes"] / max(1, before["size_bytes"]),

@@ -17,13 +17,13 @@ import numpy as np
 import onnx
 
 from app.schemas.recipe import QuantizePass
-from worker.engine import evaluate, modelio
+from worker.engine import evaluate, modelio, rollout
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.errors import EngineError
 from worker.engine.passes import graphfix
+from worker.engine.verdict import Quality
 
 CALIBRATION_BATCH = 8
-MIN_SPEEDUP = 1.03  # a candidate must beat the input by more than timing noise
 CONV_OPS = {"Conv", "ConvTranspose"}
 MATMUL_OPS = {"MatMul", "Gemm", "Attention", "MultiHeadAttention"}
 
@@ -37,15 +37,27 @@ class Candidate:
 
 
 class _Calibration:
-    """onnxruntime CalibrationDataReader over the calibration split (cancellable)."""
+    """onnxruntime CalibrationDataReader over the calibration split (cancellable).
 
-    def __init__(self, ctx: PassContext, samples: int) -> None:
+    For a stateful model the feeds come from a rollout of ``model`` over the calibration sequences, so
+    state inputs are calibrated on the states the model really carries, not on the dataset's initial ones.
+    """
+
+    def __init__(self, ctx: PassContext, samples: int, model: Path) -> None:
         self.ctx = ctx
+        self._feeds: Iterator[dict[str, np.ndarray]]
+        if ctx.plan.stateful and ctx.split.calibration_sequences:
+            session = ctx.session(model)
+            steps = rollout.stream(
+                session, ctx.dataset, ctx.split.calibration_sequences, ctx.plan.state, ctx.output_names
+            )
+            self._feeds = (feed for _, (feed, _outs) in zip(range(samples), steps, strict=False))
+            return
         indices = ctx.split.calibration[:samples]
         if len(indices) > CALIBRATION_BATCH:  # histogram calibrators (entropy, percentile) need equal batches
             indices = indices[: len(indices) - len(indices) % CALIBRATION_BATCH]
         batches = ctx.dataset.batches(indices, CALIBRATION_BATCH)
-        self._feeds: Iterator[dict[str, np.ndarray]] = (feed for _, feed in batches)
+        self._feeds = (feed for _, feed in batches)
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         self.ctx.reporter.check()
@@ -128,7 +140,7 @@ def quantize_static_file(
         quantize_static(
             str(prepared),
             str(out),
-            None if calibrated else _Calibration(ctx, config.calibration_samples),
+            None if calibrated else _Calibration(ctx, config.calibration_samples, prepared),
             quant_format=QuantFormat.QDQ,
             per_channel=config.per_channel,
             reduce_range=config.reduce_range,
@@ -254,13 +266,20 @@ def _auto_candidates(
 
 
 def _describe(
-    candidate: Candidate, quality: evaluate.Quality | None, latency: evaluate.Latency | None, ok: bool | None, why: str
+    candidate: Candidate,
+    quality: Quality | None,
+    latency: evaluate.Latency | None,
+    speedup: evaluate.Ratio | None,
+    why: str,
 ) -> dict[str, Any]:
     return {
         "name": candidate.name,
         "size_bytes": evaluate.file_size(candidate.path),
         "latency_ms_p50": latency.p50_ms if latency else None,
-        "within_limit": ok,
+        "speedup": speedup.value if speedup else None,
+        "speedup_interval": [speedup.low, speedup.high] if speedup else None,
+        "within_limit": quality.within if quality else None,
+        "decided_by": quality.decided_by if quality else None,
         "quality": why,
         "accuracy": quality.accuracy if quality else None,
         "fidelity": quality.fidelity if quality else None,
@@ -287,7 +306,7 @@ def run(ctx: PassContext, config: QuantizePass, source: Path) -> PassResult:
                 raise
             failures.append(f"{options.mode}: {exc.message}")
     sessions: dict[str, Any] = {}
-    qualities: dict[str, tuple[evaluate.Quality, bool, str]] = {}
+    qualities: dict[str, Quality] = {}
     for candidate in candidates:
         reporter.check()
         try:
@@ -298,20 +317,20 @@ def run(ctx: PassContext, config: QuantizePass, source: Path) -> PassResult:
                 raise EngineError(exc.code, f"the {candidate.name} model does not run: {exc.message}") from None
             failures.append(f"{candidate.name}: {exc.message}")
             continue
-        ok, why = ctx.within_limit(quality)
         sessions[candidate.name] = session
-        qualities[candidate.name] = (quality, ok, why)
+        qualities[candidate.name] = quality
     reporter.update((len(plan) + 1) / (len(plan) + 2))
     input_session = ctx.session(source)
     timings = evaluate.measure_latency(
-        {"input": input_session, **sessions}, ctx.latency_feed(), ctx.target.batch_size, budget_s=LATENCY_BUDGET_S
+        {"input": input_session, **sessions}, ctx.latency_feed(), ctx.latency_batch, budget_s=LATENCY_BUDGET_S
     )
+    speedups = {name: timings.speedup("input", name) for name in sessions}
     warnings = [f"candidate {f}" for f in failures]
     rows = []
     for candidate in candidates:
         if candidate.name in qualities:
-            quality, ok, why = qualities[candidate.name]
-            rows.append(_describe(candidate, quality, timings.get(candidate.name), ok, why))
+            quality = qualities[candidate.name]
+            rows.append(_describe(candidate, quality, timings[candidate.name], speedups[candidate.name], quality.why))
         else:
             rows.append(_describe(candidate, None, None, None, "did not run"))
     base_ms = timings["input"].p50_ms
@@ -320,10 +339,10 @@ def run(ctx: PassContext, config: QuantizePass, source: Path) -> PassResult:
         return [{"node": n, "reason": r} for n, r in sorted(candidate.kept_in_float.items())]
 
     if config.mode == "auto":
+        # A candidate replaces the input only when it is within the limit and measurably faster: the low
+        # end of its speedup interval is above 1.
         passing = [
-            c
-            for c in candidates
-            if c.name in qualities and qualities[c.name][1] and timings[c.name].p50_ms * MIN_SPEEDUP <= base_ms
+            c for c in candidates if c.name in qualities and qualities[c.name].within and speedups[c.name].low > 1.0
         ]
         summary: dict[str, Any] = {
             "type": "quantize",
@@ -333,12 +352,13 @@ def run(ctx: PassContext, config: QuantizePass, source: Path) -> PassResult:
         }
         if not passing:
             reasons = "; ".join(
-                f"{r['name']}: {r['latency_ms_p50'] or 0:.3f} ms vs input {base_ms:.3f} ms, {r['quality']}"
+                f"{r['name']}: "
+                + ("did not run" if r["speedup"] is None else f"{speedups[r['name']].text()}, {r['quality']}")
                 for r in rows
             )
             warnings.append(
-                "no candidate was both within the quality limit and faster than the input on this "
-                f"machine, so the input is returned unchanged ({reasons})"
+                "no candidate was both within the quality limit and measurably faster than the input on this "
+                f"machine, so the input is returned unchanged (speedup [95 % interval]: {reasons})"
             )
             summary.update(chosen=None, kept_in_float=[])
             return PassResult(source, summary, warnings, goal_met=True)
@@ -350,14 +370,13 @@ def run(ctx: PassContext, config: QuantizePass, source: Path) -> PassResult:
         return PassResult(best.path, summary, warnings, goal_met=True)
 
     [candidate] = candidates
-    _, ok, why = qualities[candidate.name]
-    faster = timings[candidate.name].p50_ms <= base_ms
-    if not ok:
-        warnings.append(f"{candidate.name} breaks the quality limit: {why}")
-    if not faster:
+    quality, speedup = qualities[candidate.name], speedups[candidate.name]
+    if not quality.within:
+        warnings.append(f"{candidate.name} breaks the quality limit: {quality.why}")
+    if speedup.measurably_slower:
         warnings.append(
             f"{candidate.name} is slower than the input on this machine "
-            f"({timings[candidate.name].p50_ms:.3f} ms vs {base_ms:.3f} ms p50)"
+            f"({timings[candidate.name].p50_ms:.3f} ms vs {base_ms:.3f} ms p50, {speedup.text()})"
         )
     summary = {
         "type": "quantize",
@@ -368,4 +387,4 @@ def run(ctx: PassContext, config: QuantizePass, source: Path) -> PassResult:
         "kept_in_float": float_nodes(candidate),
         "notes": candidate.notes,
     }
-    return PassResult(candidate.path, summary, warnings, goal_met=ok and faster)
+    return PassResult(candidate.path, summary, warnings, goal_met=quality.within and not speedup.measurably_slower)

@@ -20,7 +20,9 @@ def quality_loss(metrics: dict[str, Any]) -> float:
         return float(metrics["accuracy_drop"])
     if metrics.get("top1_agreement") is not None:
         return 1.0 - float(metrics["top1_agreement"])
-    return 1.0 - float(metrics["cosine_mean"])
+    if metrics.get("cosine_mean") is not None:
+        return 1.0 - float(metrics["cosine_mean"])
+    return float(metrics["limit_gap"])  # small or integer outputs: the verdict's own distance to its limit
 
 
 def trial_row(trial: Any, objective: str) -> dict[str, Any]:
@@ -92,7 +94,11 @@ def shortfall(metrics: dict[str, Any], ctx: PassContext, objective: str) -> str:
             f"best: top-1 agreement {metrics['top1_agreement']:.4f} at {score:.2f}× {word}; "
             f"limit {ctx.limit.min_top1_agreement}"
         )
-    return f"best: cosine similarity {metrics['cosine_mean']:.6f} at {score:.2f}× {word}; limit {ctx.limit.min_cosine}"
+    if metrics.get("cosine_mean") is not None:
+        return (
+            f"best: cosine similarity {metrics['cosine_mean']:.6f} at {score:.2f}× {word}; limit {ctx.limit.min_cosine}"
+        )
+    return f"best: {metrics['quality']} at {score:.2f}× {word}"
 
 
 def plots(tuning: Any, out_dir: Path) -> dict[str, Path]:

@@ -23,6 +23,7 @@ from worker.engine.errors import EngineError
 from worker.engine.tune.pipeline import Pipeline, canonical
 from worker.engine.tune.report import objective_word, pareto_front, shortfall, trial_row
 from worker.engine.tune.space import QuantizeSpace
+from worker.engine.verdict import Quality
 
 TRIAL_LATENCY_BUDGET_S = 0.4
 FINALISTS = 4
@@ -76,16 +77,18 @@ class TuningRun:
         timing = evaluate.measure_latency(
             {"input": self.base_session, "candidate": session},
             self.ctx.latency_feed(),
-            self.ctx.target.batch_size,
+            self.ctx.latency_batch,
             budget_s=TRIAL_LATENCY_BUDGET_S,
         )
         size = evaluate.file_size(path)
-        speedup = timing["input"].p50_ms / timing["candidate"].p50_ms
+        speedup = timing.speedup("input", "candidate")
         metrics = {
-            "within_limit": gap <= 1e-12,
+            "within_limit": quality.within,
             "quality": why,
             "limit_gap": gap,
-            "speedup": speedup,
+            "decided_by": quality.decided_by,
+            "speedup": speedup.value,
+            "speedup_interval": [speedup.low, speedup.high],
             "latency_ms_p50": timing["candidate"].p50_ms,
             "input_latency_ms_p50": timing["input"].p50_ms,
             "throughput_gain": timing["candidate"].throughput_per_s / timing["input"].throughput_per_s,
@@ -105,7 +108,7 @@ class TuningRun:
     def score(self, metrics: dict[str, Any]) -> float:
         return float(metrics[objective_word(self.tune.objective).replace(" ", "_")])
 
-    def accuracy_drop(self, quality: evaluate.Quality) -> float | None:
+    def accuracy_drop(self, quality: Quality) -> float | None:
         base = self.ctx.baseline_quality.accuracy
         return base["top1"] - quality.accuracy["top1"] if base and quality.accuracy else None
 
@@ -368,7 +371,7 @@ def _choose(state: TuningRun, stopped: str) -> tuple[PassResult, dict[str, Any]]
             timing = evaluate.measure_latency(
                 {"input": state.base_session, **sessions},
                 ctx.latency_feed(),
-                ctx.target.batch_size,
+                ctx.latency_batch,
                 budget_s=2 * LATENCY_BUDGET_S,
             )
             key = "p50_ms" if tune.objective == "latency" else "throughput_per_s"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.schemas.recipe import QuantizePass
-from worker.engine import evaluate, modelio
+from worker.engine import modelio
 from worker.engine.context import PassContext
 from worker.engine.passes import graphfix
 from worker.engine.passes.quantize import (
@@ -24,6 +24,7 @@ from worker.engine.passes.quantize import (
     quantize_dynamic_file,
     quantize_static_file,
 )
+from worker.engine.verdict import Quality
 
 MAX_SENSITIVITY_UNITS = 16  # larger graphs are ranked in groups of consecutive nodes
 
@@ -167,7 +168,7 @@ class QuantizeWorkbench:
                 {
                     "nodes": names,
                     "op_types": sorted({op for _, op in unit}),
-                    "fidelity_loss": 1.0 - float(quality.fidelity["cosine_mean"] or 0.0),
+                    "fidelity_loss": _fidelity_loss(quality),
                     "accuracy_drop": self._drop(quality),
                     "top1_agreement": quality.fidelity.get("top1_agreement"),
                     "limit_gap": gap,
@@ -180,6 +181,12 @@ class QuantizeWorkbench:
             row["rank"] = rank
         return rows
 
-    def _drop(self, quality: evaluate.Quality) -> float | None:
+    def _drop(self, quality: Quality) -> float | None:
         base = self.ctx.baseline_quality.accuracy
         return base["top1"] - quality.accuracy["top1"] if base and quality.accuracy else None
+
+
+def _fidelity_loss(quality: Quality) -> float:
+    """1 - the first output's mean cosine; where cosine means nothing (small, integer outputs), the verdict's gap."""
+    cosine = quality.fidelity["cosine_mean"]
+    return 1.0 - float(cosine) if cosine is not None else max(0.0, quality.gap)

@@ -6,12 +6,14 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="MeasurementPerOutputItem")
+T = TypeVar("T", bound="VerdictState")
 
 
 @_attrs_define
-class MeasurementPerOutputItem:
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+class VerdictState:
+    """State pairs, input -> output (empty for a stateless model)."""
+
+    additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
 
@@ -23,19 +25,19 @@ class MeasurementPerOutputItem:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        measurement_per_output_item = cls()
+        verdict_state = cls()
 
-        measurement_per_output_item.additional_properties = d
-        return measurement_per_output_item
+        verdict_state.additional_properties = d
+        return verdict_state
 
     @property
     def additional_keys(self) -> list[str]:
         return list(self.additional_properties.keys())
 
-    def __getitem__(self, key: str) -> Any:
+    def __getitem__(self, key: str) -> str:
         return self.additional_properties[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
+    def __setitem__(self, key: str, value: str) -> None:
         self.additional_properties[key] = value
 
     def __delitem__(self, key: str) -> None:

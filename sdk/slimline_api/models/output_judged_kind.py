@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+
+class OutputJudgedKind(StrEnum):
+    CLASSIFIER = "classifier"
+    DENSE = "dense"
+    INTEGER = "integer"
+    SMALL = "small"
+
+    def __str__(self) -> str:
+        return str(self.value)

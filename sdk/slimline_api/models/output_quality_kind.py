@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+
+class OutputQualityKind(StrEnum):
+    CLASSIFIER = "classifier"
+    DENSE = "dense"
+    INTEGER = "integer"
+    SMALL = "small"
+
+    def __str__(self) -> str:
+        return str(self.value)
