@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.db import read_one
 from app.errors import IdempotencyConflict, IncompatibleDataset, InvalidState, NotFound
-from app.ids import new_id
+from app.ids import could_exist, new_id
 from app.jobs.states import JobStatus, add_event, transition
 from app.models import Artifact, Dataset, Job, JobEvent, Model
 from app.queue import queue_for
@@ -119,6 +119,8 @@ def _check_recipe_against_data(recipe: Recipe, dataset: Dataset) -> None:
 
 def read_job(database_url: str, tenant_id: str, job_id: str) -> Row[Any]:
     """The job's row for a read-only view, in one round trip (see ``app.db.read_one``)."""
+    if not could_exist(job_id):
+        raise NotFound(f"job {job_id!r} not found")
     row = read_one(database_url, select(Job.__table__).where(Job.id == job_id, Job.tenant_id == tenant_id))
     if row is None:
         raise NotFound(f"job {job_id!r} not found")
@@ -126,6 +128,8 @@ def read_job(database_url: str, tenant_id: str, job_id: str) -> Row[Any]:
 
 
 def get_job(session: Session, tenant_id: str, job_id: str) -> Job:
+    if not could_exist(job_id):
+        raise NotFound(f"job {job_id!r} not found")
     job = session.scalar(select(Job).where(Job.id == job_id, Job.tenant_id == tenant_id))
     if job is None:
         raise NotFound(f"job {job_id!r} not found")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import InUse, NotFound
-from app.ids import new_id
+from app.ids import could_exist, new_id
 from app.jobs.states import ACTIVE
 from app.models import Dataset, Job, Model, utcnow
 from app.services.limits import check_storage_quota
@@ -91,6 +91,8 @@ def get_owned(
     session: Session, entity: type[Row], tenant_id: str, row_id: str, *, lock: Literal["share", "update"] | None = None
 ) -> Row:
     """The tenant's row, or NotFound (another tenant's id is indistinguishable from a missing one)."""
+    if not could_exist(row_id):
+        raise NotFound(f"{'model' if entity is Model else 'dataset'} {row_id!r} not found")
     stmt = select(entity).where(entity.id == row_id, entity.tenant_id == tenant_id, entity.deleted_at.is_(None))
     # Job creation takes FOR SHARE (creators never block each other), delete takes FOR UPDATE:
     # a delete waits for creations in flight and a creation never references a deleted row.

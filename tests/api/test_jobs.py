@@ -284,3 +284,13 @@ def _untrained_detector(path):  # type: ignore[no-untyped-def]
     model.ir_version = 8
     onnx.save(model, str(path))
     return path
+
+
+def test_an_id_no_row_can_have_is_404_not_a_database_error(client, auth, model_and_data):
+    # Found by the fuzzer: a NUL byte in an id reached Postgres, which cannot hold one, as a 500.
+    model, dataset = model_and_data
+    response = _create(client, auth, {"id": "mdl_\x00x"}, dataset)
+    assert response.status_code == 404 and response.json()["code"] == "not_found", response.text
+    response = _create(client, auth, model, {"id": "ds\x00"})
+    assert response.status_code == 404
+    assert client.get("/v1/jobs/job_%00", headers=auth).status_code == 404
