@@ -103,6 +103,20 @@ def test_labels_are_judged_on_the_output_they_fit():
     assert quality.accuracy is not None and quality.accuracy["top1"] == 1.0 and quality.within
 
 
+def test_zero_one_labels_are_judged_on_a_single_probability_output():
+    labels = RNG.integers(0, 2, size=200)
+    probability = np.clip(labels * 0.8 + RNG.uniform(0, 0.2, 200), 0, 1).astype(np.float32)[:, None, None]
+    judge = Judge(QualityLimit(), [probability], ["speech"], labels)
+    assert judge.labelled == 0 and judge.baseline_accuracy is not None and judge.baseline_accuracy["top1"] == 1.0
+    flipped = probability.copy()
+    flipped[:4] = 1.0 - flipped[:4]  # 4 of 200 decisions change: 2 points of accuracy
+    quality = judge.judge([flipped])
+    [output] = quality.per_output
+    assert output["limits"] == {"accuracy_drop": 0.01} and output["metrics"]["accuracy_drop"] == pytest.approx(0.02)
+    assert quality.within is False and quality.accuracy is not None and quality.accuracy["top1"] == 0.98
+    assert "accuracy drop 2.00 points" in quality.why
+
+
 def test_an_output_that_turns_nan_fails_whatever_else():
     features = RNG.normal(size=(16, 32)).astype(np.float32)
     broken = features.copy()

@@ -108,7 +108,10 @@ def measure_baseline(
         limit, reference, plan.output_names, labels, context=plan.describe(), state_outputs=frozenset(state.values())
     )
     if dataset.labels is not None and judge.labelled is None:
-        reporter.warn("the dataset has labels, but no output is a classifier whose classes they fit: judged without")
+        reporter.warn(
+            "the dataset has labels, but no output fits them (a classifier over their classes, or one probability "
+            "per sample for 0/1 labels): every output is judged against the original instead"
+        )
     ctx = PassContext(
         work, recipe.target, limit, dataset, data_split, reporter, threads, plan, judge, judge.judge(reference)
     )

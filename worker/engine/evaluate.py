@@ -155,8 +155,10 @@ def measure_latency(
     before = _cpu_times()
     started = time.perf_counter()
     rounds = 0
+    order = list(sessions.items())
     while True:
-        for name, session in sessions.items():
+        # every other round in reverse: no variant always runs first (or right after another one's spin-down)
+        for name, session in order if rounds % 2 == 0 else order[::-1]:
             times = []
             for _ in range(per_round):
                 t0 = time.perf_counter()

@@ -163,6 +163,34 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> dict[str, float] | None:
     return {"top1": float(np.mean(predicted == labels)), "f1_macro": float(np.mean(f1s)), "loss": loss}
 
 
+def _binary_labels_fit(array: np.ndarray, labels: np.ndarray) -> bool:
+    values = _per_sample(array)
+    return (
+        labels.ndim == 1
+        and labels.dtype.kind in "iub"
+        and len(labels) == len(array)
+        and values.shape[1] == 1
+        and bool(np.isin(labels, (0, 1)).all())
+        and float(values.min(initial=0.0)) >= 0.0
+        and float(values.max(initial=0.0)) <= 1.0
+    )
+
+
+def binary_accuracy(probability: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
+    """Accuracy, macro-F1 and binary cross-entropy of one probability per sample against 0/1 ``labels``."""
+    p = _per_sample(probability)[:, 0].astype(np.float64)
+    truth = labels.astype(bool)
+    predicted = p >= threshold
+    f1s = []
+    for positive in (True, False):
+        tp = np.sum((predicted == positive) & (truth == positive))
+        wrong = np.sum(predicted != truth)
+        f1s.append(2 * tp / (2 * tp + wrong) if tp + wrong else 1.0)
+    clipped = np.clip(p, 1e-7, 1 - 1e-7)
+    loss = float(-np.mean(np.where(truth, np.log(clipped), np.log(1 - clipped))))
+    return {"top1": float(np.mean(predicted == truth)), "f1_macro": float(np.mean(f1s)), "loss": loss}
+
+
 def fidelity(reference: np.ndarray, candidate: np.ndarray, kind: str) -> dict[str, float | None]:
     """The report's historical fidelity block; per-sample cosine only where it means something."""
     ref, cand = _per_sample(reference).astype(np.float64), _per_sample(candidate).astype(np.float64)
@@ -258,22 +286,51 @@ class Judge:
             else output_kind(ref, labels, self._override(name).kind, name)
             for name, ref in zip(output_names, reference, strict=True)
         ]
-        self.labelled: int | None = None
-        if labels is not None:
-            self.labelled = next(
-                (
-                    i
-                    for i, (kind, ref) in enumerate(zip(self.kinds, reference, strict=True))
-                    if kind == "classifier" and _labels_fit(ref, labels)
-                ),
-                None,
-            )
         self.labels = labels
-        self.baseline_accuracy = (
-            accuracy(reference[self.labelled], labels) if self.labelled is not None and labels is not None else None
-        )
+        self.labelled = self._labelled_output(reference, labels)
+        self.baseline_accuracy = self.accuracy_of(reference) if self.labelled is not None else None
         if all(self._override(name).ignore for name in output_names):
             raise EngineError("invalid_recipe", "quality.outputs ignores every output: at least one must be judged")
+
+    def _labelled_output(self, reference: list[np.ndarray], labels: np.ndarray | None) -> int | None:
+        """The output the labels are judged on: the first classifier whose classes they fit, else (0/1 labels)
+        the first small output holding one probability per sample."""
+        if labels is None:
+            return None
+        for i, (kind, ref) in enumerate(zip(self.kinds, reference, strict=True)):
+            if kind == "classifier" and _labels_fit(ref, labels):
+                return i
+        for i, (kind, ref) in enumerate(zip(self.kinds, reference, strict=True)):
+            if kind == "small" and _binary_labels_fit(ref, labels):
+                return i
+        return None
+
+    def accuracy_of(self, outputs: list[np.ndarray]) -> dict[str, float] | None:
+        """Accuracy against the labels on the labelled output (arg-max, or the decision threshold for a
+        single probability); None without labels that fit an output."""
+        if self.labelled is None or self.labels is None:
+            return None
+        output = outputs[self.labelled]
+        if self.kinds[self.labelled] == "small":
+            threshold = self._limit(self.names[self.labelled], "decision_threshold")
+            return binary_accuracy(output, self.labels, threshold)
+        return accuracy(output, self.labels)
+
+    def _accuracy_check(self, candidate: np.ndarray) -> tuple[dict[str, float | None], _Check]:
+        assert self.labelled is not None and self.baseline_accuracy is not None
+        outputs = [candidate if i == self.labelled else r for i, r in enumerate(self.reference)]
+        scored = self.accuracy_of(outputs)
+        assert scored is not None  # the labels fit the reference, and the shapes match
+        drop = self.baseline_accuracy["top1"] - scored["top1"]
+        allowed = self.limit.max_accuracy_drop * (self.baseline_accuracy["top1"] if self.limit.relative else 1.0)
+        relative = f" = {self.limit.max_accuracy_drop * 100:g} % of the baseline" if self.limit.relative else ""
+        text = f"accuracy drop {drop * 100:.2f} points (limit {allowed * 100:.2f}{relative})"
+        metrics: dict[str, float | None] = {
+            "accuracy": scored["top1"],
+            "f1_macro": scored["f1_macro"],
+            "accuracy_drop": drop,
+        }
+        return metrics, _Check("accuracy_drop", drop, allowed, False, "accuracy drop", text)
 
     def _override(self, name: str) -> OutputLimit:
         return self.limit.outputs.get(name) or OutputLimit()
@@ -313,6 +370,10 @@ class Judge:
                     "RMSE / baseline spread",
                 )
             ]
+            if index == self.labelled:  # judged by the task (labels), the rest is reported
+                extra, check = self._accuracy_check(cand)
+                metrics.update(extra)
+                return metrics, [check]
             if metrics["decision_agreement"] is not None:
                 checks.append(
                     _Check(
@@ -336,16 +397,10 @@ class Judge:
             return metrics, [_Check("cosine_mean", cosine_mean, self._limit(name, "min_cosine"), True, "cosine mean")]
         agreement = _top1(ref, cand)
         metrics["top1_agreement"] = agreement
-        if index == self.labelled and self.labels is not None and self.baseline_accuracy is not None:
-            scored = accuracy(cand, self.labels)
-            assert scored is not None  # the labels fit the reference, and the shapes match
-            metrics.update(accuracy=scored["top1"], f1_macro=scored["f1_macro"])
-            drop = self.baseline_accuracy["top1"] - scored["top1"]
-            allowed = self.limit.max_accuracy_drop * (self.baseline_accuracy["top1"] if self.limit.relative else 1.0)
-            metrics["accuracy_drop"] = drop
-            relative = f" = {self.limit.max_accuracy_drop * 100:g} % of the baseline" if self.limit.relative else ""
-            text = f"accuracy drop {drop * 100:.2f} points (limit {allowed * 100:.2f}{relative})"
-            return metrics, [_Check("accuracy_drop", drop, allowed, False, "accuracy drop", text)]
+        if index == self.labelled:
+            extra, check = self._accuracy_check(cand)
+            metrics.update(extra)
+            return metrics, [check]
         return metrics, [
             _Check("top1_agreement", agreement, self._limit(name, "min_top1_agreement"), True, "top-1 agreement")
         ]
@@ -368,9 +423,7 @@ class Judge:
         else:
             why = worst.why + context
         first_kind = self.kinds[0]
-        accuracy_block = None
-        if self.labelled is not None and self.labels is not None:
-            accuracy_block = accuracy(candidate[self.labelled], self.labels)
+        accuracy_block = self.accuracy_of(candidate)
         return Quality(
             accuracy=accuracy_block,
             fidelity=fidelity(self.reference[0], candidate[0], first_kind),
