@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from app.client_cli import register as register_client_commands
-from app.settings import Settings, SettingsError, load_settings
+from app.core.settings import Settings, SettingsError, load_settings
 
 cli = typer.Typer(help="Slimline: model optimization as a service.", no_args_is_help=True, add_completion=False)
 db_cli = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
@@ -40,8 +40,8 @@ def _settings(data_dir: Path | None = None) -> Settings:
 
 def _bootstrap_key(settings: Settings) -> str | None:
     """Ensure SLIMLINE_BOOTSTRAP_API_KEY exists, or create a first key. Returns a key to print once."""
-    from app.db import session_scope
-    from app.services.keys import create_key, ensure_key, tenant_has_keys
+    from app.core.db import session_scope
+    from app.tenants.keys import create_key, ensure_key, tenant_has_keys
 
     with session_scope(settings.database_url) as session:
         if settings.bootstrap_api_key is not None:
@@ -54,7 +54,7 @@ def _bootstrap_key(settings: Settings) -> str | None:
 
 
 def _check_schema(settings: Settings) -> None:
-    from app.migrate import SchemaBehind, ensure_database_ready
+    from app.core.migrate import SchemaBehind, ensure_database_ready
 
     try:
         ensure_database_ready(settings)
@@ -94,8 +94,8 @@ def serve(
     """Run the API and a real Celery worker on this machine (embedded default when nothing is set)."""
     import uvicorn
 
+    from app.core.observability import configure_logging
     from app.main import create_app
-    from app.observability import configure_logging
 
     settings = _settings(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -150,7 +150,7 @@ def api(
     """Run only the HTTP API (scale-out: run several behind a load balancer)."""
     import uvicorn
 
-    from app.observability import configure_logging
+    from app.core.observability import configure_logging
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -187,7 +187,7 @@ def worker(
 @db_cli.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
-    from app.migrate import current_revision, upgrade
+    from app.core.migrate import current_revision, upgrade
 
     settings = _settings()
     upgrade(settings, revision)
@@ -197,7 +197,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 @db_cli.command("current")
 def db_current() -> None:
     """Print the database's revision and this build's head."""
-    from app.migrate import current_revision, head_revision
+    from app.core.migrate import current_revision, head_revision
 
     settings = _settings()
     typer.echo(json.dumps({"current": current_revision(settings.database_url), "head": head_revision()}))
@@ -206,8 +206,8 @@ def db_current() -> None:
 @keys_cli.command("create")
 def keys_create(tenant: Annotated[str, typer.Option(help="Tenant name (created if new).")]) -> None:
     """Create an API key for TENANT and print it once (only its sha256 is stored)."""
-    from app.db import session_scope
-    from app.services.keys import create_key
+    from app.core.db import session_scope
+    from app.tenants.keys import create_key
 
     settings = _settings()
     _check_schema(settings)
@@ -223,8 +223,8 @@ def keys_rewrap() -> None:
     Rotation: set SLIMLINE_ENCRYPTION_KEY to the new key and SLIMLINE_ENCRYPTION_KEY_PREVIOUS to the
     old one on every API and worker, run this once, then remove SLIMLINE_ENCRYPTION_KEY_PREVIOUS.
     """
-    from app.crypto import BlobIntegrityError
-    from app.services.tenants import rewrap_data_keys
+    from app.core.crypto import BlobIntegrityError
+    from app.core.storage.data_keys import rewrap_data_keys
 
     settings = _settings()
     _check_schema(settings)

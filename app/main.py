@@ -17,11 +17,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
-from app.errors import DomainError, PayloadTooLarge
-from app.observability import Metrics, request_id_var
-from app.schemas.common import Problem
-from app.settings import Settings, get_settings
-from app.storage import make_store
+from app.core.errors import DomainError, PayloadTooLarge
+from app.core.observability import Metrics, request_id_var
+from app.core.schemas.common import Problem
+from app.core.settings import Settings, get_settings
+from app.core.storage import make_store
 
 log = logging.getLogger("slimline.api")
 PROBLEM_BASE = "https://slimline.dev/problems/"
@@ -236,11 +236,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
-        from app.migrate import ensure_database_ready
+        from app.core.migrate import ensure_database_ready
 
         ensure_database_ready(settings)
         yield
-        from app.validation import isolated
+        from app.uploads.validation import isolated
 
         isolated.shutdown()
 
@@ -256,9 +256,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics(settings.database_url)
     install_error_handlers(app)
 
-    from app.api import health, jobs, ui, uploads, webhooks
+    from app.jobs import endpoints as jobs
+    from app.ops import endpoints as ops
+    from app.ui import endpoints as ui
+    from app.uploads import endpoints as uploads
+    from app.webhooks import endpoints as webhooks
 
-    app.include_router(health.router)
+    app.include_router(ops.router)
     app.include_router(uploads.models_router)
     app.include_router(uploads.datasets_router)
     app.include_router(jobs.router)

@@ -38,7 +38,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from app.schemas.recipe import Recipe  # noqa: E402
+from app.core.schemas.recipe import Recipe  # noqa: E402
 from benchmarks.quantize import cpu_model, export  # noqa: E402
 from worker.engine import evaluate, macs, modelio, optimize  # noqa: E402
 

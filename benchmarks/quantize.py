@@ -33,7 +33,7 @@ import onnx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from app.schemas.recipe import Recipe  # noqa: E402
+from app.core.schemas.recipe import Recipe  # noqa: E402
 from worker.engine import evaluate, modelio, optimize, rollout, verdict  # noqa: E402
 from worker.engine.compare import compare  # noqa: E402
 from worker.engine.data import load_dataset, split  # noqa: E402

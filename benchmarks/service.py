@@ -258,7 +258,7 @@ def main() -> None:
             seed_jobs(db_url, tenant_id, model["id"], dataset["id"], args.jobs)
             with psycopg.connect(db_url.replace("+psycopg", ""), autocommit=True) as conn:
                 conn.execute("ANALYZE jobs")
-            from app.services.pagination import encode_cursor
+            from app.core.pagination import encode_cursor
 
             with psycopg.connect(db_url.replace("+psycopg", "")) as conn:
                 deep = conn.execute(
@@ -350,7 +350,7 @@ def main() -> None:
         for server in reversed(servers):
             with contextlib.suppress(Exception):  # best-effort cleanup
                 server.stop()
-        from app.db import get_engine
+        from app.core.db import get_engine
 
         get_engine(db_url).dispose()
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:

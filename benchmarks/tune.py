@@ -27,7 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from app.schemas.recipe import Recipe  # noqa: E402
+from app.core.schemas.recipe import Recipe  # noqa: E402
 from benchmarks.quantize import cpu_model, digit_models, ocr_models  # noqa: E402
 from worker.engine import evaluate, modelio, optimize  # noqa: E402
 

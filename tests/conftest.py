@@ -19,7 +19,7 @@ import psycopg
 import pytest
 import redis
 
-from app.settings import Settings
+from app.core.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("SLIMLINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("SLIMLINE_TEST_REDIS", "redis://127.0.0.1:6379")
@@ -40,11 +40,11 @@ def pg_url() -> Iterator[str]:
     name = f"slimline_test_{uuid.uuid4().hex[:10]}"
     _pg_admin(f'CREATE DATABASE "{name}"')
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    from app.migrate import upgrade
+    from app.core.migrate import upgrade
 
     upgrade(Settings(database_url=url, data_dir=Path("/nonexistent-slimline")))
     yield url
-    from app.db import get_engine
+    from app.core.db import get_engine
 
     get_engine(url).dispose()
     _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -103,8 +103,8 @@ def client(app) -> Iterator[httpx.Client]:  # type: ignore[no-untyped-def]
 
 
 def new_api_key(database_url: str, tenant: str | None = None) -> str:
-    from app.db import session_scope
-    from app.services.keys import create_key
+    from app.core.db import session_scope
+    from app.tenants.keys import create_key
 
     with session_scope(database_url) as session:
         _, _, plaintext = create_key(session, tenant or f"tenant-{secrets.token_hex(6)}")

@@ -9,11 +9,11 @@ import uuid
 from celery import Celery
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
-from app.db import get_engine, session_scope
+from app.core.db import get_engine, session_scope
+from app.core.observability import configure_logging
+from app.core.settings import get_settings
 from app.jobs.lifecycle import forget_broker_messages, mark_enqueued, reap
-from app.observability import configure_logging
-from app.queue import celery_config, enqueue_job
-from app.settings import get_settings
+from app.jobs.routing import celery_config, enqueue_job
 
 log = logging.getLogger("slimline.worker")
 settings = get_settings()

@@ -12,12 +12,12 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from app.db import session_scope
+from app.core.db import session_scope
+from app.core.observability import job_id_var
+from app.core.schemas.recipe import Recipe
+from app.core.settings import Settings
+from app.core.storage import BlobStore, artifact_key, make_store
 from app.jobs.lifecycle import ClaimedJob, claim, fail, heartbeat, record_progress, still_ours, succeed
-from app.observability import job_id_var
-from app.schemas.recipe import Recipe
-from app.settings import Settings
-from app.storage import BlobStore, artifact_key, make_store
 from worker.study_storage import study_name, study_storage_url
 
 log = logging.getLogger("slimline.worker.runner")

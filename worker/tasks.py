@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.queue import RUN_JOB_TASK
+from app.jobs.routing import RUN_JOB_TASK
 from worker.celery_app import celery, settings
 from worker.runner import run_job as _run_job
 

@@ -8,11 +8,11 @@ import threading
 
 import httpx
 
-from app.db import session_scope
-from app.errors import InvalidInput
-from app.jobs.outbox import DueDelivery, lease_due, record_attempt
-from app.settings import Settings
-from app.webhooks import SIGNATURE_HEADER, check_webhook_url, sign
+from app.core.db import session_scope
+from app.core.errors import InvalidInput
+from app.core.settings import Settings
+from app.webhooks.outbox import DueDelivery, lease_due, record_attempt
+from app.webhooks.signing import SIGNATURE_HEADER, check_webhook_url, sign
 
 log = logging.getLogger("slimline.worker.webhooks")
 

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from app.core.models import Artifact, Dataset, Job, Model, utcnow
 from app.jobs.states import JobStatus, add_event, transition
-from app.models import Artifact, Dataset, Job, Model, utcnow
 
 
 @dataclass(frozen=True)

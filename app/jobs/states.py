@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from app.models import Job, JobEvent, WebhookDelivery, utcnow
+from app.core.models import Job, JobEvent, WebhookDelivery, utcnow
 
 
 class JobStatus(StrEnum):

@@ -23,9 +23,9 @@ def test_invalid_key_is_401(client):
 def test_keys_are_stored_hashed(settings, client):
     from sqlalchemy import select
 
-    from app.db import session_scope
-    from app.models import ApiKey
-    from app.services.keys import hash_key
+    from app.core.db import session_scope
+    from app.core.models import ApiKey
+    from app.tenants.keys import hash_key
 
     key = new_api_key(settings.database_url)
     with session_scope(settings.database_url) as session:

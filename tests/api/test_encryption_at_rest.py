@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.core.settings import Settings, SettingsError, load_settings
 from app.main import create_app
-from app.settings import Settings, SettingsError, load_settings
 from tests.conftest import new_api_key
 from tests.helpers import upload_ok
 
@@ -63,8 +63,8 @@ def test_uploads_are_sealed_and_downloads_are_plaintext(sealed_settings, cnn_byt
 def test_tenants_get_distinct_wrapped_keys(sealed_settings, cnn_bytes):
     from sqlalchemy import select
 
-    from app.db import session_scope
-    from app.models import ApiKey, Tenant
+    from app.core.db import session_scope
+    from app.core.models import ApiKey, Tenant
 
     keys = [new_api_key(sealed_settings.database_url) for _ in range(2)]
     with TestClient(create_app(sealed_settings), raise_server_exceptions=False) as client:
@@ -94,7 +94,7 @@ def test_master_key_rotation(sealed_settings, cnn_bytes, tmp_path):
     import subprocess
     import sys
 
-    from app.migrate import upgrade
+    from app.core.migrate import upgrade
 
     # A database of its own: `keys rewrap` re-wraps every tenant, and the shared test database holds
     # tenants sealed under other tests' master keys.

@@ -45,7 +45,7 @@ def test_wrong_method_is_405_problem(client):
 
 
 def test_oversized_json_body_is_413(client, auth):
-    from app.settings import Settings  # noqa: F401 - documents where the limit comes from
+    from app.core.settings import Settings  # noqa: F401 - documents where the limit comes from
 
     response = client.post(
         "/v1/jobs", headers={**auth, "Content-Type": "application/json"}, content=b" " * (2 * 1024**2)

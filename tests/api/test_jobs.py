@@ -126,8 +126,8 @@ def test_artifacts_of_a_queued_job_are_empty(client, auth, model_and_data):
 
 
 def test_cuda_jobs_go_to_the_gpu_queue(client, auth, model_and_data, settings):
-    from app.db import session_scope
-    from app.models import Job
+    from app.core.db import session_scope
+    from app.core.models import Job
 
     model, dataset = model_and_data
     job = _create(client, auth, model, dataset, target={"device": "cuda"}).json()

@@ -9,8 +9,8 @@ import boto3
 import httpx
 import pytest
 
-from app.settings import Settings
-from app.storage import make_store
+from app.core.settings import Settings
+from app.core.storage import make_store
 from tests.conftest import s3_settings_for
 from tests.helpers import upload_ok
 

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from app.webhooks import verify
+from app.webhooks.signing import verify
 from tests.helpers import events, upload_ok, wait_for_job
 
 pytestmark = pytest.mark.e2e

@@ -14,8 +14,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from app.schemas.recipe import FineTune, PrunePass, Recipe
-from app.schemas.report import Report
+from app.core.schemas.recipe import FineTune, PrunePass, Recipe
+from app.core.schemas.report import Report
 from tests.engine import prune_models
 from tests.engine.conftest import write_npz
 from worker.engine import Cancelled, EngineError, optimize

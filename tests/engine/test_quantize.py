@@ -12,8 +12,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from app.schemas.recipe import Recipe
-from app.schemas.report import Report
+from app.core.schemas.recipe import Recipe
+from app.core.schemas.report import Report
 from worker.engine import Cancelled, EngineError, optimize
 
 

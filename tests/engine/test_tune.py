@@ -11,8 +11,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from app.schemas.recipe import Recipe
-from app.schemas.report import Report
+from app.core.schemas.recipe import Recipe
+from app.core.schemas.report import Report
 from tests.engine import models
 from tests.engine.conftest import write_npz
 from worker.engine import optimize
@@ -213,7 +213,7 @@ def test_grid_sampler_walks_the_coarse_grid(outlier_model, outlier_data, tmp_pat
 def test_relative_limit_is_a_fraction_of_the_baseline_accuracy():
     import numpy as np
 
-    from app.schemas.recipe import QualityLimit
+    from app.core.schemas.recipe import QualityLimit
     from worker.engine.verdict import Judge
 
     labels = np.arange(100) % 10

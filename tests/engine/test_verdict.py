@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from app.schemas.recipe import QualityLimit
+from app.core.schemas.recipe import QualityLimit
 from worker.engine import EngineError, evaluate
 from worker.engine.modelio import InputSpec
 from worker.engine.rollout import detect_state_pairs

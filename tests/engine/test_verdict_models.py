@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.schemas.recipe import Recipe
-from app.schemas.report import Report
+from app.core.schemas.recipe import Recipe
+from app.core.schemas.report import Report
 from tests.engine import stateful_models as models
 from tests.engine.conftest import write_npz
 from worker.engine import optimize

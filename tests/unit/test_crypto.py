@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.crypto import (
+from app.core.crypto import (
     HEADER_BYTES,
     SEALED_SEGMENT_BYTES,
     SEGMENT_BYTES,

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from app.settings import SettingsError, load_settings
+from app.core.settings import SettingsError, load_settings
 
 
 def test_embedded_defaults(monkeypatch, tmp_path):
@@ -47,8 +47,8 @@ def test_cli_refuses_to_start_with_bad_settings(tmp_path):
 def test_server_refuses_a_database_behind_head(pg_url, tmp_path):
     import psycopg
 
-    from app.migrate import SchemaBehind, ensure_database_ready
-    from app.settings import Settings
+    from app.core.migrate import SchemaBehind, ensure_database_ready
+    from app.core.settings import Settings
 
     name = "slimline_behind_" + tmp_path.name[-8:].replace("-", "_")
     admin = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -59,7 +59,7 @@ def test_server_refuses_a_database_behind_head(pg_url, tmp_path):
         with pytest.raises(SchemaBehind, match="slimline db upgrade"):
             ensure_database_ready(settings)
     finally:
-        from app.db import get_engine
+        from app.core.db import get_engine
 
         get_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}").dispose()
         with psycopg.connect(admin, autocommit=True) as conn:

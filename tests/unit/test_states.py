@@ -9,11 +9,11 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from app.db import session_scope
+from app.core.db import session_scope
+from app.core.migrate import upgrade
+from app.core.models import Dataset, Job, JobEvent, Model, Tenant
+from app.core.settings import Settings
 from app.jobs.states import ALLOWED, TERMINAL, IllegalTransition, JobStatus, can_transition, transition
-from app.migrate import upgrade
-from app.models import Dataset, Job, JobEvent, Model, Tenant
-from app.settings import Settings
 
 
 @pytest.fixture(scope="module")

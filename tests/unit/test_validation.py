@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.errors import DomainError, IncompatibleDataset, UnsafeModel
-from app.schemas.tensors import TensorSpec
-from app.validation import DatasetInfo, ModelInfo, check_compatible, inspect_dataset, inspect_model
+from app.core.errors import DomainError, IncompatibleDataset, UnsafeModel
+from app.core.schemas.tensors import TensorSpec
+from app.uploads.validation import DatasetInfo, ModelInfo, check_compatible, inspect_dataset, inspect_model
 from tests import hostile
 from tests.factories import cnn_onnx, npz_bytes
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import InvalidModel, UnsafeModel
-from app.validation import inspect_model
-from app.validation.torch_archive import _globals_in_pickle
+from app.core.errors import InvalidModel, UnsafeModel
+from app.core.safety.torch_archive import _globals_in_pickle
+from app.uploads.validation import inspect_model
 from tests import hostile
 
 

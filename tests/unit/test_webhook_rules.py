@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.errors import InvalidInput
-from app.webhooks import check_webhook_url, sign, verify
+from app.core.errors import InvalidInput
+from app.webhooks.signing import check_webhook_url, sign, verify
 
 
 def test_signature_round_trip_and_tampering():

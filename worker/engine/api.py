@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from app.schemas.recipe import Recipe
+from app.core.schemas.recipe import Recipe
 from worker.engine import evaluate, modelio, rollout
 from worker.engine import report as report_writer
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult

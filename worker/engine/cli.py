@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from slimline_client.report_view import print_report
 
-from app.schemas.recipe import Recipe
+from app.core.schemas.recipe import Recipe
 
 
 def optimize_command(model: Path, data: Path, recipe_path: Path | None, out: Path, threads: int | None) -> int:

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from app.schemas.recipe import Recipe
+from app.core.schemas.recipe import Recipe
 from worker.engine import evaluate, modelio
 from worker.engine.api import load_model, measure_baseline
 from worker.engine.context import LATENCY_BUDGET_S

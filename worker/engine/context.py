@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from app.schemas.recipe import QualityLimit, Target
+from app.core.schemas.recipe import QualityLimit, Target
 from worker.engine import macs, modelio, rollout
 from worker.engine.data import Dataset, Split
 from worker.engine.progress import Reporter

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from app.schemas.recipe import FineTune
+from app.core.schemas.recipe import FineTune
 from worker.engine.context import PassContext
 from worker.engine.errors import EngineError
 from worker.engine.evaluate import is_classifier_like

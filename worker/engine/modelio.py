@@ -121,11 +121,11 @@ def save(model: onnx.ModelProto, path: Path) -> Path:
 def export_torch_archive(archive: Path, out: Path) -> Path:
     """Export a torch.export .pt2 archive to ONNX once (dynamo exporter).
 
-    The upload was vetted by app.validation (no pickled objects beyond tensors); the same check
+    The upload was vetted by app.uploads.validation (no pickled objects beyond tensors); the same check
     runs again here before torch touches the file.
     """
-    from app.errors import DomainError
-    from app.validation.torch_archive import inspect_torch_archive
+    from app.core.errors import DomainError
+    from app.core.safety.torch_archive import inspect_torch_archive
 
     try:
         inspect_torch_archive(archive)

@@ -1,4 +1,4 @@
-"""report.json (validated against app.schemas.report.Report), report.html and its PNG plots."""
+"""report.json (validated against app.core.schemas.report.Report), report.html and its PNG plots."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from app.schemas.report import Report
+from app.core.schemas.report import Report
 
 
 def environment(device: str, providers: list[str], threads: int, batch_size: int, runs: int) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from app.schemas.recipe import OutputLimit, QualityLimit
+from app.core.schemas.recipe import OutputLimit, QualityLimit
 from worker.engine.errors import EngineError
 
 CLASSIFIER_NAME = re.compile(r"logit|class|prob|softmax", re.IGNORECASE)

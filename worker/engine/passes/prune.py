@@ -23,7 +23,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from app.schemas.recipe import PrunePass
+from app.core.schemas.recipe import PrunePass
 from worker.engine import evaluate, modelio
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.errors import EngineError

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import onnx
 
-from app.schemas.recipe import QuantizePass
+from app.core.schemas.recipe import QuantizePass
 from worker.engine import evaluate, modelio, rollout
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.errors import EngineError

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from app.schemas.recipe import Recipe
+from app.core.schemas.recipe import Recipe
 from worker.engine.context import PassContext
 from worker.engine.tune.space import PassSpace, QuantizeSpace, space_for
 

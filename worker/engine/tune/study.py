@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.schemas.recipe import Recipe, Tune
+from app.core.schemas.recipe import Recipe, Tune
 from worker.engine import evaluate
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.errors import EngineError

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.schemas.recipe import QuantizePass
+from app.core.schemas.recipe import QuantizePass
 from worker.engine import modelio
 from worker.engine.context import PassContext
 from worker.engine.passes import graphfix

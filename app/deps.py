@@ -1,0 +1,64 @@
+"""Annotated dependencies shared by the routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
+
+from app.core.db import session_factory
+from app.core.models import Tenant
+from app.core.settings import Settings
+from app.core.storage import BlobStore
+from app.tenants.keys import authenticate, cached_tenant
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_store(request: Request) -> BlobStore:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; the route (the edge) commits.
+
+    Creating a session does no I/O, so it happens on the event loop; closing one that used a
+    connection (a rollback round trip) goes to the thread pool. Routes that never touch the
+    session (cached auth, hot-path reads) cost no thread hop here.
+    """
+    session = session_factory(request.app.state.settings.database_url)()
+    try:
+        yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+StoreDep = Annotated[BlobStore, Depends(get_store)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def current_tenant(request: Request, session: SessionDep) -> Tenant:
+    token = _bearer(request)
+    tenant = cached_tenant(token)
+    if tenant is None:
+        tenant = await run_in_threadpool(authenticate, session, token)
+    request.state.tenant_id = tenant.id
+    return tenant
+
+
+TenantDep = Annotated[Tenant, Depends(current_tenant)]

@@ -1,0 +1,273 @@
+"""Jobs: create, list, read (ETag), events (JSON or SSE), cancel, artifacts."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import RedirectResponse, StreamingResponse
+from sqlalchemy import Row
+
+from app.core.db import READ_CONCURRENCY, session_scope
+from app.core.errors import InvalidInput
+from app.core.models import Job
+from app.core.pagination import MAX_LIMIT
+from app.core.schemas.common import Page
+from app.core.settings import Settings
+from app.core.storage import stream_blob
+from app.deps import SessionDep, SettingsDep, StoreDep, TenantDep
+from app.jobs import service
+from app.jobs.lifecycle import mark_enqueued
+from app.jobs.routing import enqueue_job
+from app.jobs.schemas import ArtifactRead, EventRead, JobCreate, JobRead
+from app.jobs.states import TERMINAL, JobStatus, add_event
+from app.uploads.endpoints import PROBLEM, RedirectQuery
+
+log = logging.getLogger("slimline.api.jobs")
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: PROBLEM,
+    404: PROBLEM,
+    409: PROBLEM,
+    413: PROBLEM,
+    422: PROBLEM,
+    429: PROBLEM,
+    503: PROBLEM,
+}
+SSE_POLL_S = 0.5
+SSE_KEEPALIVE_S = 15.0
+
+
+def _read(job: Job) -> JobRead:
+    return JobRead.model_validate(service.job_view(job))
+
+
+_limiters: dict[int, anyio.CapacityLimiter] = {}
+
+
+def _read_limiter() -> anyio.CapacityLimiter:
+    """At most READ_CONCURRENCY hot-path reads in flight per event loop: as many as the read pool holds.
+
+    Fewer threads contending for the GIL and no pool churn keep the tail latency down under load.
+    """
+    loop = id(asyncio.get_running_loop())
+    if (limiter := _limiters.get(loop)) is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(READ_CONCURRENCY)
+    return limiter
+
+
+def _etag(job: Job | Row[Any]) -> str:
+    """Changes whenever anything a client sees changes (every such write bumps ``updated_at``)."""
+    version = f"{job.id}:{job.status}:{job.updated_at.isoformat()}:{job.event_seq}:{job.progress}:{job.attempts}"
+    return '"' + hashlib.sha256(version.encode()).hexdigest()[:32] + '"'
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def send_to_broker(settings: Settings, job: Job) -> None:
+    """Enqueue after commit. A broker outage leaves the job queued; the reaper re-sends it."""
+    try:
+        enqueue_job(settings, job.id, job.queue)
+    except Exception as exc:  # noqa: BLE001 - any transport error: record it, the job stays queued
+        log.warning("could not enqueue job", extra={"job_id": job.id, "error": str(exc)})
+        with session_scope(settings.database_url) as session:
+            add_event(session, job.id, "warning", "the broker is unreachable; the job will be sent when it is back")
+        return
+    with session_scope(settings.database_url) as session:
+        mark_enqueued(session, job.id)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobRead,
+    responses=ERRORS,
+    operation_id="create_job",
+    summary="Create an optimization job",
+)
+def create_job(
+    body: JobCreate,
+    tenant: TenantDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(max_length=255, description="Same key + same body returns the same job.")
+    ] = None,
+) -> Any:
+    job, created = service.create_job(
+        session, settings, tenant_id=tenant.id, body=body, idempotency_key=idempotency_key
+    )
+    session.commit()
+    if created:
+        send_to_broker(settings, job)
+    else:
+        response.headers["Idempotent-Replayed"] = "true"
+    read = _read(job)
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    response.headers["ETag"] = _etag(job)
+    return read
+
+
+@router.get("", response_model=Page[JobRead], responses=ERRORS, operation_id="list_jobs", summary="List jobs")
+def list_jobs(
+    tenant: TenantDep,
+    session: SessionDep,
+    status: Annotated[Literal["queued", "running", "succeeded", "failed", "cancelled"] | None, Query()] = None,
+    updated_since: Annotated[
+        datetime | None, Query(description="RFC 3339; jobs updated at or after this time.")
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> Any:
+    if updated_since is not None and updated_since.tzinfo is None:
+        raise InvalidInput(
+            "updated_since needs a time zone (e.g. 2026-01-01T00:00:00Z)",
+            errors=[{"field": "updated_since", "message": "naive datetime"}],
+        )
+    jobs, next_cursor = service.list_jobs(
+        session, tenant.id, status=status, updated_since=updated_since, cursor=cursor, limit=limit
+    )
+    # Rows hold what JobRead validated when they were written: serialize them directly.
+    body = {"items": [service.job_view(j) for j in jobs], "next_cursor": next_cursor}
+    return Response(json.dumps(body, default=_json_default, separators=(",", ":")), media_type="application/json")
+
+
+@router.get(
+    "/{job_id}",
+    response_model=JobRead,
+    responses={304: {"description": "Not modified (If-None-Match matched)"}, **ERRORS},
+    operation_id="get_job",
+    summary="Get a job (send If-None-Match to poll cheaply)",
+)
+async def get_job(
+    job_id: str,
+    tenant: TenantDep,
+    settings: SettingsDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Any:
+    # The polling hot path: one thread hop and one database round trip per request.
+    job = await anyio.to_thread.run_sync(
+        service.read_job, settings.database_url, tenant.id, job_id, limiter=_read_limiter()
+    )
+    etag = _etag(job)
+    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers={"ETag": etag})
+    # The row holds what JobRead validated when it was written: serialize it directly (the hot path).
+    body = json.dumps(service.job_view(job), default=_json_default, separators=(",", ":"))
+    return Response(body, media_type="application/json", headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobRead,
+    responses=ERRORS,
+    operation_id="cancel_job",
+    summary="Cancel a queued or running job",
+)
+def cancel_job(job_id: str, tenant: TenantDep, session: SessionDep) -> Any:
+    job = service.cancel_job(session, tenant.id, job_id)
+    session.commit()
+    return _read(job)
+
+
+def _sse(settings: Settings, job_id: str, after: int) -> Iterator[str]:
+    last_sent = time.monotonic()
+    while True:
+        with session_scope(settings.database_url) as session:
+            events = service.events_after(session, job_id, after=after, limit=500)
+            status = session.get(Job, job_id).status  # type: ignore[union-attr]
+        for event in events:
+            after = event.seq
+            payload = EventRead.model_validate(event).model_dump_json()
+            yield f"id: {event.seq}\nevent: {event.type}\ndata: {payload}\n\n"
+            last_sent = time.monotonic()
+        if not events and JobStatus(status) in TERMINAL:
+            yield f"event: end\ndata: {json.dumps({'status': status})}\n\n"
+            return
+        if time.monotonic() - last_sent > SSE_KEEPALIVE_S:
+            yield ": keep-alive\n\n"
+            last_sent = time.monotonic()
+        if not events:
+            time.sleep(SSE_POLL_S)
+
+
+@router.get(
+    "/{job_id}/events",
+    response_model=list[EventRead],
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}, **ERRORS},
+    operation_id="list_job_events",
+    summary="Progress events: JSON list, or Server-Sent Events with `Accept: text/event-stream`",
+)
+def job_events(
+    job_id: str,
+    request: Request,
+    tenant: TenantDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    after: Annotated[int, Query(ge=0, description="Only events with seq > after.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Any:
+    events = service.list_events(session, tenant.id, job_id, after=after, limit=limit)
+    if "text/event-stream" in request.headers.get("accept", ""):
+        start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+        session.close()
+        return StreamingResponse(
+            _sse(settings, job_id, start),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    return [EventRead.model_validate(e) for e in events]
+
+
+@router.get(
+    "/{job_id}/artifacts",
+    response_model=list[ArtifactRead],
+    responses=ERRORS,
+    operation_id="list_job_artifacts",
+    summary="List a job's artifacts",
+)
+def list_artifacts(job_id: str, tenant: TenantDep, session: SessionDep) -> Any:
+    return [ArtifactRead.model_validate(a) for a in service.list_artifacts(session, tenant.id, job_id)]
+
+
+@router.get(
+    "/{job_id}/artifacts/{name}",
+    responses={
+        200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        307: {"description": "Redirect to a presigned URL (`redirect=true` on S3 storage)"},
+        **ERRORS,
+    },
+    response_class=StreamingResponse,
+    operation_id="download_job_artifact",
+    summary="Download an artifact",
+)
+def download_artifact(
+    job_id: str, name: str, tenant: TenantDep, session: SessionDep, store: StoreDep, redirect: RedirectQuery = False
+) -> Response:
+    artifact = service.get_artifact(session, tenant.id, job_id, name)
+    if redirect and (url := store.presigned_url(artifact.blob_key, filename=artifact.name)):
+        return RedirectResponse(url, status_code=307)
+    return StreamingResponse(
+        stream_blob(store, artifact.blob_key),
+        media_type=artifact.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{artifact.name}"',
+            "Content-Length": str(artifact.size_bytes),
+            "ETag": f'"{artifact.sha256}"',
+        },
+    )

@@ -1,0 +1,61 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from app.core.db import get_engine
+from app.jobs.routing import broker_reachable
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", operation_id="healthz", summary="Liveness: the process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _database_ok(database_url: str) -> bool:
+    try:
+        with get_engine(database_url).connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - any driver error means "not ready"
+        return False
+
+
+@router.get(
+    "/readyz",
+    operation_id="readyz",
+    summary="Readiness: database and broker reachable",
+    responses={503: {"description": "Not ready", "content": {"application/json": {}}}},
+)
+async def readyz(request: Request) -> Any:
+    settings = request.app.state.settings
+    checks = {
+        "database": await run_in_threadpool(_database_ok, settings.database_url),
+        "broker": await run_in_threadpool(broker_reachable, settings),
+    }
+    ready = all(checks.values())
+    body = {
+        "status": "ready" if ready else "not_ready",
+        "checks": {k: "ok" if v else "unreachable" for k, v in checks.items()},
+    }
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

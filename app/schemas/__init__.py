@@ -1,1 +1,0 @@
-"""Request/response pydantic models (pure pydantic: no heavy imports)."""

@@ -1,0 +1,165 @@
+"""Stream a multipart upload to a staging file: chunked, hashed while streaming, size-capped.
+
+Starlette's ``request.form()`` would spool the whole body before our code runs; parsing the
+stream ourselves lets us stop at the size cap and never hold the file in memory.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import anyio
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from app.core.errors import InsufficientStorage, InvalidInput, PayloadTooLarge, StorageError, UnsupportedMediaType
+
+MAX_FIELD_BYTES = 4096
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+@dataclass
+class StagedUpload:
+    """The uploaded file on local disk, plus the form's text fields. Delete ``path`` when done."""
+
+    path: Path
+    filename: str
+    size_bytes: int
+    sha256: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class _Receiver:
+    """Callbacks for python-multipart's streaming parser."""
+
+    def __init__(self, staging_dir: Path, max_bytes: int, file_field: str) -> None:
+        self.max_bytes = max_bytes
+        self.file_field = file_field
+        self.path = staging_dir / f"upload-{uuid.uuid4().hex}.part"
+        self.handle: BinaryIO | None = None
+        self.hasher = hashlib.sha256()
+        self.size = 0
+        self.filename: str | None = None
+        self.fields: dict[str, str] = {}
+        self._header_field = b""
+        self._header_value = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._part_name: str | None = None
+        self._is_file = False
+        self._field_buffer = bytearray()
+        self.too_large = False
+        self.seen_file = False
+
+    def on_part_begin(self) -> None:
+        self._headers = {}
+        self._part_name = None
+        self._is_file = False
+        self._field_buffer = bytearray()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self._headers[self._header_field.lower()] = self._header_value
+        self._header_field = b""
+        self._header_value = b""
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        self._part_name = options.get(b"name", b"").decode("utf-8", "replace")
+        filename = options.get(b"filename")
+        if self._part_name == self.file_field:
+            if self.seen_file:
+                raise InvalidInput(f"only one `{self.file_field}` part is accepted")
+            self.seen_file = True
+            self._is_file = True
+            self.filename = (filename or b"").decode("utf-8", "replace")
+            self.handle = self.path.open("wb")
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        chunk = data[start:end]
+        if self._is_file:
+            assert self.handle is not None
+            self.size += len(chunk)
+            if self.size > self.max_bytes:
+                self.too_large = True
+                raise PayloadTooLarge(f"the file exceeds the upload limit of {self.max_bytes} bytes")
+            self.hasher.update(chunk)
+            try:
+                self.handle.write(chunk)
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise InsufficientStorage("the server's staging disk is full; nothing was stored") from exc
+                raise StorageError(f"could not stage the upload: {exc.strerror}") from exc
+        else:
+            self._field_buffer += chunk
+            if len(self._field_buffer) > MAX_FIELD_BYTES:
+                raise InvalidInput(f"form field `{self._part_name}` is longer than {MAX_FIELD_BYTES} bytes")
+
+    def on_part_end(self) -> None:
+        if self._is_file and self.handle is not None:
+            self.handle.close()
+            self.handle = None
+        elif self._part_name:
+            self.fields[self._part_name] = self._field_buffer.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+async def receive_upload(
+    request: Request, *, staging_dir: Path, max_bytes: int, file_field: str = "file"
+) -> StagedUpload:
+    """Read a ``multipart/form-data`` body into a staging file; raise a DomainError on any problem."""
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    if content_type != b"multipart/form-data" or b"boundary" not in options:
+        raise UnsupportedMediaType("send the file as multipart/form-data with a `file` part")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD_BYTES:
+        raise PayloadTooLarge(f"the request is {declared} bytes; the upload limit is {max_bytes} bytes")
+    staging_dir.mkdir(parents=True, exist_ok=True)
+    receiver = _Receiver(staging_dir, max_bytes, file_field)
+    parser = MultipartParser(
+        options[b"boundary"],
+        callbacks={  # type: ignore[arg-type]
+            "on_part_begin": receiver.on_part_begin,
+            "on_part_data": receiver.on_part_data,
+            "on_part_end": receiver.on_part_end,
+            "on_header_field": receiver.on_header_field,
+            "on_header_value": receiver.on_header_value,
+            "on_header_end": receiver.on_header_end,
+            "on_headers_finished": receiver.on_headers_finished,
+        },
+    )
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                await anyio.to_thread.run_sync(parser.write, chunk)
+        parser.finalize()
+    except BaseException:
+        receiver.close()
+        receiver.path.unlink(missing_ok=True)
+        raise
+    receiver.close()
+    if not receiver.seen_file:
+        receiver.path.unlink(missing_ok=True)
+        raise InvalidInput(
+            f"no `{file_field}` part in the form",
+            errors=[{"field": file_field, "message": "required"}],
+        )
+    filename = os.path.basename(receiver.filename or "upload")
+    return StagedUpload(receiver.path, filename, receiver.size, receiver.hasher.hexdigest(), receiver.fields)

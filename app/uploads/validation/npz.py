@@ -1,0 +1,90 @@
+"""``.npz`` datasets: one array per model input plus optional ``labels``; no pickles, no zip bombs."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app.core.errors import InvalidDataset, PayloadTooLarge
+from app.core.safety.zipsafe import safe_members
+from app.core.schemas.tensors import TensorSpec
+
+NAME = re.compile(r"^[A-Za-z0-9_.:/\-]{1,255}$")
+NAN_SCAN_CHUNK = 1 << 22  # elements per pass when counting NaN/Inf
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    arrays: list[TensorSpec]
+    num_samples: int
+    has_labels: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def _count_non_finite(array: np.ndarray) -> tuple[int, int]:
+    flat = array.reshape(-1)
+    nan = inf = 0
+    for start in range(0, flat.size, NAN_SCAN_CHUNK):
+        chunk = flat[start : start + NAN_SCAN_CHUNK]
+        nan += int(np.isnan(chunk).sum())
+        inf += int(np.isinf(chunk).sum())
+    return nan, inf
+
+
+def inspect_dataset(path: Path, *, max_uncompressed_bytes: int) -> DatasetInfo:
+    """Validate an ``.npz`` and describe its arrays. Raises InvalidDataset or PayloadTooLarge (zip bomb)."""
+    members = safe_members(
+        path, max_uncompressed_bytes=max_uncompressed_bytes, error=InvalidDataset, too_large=PayloadTooLarge
+    )
+    if not members:
+        raise InvalidDataset("the .npz holds no arrays")
+    for info in members:
+        if not info.filename.endswith(".npy"):
+            raise InvalidDataset(f"member {info.filename!r} is not an .npy array; save the dataset with np.savez")
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            for name in archive.files:
+                if not NAME.match(name):
+                    raise InvalidDataset(f"array name {name!r} is not allowed (letters, digits, _ . : / - only)")
+                arrays[name] = archive[name]
+    except InvalidDataset:
+        raise
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            raise InvalidDataset(
+                "an array has dtype object (pickled Python objects); only numeric arrays are accepted"
+            ) from None
+        raise InvalidDataset(f"not a valid .npz: {exc}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
+        raise InvalidDataset(f"not a valid .npz: {exc}") from None
+    warnings: list[str] = []
+    lengths = set()
+    for name, array in arrays.items():
+        if array.dtype.kind not in "biuf":
+            raise InvalidDataset(f"array {name!r} has dtype {array.dtype}; only numeric arrays are accepted")
+        if array.ndim == 0:
+            raise InvalidDataset(f"array {name!r} is a scalar; the first axis must index samples")
+        lengths.add(array.shape[0])
+        if array.dtype.kind == "f":
+            nan, inf = _count_non_finite(array)
+            if nan or inf:
+                warnings.append(f"array {name!r} has {nan} NaN and {inf} Inf values")
+    if len(lengths) != 1:
+        detail = ", ".join(f"{n!r}: {a.shape[0]}" for n, a in arrays.items())
+        raise InvalidDataset(f"arrays disagree on the number of samples (first axis): {detail}")
+    num_samples = lengths.pop()
+    if num_samples < 1:
+        raise InvalidDataset("the dataset has no samples")
+    labels = arrays.get("labels")
+    if labels is not None:
+        if labels.ndim > 2:
+            raise InvalidDataset(f"labels must be 1-D class ids or 2-D targets, not shape {list(labels.shape)}")
+        if labels.dtype.kind == "f" and labels.ndim == 1 and np.all(np.mod(labels, 1) == 0):
+            warnings.append("labels are floats holding whole numbers; send integer class ids for classification")
+    specs = [TensorSpec(name=n, dtype=str(a.dtype), shape=list(a.shape)) for n, a in arrays.items()]
+    return DatasetInfo(specs, int(num_samples), labels is not None, warnings)

@@ -1,0 +1,126 @@
+"""ONNX validation: checker + strict shape inference + our own rules."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from app.core.errors import InvalidModel, UnsafeModel
+from app.core.schemas.tensors import Dim, TensorSpec
+
+MIN_OPSET, MAX_OPSET = 7, 23
+KNOWN_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "com.microsoft", "ai.onnx.preview.training"}
+FLOAT_TYPES = {TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE, TensorProto.BFLOAT16}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    format: Literal["onnx", "torch_export"]
+    opset: int | None
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    parameter_count: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def _dtype_name(elem_type: int) -> str:
+    try:
+        return str(np.dtype(helper.tensor_dtype_to_np_dtype(elem_type)))
+    except (KeyError, TypeError, ValueError):
+        return TensorProto.DataType.Name(elem_type).lower()
+
+
+def _spec(value: onnx.ValueInfoProto) -> TensorSpec:
+    if not value.type.HasField("tensor_type"):
+        raise InvalidModel(f"graph input/output {value.name!r} is not a tensor; only tensor inputs are supported")
+    tensor = value.type.tensor_type
+    shape: list[Dim] = []
+    if tensor.HasField("shape"):
+        for dim in tensor.shape.dim:
+            if dim.HasField("dim_value") and dim.dim_value > 0:
+                shape.append(int(dim.dim_value))
+            elif dim.HasField("dim_value"):  # some exporters (Paddle) write -1 or 0 for "any size"
+                shape.append(None)
+            else:
+                shape.append(dim.dim_param or None)
+    return TensorSpec(name=value.name, dtype=_dtype_name(tensor.elem_type), shape=shape)
+
+
+def _check_external_data(model: onnx.ModelProto) -> None:
+    """External data must stay inside the model's directory; we accept one file, so it must not exist at all."""
+    tensors = list(model.graph.initializer)
+    for node in model.graph.node:
+        tensors.extend(attr.t for attr in node.attribute if attr.HasField("t"))
+    for tensor in tensors:
+        if tensor.data_location != TensorProto.EXTERNAL:
+            continue
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        normalized = os.path.normpath(location)
+        if (
+            not location
+            or os.path.isabs(location)
+            or normalized.startswith("..")
+            or "\\" in location
+            or "\0" in location
+        ):
+            raise UnsafeModel(
+                f"tensor {tensor.name!r} points at external data {location!r} outside the model's directory; refused"
+            )
+        raise InvalidModel(
+            f"tensor {tensor.name!r} keeps its data in an external file ({location!r}); upload a single-file model "
+            "(onnx.save_model(model, path, save_as_external_data=False))"
+        )
+
+
+def inspect_onnx(path: Path) -> ModelInfo:
+    """Validate an ONNX file and describe its signature. Raises InvalidModel / UnsafeModel."""
+    if path.stat().st_size == 0:
+        raise InvalidModel("the file is empty; expected an ONNX model")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # noqa: BLE001 - protobuf raises several types for corrupt input
+        raise InvalidModel(f"not a valid ONNX model: {exc}") from None
+    warnings: list[str] = []
+    if not model.graph.node:
+        raise InvalidModel("the model has no nodes (an empty or non-ONNX file parses as an empty model)")
+    if not model.graph.output:
+        raise InvalidModel("the model declares no outputs")
+    _check_external_data(model)
+    domains = {o.domain: o.version for o in model.opset_import}
+    default = domains.get("", domains.get("ai.onnx"))
+    if default is None:
+        raise InvalidModel("the model imports no default ONNX opset")
+    if not MIN_OPSET <= default <= MAX_OPSET:
+        raise InvalidModel(f"opset {default} is outside the supported range {MIN_OPSET}..{MAX_OPSET}")
+    used = {node.domain for node in model.graph.node}
+    unknown = sorted(d for d in used | set(domains) if d not in KNOWN_DOMAINS)
+    if unknown:
+        raise InvalidModel(
+            f"operators from unknown domain(s) {', '.join(map(repr, unknown))}; custom ops cannot be run"
+        )
+    if model.ir_version < 3:
+        raise InvalidModel(f"IR version {model.ir_version} is too old")
+    try:
+        onnx.checker.check_model(model, full_check=False)
+        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
+    except Exception as exc:  # noqa: BLE001 - checker and inference raise ValidationError/InferenceError and friends
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidModel(f"the ONNX checker rejected the model: {message}") from None
+    initializers = {init.name for init in model.graph.initializer}
+    inputs = [_spec(v) for v in model.graph.input if v.name not in initializers]
+    if not inputs:
+        raise InvalidModel("the model declares no inputs")
+    outputs = [_spec(v) for v in model.graph.output]
+    # Parameters: elements of floating-point initializers (weights, biases, norms), as users count them.
+    parameter_count = sum(
+        int(np.prod(init.dims, dtype=np.int64)) for init in model.graph.initializer if init.data_type in FLOAT_TYPES
+    )
+    if any(node.op_type in ("If", "Loop", "Scan") for node in model.graph.node):
+        warnings.append("the model has control-flow subgraphs (If/Loop/Scan); they are kept in float")
+    return ModelInfo("onnx", int(default), inputs, outputs, parameter_count, warnings)

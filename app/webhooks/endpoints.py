@@ -1,0 +1,44 @@
+"""The tenant's webhook signing secret: read it, rotate it."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.core.models import Tenant
+from app.deps import SessionDep, TenantDep
+from app.uploads.endpoints import PROBLEM
+from app.webhooks.outbox import ensure_secret
+from app.webhooks.schemas import WebhookSecret
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+@router.get(
+    "/secret",
+    response_model=WebhookSecret,
+    responses={401: PROBLEM},
+    operation_id="get_webhook_secret",
+    summary="The secret that signs this tenant's webhooks (created on first read)",
+)
+def get_secret(tenant: TenantDep, session: SessionDep) -> Any:
+    secret = ensure_secret(session, tenant.id)
+    session.commit()
+    return {"secret": secret}
+
+
+@router.post(
+    "/secret/rotate",
+    response_model=WebhookSecret,
+    responses={401: PROBLEM},
+    operation_id="rotate_webhook_secret",
+    summary="Replace the webhook secret; later deliveries use the new one",
+)
+def rotate_secret(tenant: TenantDep, session: SessionDep) -> Any:
+    row = session.get(Tenant, tenant.id, with_for_update=True)
+    assert row is not None
+    row.webhook_secret = "whsec_" + secrets.token_urlsafe(32)
+    session.commit()
+    return {"secret": row.webhook_secret}
