@@ -21,6 +21,8 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 COPY worker ./worker
 COPY migrations ./migrations
+# the SDK's packages (slimline_client: the `slimline` client commands; slimline_api) install with the server
+COPY sdk ./sdk
 RUN pip install .
 
 FROM base AS build-gpu
@@ -29,6 +31,8 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 COPY worker ./worker
 COPY migrations ./migrations
+# the SDK's packages (slimline_client: the `slimline` client commands; slimline_api) install with the server
+COPY sdk ./sdk
 # onnxruntime and onnxruntime-gpu share the module name: never leave both installed.
 RUN pip install . && pip uninstall -y onnxruntime && pip install "onnxruntime-gpu[cuda,cudnn]==1.31.1"
 

@@ -1,4 +1,5 @@
-"""The ``slimline`` command: serve, api, worker, db, keys, openapi, optimize."""
+"""The ``slimline`` command: serve, api, worker, db, keys, openapi, optimize; plus the client commands
+(login, run, models, datasets, jobs) from ``slimline_client.cli``."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from slimline_client.cli import register as register_client_commands
 
-from app.client_cli import register as register_client_commands
 from app.core.settings import Settings, SettingsError, load_settings
 
 cli = typer.Typer(help="Slimline: model optimization as a service.", no_args_is_help=True, add_completion=False)
@@ -84,6 +85,23 @@ def worker_command(queues: str, concurrency: int, loglevel: str = "INFO") -> lis
     ]
 
 
+def offline_command(model: Path, data: Path, recipe: Path | None, out: Path, threads: int | None) -> list[str]:
+    argv = [sys.executable, "-m", "worker.offline", "--data", str(data), "--out", str(out)]
+    if recipe is not None:
+        argv += ["--recipe", str(recipe)]
+    if threads is not None:
+        argv += ["--threads", str(threads)]
+    return [*argv, "--", str(model)]
+
+
+class _Stop(Exception):
+    """SIGTERM, turned into an exception so that ``serve`` can stop its worker before it exits."""
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise _Stop
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -124,8 +142,13 @@ def serve(
             os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch_worker, name="worker-watch", daemon=True).start()
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default handler that would kill
+    # this process before the worker below is stopped, leaving it running.
+    signal.signal(signal.SIGTERM, _raise_stop)
     try:
         uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    except _Stop:
+        pass
     finally:
         stopping.set()
         worker.send_signal(signal.SIGTERM)
@@ -273,9 +296,27 @@ def optimize(
     threads: Annotated[int | None, typer.Option(min=1, help="onnxruntime threads.")] = None,
 ) -> None:
     """Run the optimization engine offline, without a server."""
-    from worker.engine.cli import optimize_command
+    # A process of its own, as `slimline worker` starts Celery: the app package never imports the engine.
+    os.execv(sys.executable, offline_command(model, data, recipe, out, threads))
 
-    raise typer.Exit(optimize_command(model, data, recipe, out, threads))
+
+@cli.command()
+def compare(
+    original: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The original .onnx model.")],
+    candidate: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The .onnx model to judge.")],
+    data: Annotated[Path, typer.Option("--data", exists=True, dir_okay=False, help="An .npz dataset.")],
+    recipe: Annotated[
+        Path | None, typer.Option("--recipe", exists=True, dir_okay=False, help="Recipe JSON: quality, evaluation.")
+    ] = None,
+    threads: Annotated[int | None, typer.Option(min=1, help="onnxruntime threads.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Judge any model against its original with the job's own verdict (every output; rollout for state)."""
+    argv = [sys.executable, "-m", "worker.offline", "compare", str(original), str(candidate), "--data", str(data)]
+    argv += ["--recipe", str(recipe)] if recipe is not None else []
+    argv += ["--threads", str(threads)] if threads is not None else []
+    argv += ["--json"] if as_json else []
+    os.execv(sys.executable, argv)
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app.core.schemas.recipe import Recipe  # noqa: E402
-from worker.engine import evaluate, modelio, optimize, rollout, verdict  # noqa: E402
+from worker.engine import evaluate, modelio, optimize, output_metrics, rollout  # noqa: E402
 from worker.engine.compare import compare  # noqa: E402
 from worker.engine.data import load_dataset, split  # noqa: E402
 
@@ -270,10 +270,10 @@ def slimline_auto(source: Path, data: dict[str, np.ndarray], out: Path, threads:
 # ---------------------------------------------------------------- measurement
 def quality_row(reference: list[np.ndarray], outputs: list[np.ndarray], labels: np.ndarray | None) -> str:
     """Accuracy on the labels, else fidelity to fp32 of the first output, judged as the verdict judges its kind."""
-    scored = verdict.accuracy(outputs[0], labels) if labels is not None else None
+    scored = output_metrics.accuracy(outputs[0], labels) if labels is not None else None
     if scored is not None:
         return f"acc {scored['top1'] * 100:.2f}%"
-    fidelity = verdict.fidelity(reference[0], outputs[0], verdict.output_kind(reference[0], labels))
+    fidelity = output_metrics.fidelity(reference[0], outputs[0], output_metrics.output_kind(reference[0], labels))
     agreement, cosine = fidelity["top1_agreement"], fidelity["cosine_mean"]
     if cosine is None:
         return f"max abs error {fidelity['max_abs_error']:.4g}"

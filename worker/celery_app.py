@@ -1,19 +1,19 @@
-"""The Celery app of the worker processes (queues ``cpu`` and ``gpu``), plus the reaper thread."""
+"""The Celery app of the worker processes (queues ``cpu`` and ``gpu``); it schedules the reaper
+(``app.jobs.reaper``) and the webhook dispatcher on background threads."""
 
 from __future__ import annotations
 
 import logging
 import threading
-import uuid
 
 from celery import Celery
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
-from app.core.db import get_engine, session_scope
+from app.core.db import get_engine
 from app.core.observability import configure_logging
 from app.core.settings import get_settings
-from app.jobs.lifecycle import forget_broker_messages, mark_enqueued, reap
-from app.jobs.routing import celery_config, enqueue_job
+from app.jobs.reaper import reap_once
+from app.jobs.routing import celery_config
 
 log = logging.getLogger("slimline.worker")
 settings = get_settings()
@@ -25,58 +25,10 @@ celery.conf.update(celery_config(settings))
 _reaper_stop = threading.Event()
 
 
-BROKER_EPOCH_KEY = "slimline:broker-epoch"
-
-
-def reconcile_broker() -> int:
-    """Detect a Redis broker that lost its data and mark queued jobs for re-sending.
-
-    We keep a marker key in Redis; when it is missing, Redis restarted empty (or was flushed), so
-    the messages of queued jobs are gone too.
-    """
-    if not settings.broker_url.startswith(("redis://", "rediss://")):
-        return 0  # the SQLite broker keeps its messages on disk; AMQP queues are durable
-    import redis
-
-    client = redis.Redis.from_url(settings.broker_url, socket_timeout=3, socket_connect_timeout=3)
-    if client.set(BROKER_EPOCH_KEY, str(uuid.uuid4()), nx=True) is None:
-        return 0  # the marker survived: nothing was lost
-    with session_scope(settings.database_url) as session:
-        count = forget_broker_messages(session)
-    if count:
-        log.warning("broker lost its messages; re-sending queued jobs", extra={"jobs": count})
-    return count
-
-
-def reap_once() -> int:
-    """One reaper pass: requeue or fail silent jobs, send queued jobs the broker never got."""
-    try:
-        reconcile_broker()
-    except Exception as exc:  # noqa: BLE001 - broker down: reaping stale jobs must go on
-        log.warning("broker reconciliation skipped", extra={"error": str(exc)})
-    with session_scope(settings.database_url) as session:
-        to_send = reap(
-            session,
-            stale_after_s=settings.job_stale_after_s,
-            max_attempts=settings.job_max_attempts,
-            enqueue_grace_s=settings.enqueue_grace_s,
-        )
-    for job_id, queue in to_send:
-        try:
-            enqueue_job(settings, job_id, queue)
-        except Exception as exc:  # noqa: BLE001 - broker down: the next pass retries
-            log.warning("reaper could not enqueue", extra={"job_id": job_id, "error": str(exc)})
-            continue
-        with session_scope(settings.database_url) as session:
-            mark_enqueued(session, job_id)
-        log.info("reaper enqueued job", extra={"job_id": job_id, "queue": queue})
-    return len(to_send)
-
-
 def _reaper_loop() -> None:
     while not _reaper_stop.wait(settings.reaper_interval_s):
         try:
-            reap_once()
+            reap_once(settings)
         except Exception:  # noqa: BLE001 - keep reaping after a transient database error
             log.exception("reaper pass failed")
 

@@ -5,44 +5,35 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import logging
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import RedirectResponse, StreamingResponse
-from sqlalchemy import Row
+from fastapi.responses import StreamingResponse
 
 from app.core.db import READ_CONCURRENCY, session_scope
 from app.core.errors import InvalidInput
-from app.core.models import Job
 from app.core.pagination import MAX_LIMIT
 from app.core.schemas.common import Page
 from app.core.settings import Settings
-from app.core.storage import stream_blob
 from app.deps import SessionDep, SettingsDep, StoreDep, TenantDep
+from app.http import BLOB_RESPONSES, RedirectQuery, blob_download, problems
 from app.jobs import service
-from app.jobs.lifecycle import mark_enqueued
-from app.jobs.routing import enqueue_job
+from app.jobs.dispatch import dispatch
 from app.jobs.schemas import ArtifactRead, EventRead, JobCreate, JobRead
-from app.jobs.states import TERMINAL, JobStatus, add_event
-from app.uploads.endpoints import PROBLEM, RedirectQuery
+from app.jobs.states import TERMINAL, JobStatus
 
-log = logging.getLogger("slimline.api.jobs")
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+    from app.core.models import Job
+
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: PROBLEM,
-    404: PROBLEM,
-    409: PROBLEM,
-    413: PROBLEM,
-    422: PROBLEM,
-    429: PROBLEM,
-    503: PROBLEM,
-}
+ERRORS = problems(401, 404, 409, 413, 422, 429, 503)
 SSE_POLL_S = 0.5
 SSE_KEEPALIVE_S = 15.0
 
@@ -77,19 +68,6 @@ def _json_default(value: Any) -> str:
     raise TypeError(f"cannot serialize {type(value).__name__}")
 
 
-def send_to_broker(settings: Settings, job: Job) -> None:
-    """Enqueue after commit. A broker outage leaves the job queued; the reaper re-sends it."""
-    try:
-        enqueue_job(settings, job.id, job.queue)
-    except Exception as exc:  # noqa: BLE001 - any transport error: record it, the job stays queued
-        log.warning("could not enqueue job", extra={"job_id": job.id, "error": str(exc)})
-        with session_scope(settings.database_url) as session:
-            add_event(session, job.id, "warning", "the broker is unreachable; the job will be sent when it is back")
-        return
-    with session_scope(settings.database_url) as session:
-        mark_enqueued(session, job.id)
-
-
 @router.post(
     "",
     status_code=202,
@@ -113,7 +91,7 @@ def create_job(
     )
     session.commit()
     if created:
-        send_to_broker(settings, job)
+        dispatch(settings, job.id, job.queue, record_outage=True)
     else:
         response.headers["Idempotent-Replayed"] = "true"
     read = _read(job)
@@ -188,8 +166,7 @@ def _sse(settings: Settings, job_id: str, after: int) -> Iterator[str]:
     last_sent = time.monotonic()
     while True:
         with session_scope(settings.database_url) as session:
-            events = service.events_after(session, job_id, after=after, limit=500)
-            status = session.get(Job, job_id).status  # type: ignore[union-attr]
+            events, status = service.events_and_status(session, job_id, after=after, limit=500)
         for event in events:
             after = event.seq
             payload = EventRead.model_validate(event).model_dump_json()
@@ -247,11 +224,7 @@ def list_artifacts(job_id: str, tenant: TenantDep, session: SessionDep) -> Any:
 
 @router.get(
     "/{job_id}/artifacts/{name}",
-    responses={
-        200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-        307: {"description": "Redirect to a presigned URL (`redirect=true` on S3 storage)"},
-        **ERRORS,
-    },
+    responses={**BLOB_RESPONSES, **ERRORS},
     response_class=StreamingResponse,
     operation_id="download_job_artifact",
     summary="Download an artifact",
@@ -260,14 +233,12 @@ def download_artifact(
     job_id: str, name: str, tenant: TenantDep, session: SessionDep, store: StoreDep, redirect: RedirectQuery = False
 ) -> Response:
     artifact = service.get_artifact(session, tenant.id, job_id, name)
-    if redirect and (url := store.presigned_url(artifact.blob_key, filename=artifact.name)):
-        return RedirectResponse(url, status_code=307)
-    return StreamingResponse(
-        stream_blob(store, artifact.blob_key),
+    return blob_download(
+        store,
+        artifact.blob_key,
+        filename=artifact.name,
         media_type=artifact.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{artifact.name}"',
-            "Content-Length": str(artifact.size_bytes),
-            "ETag": f'"{artifact.sha256}"',
-        },
+        size_bytes=artifact.size_bytes,
+        sha256=artifact.sha256,
+        redirect=redirect,
     )

@@ -7,7 +7,6 @@ to another attempt, every write of the old one matches zero rows and is dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -124,66 +123,3 @@ def fail(session: Session, job_id: str, attempt: int, *, code: str, message: str
         message=f"job failed: {message}",
         data={"code": code},
     )
-
-
-def reap(session: Session, *, stale_after_s: float, max_attempts: int, enqueue_grace_s: float) -> list[tuple[str, str]]:
-    """Take back silent running jobs and find queued jobs never handed to the broker.
-
-    Returns (job_id, queue) pairs to send to the broker after the caller commits.
-    """
-    now = utcnow()
-    to_send: list[tuple[str, str]] = []
-    stale = session.execute(
-        select(Job.id, Job.attempts, Job.queue)
-        .where(Job.status == JobStatus.running.value, Job.heartbeat_at < now - timedelta(seconds=stale_after_s))
-        .limit(100)
-    ).all()
-    for job_id, attempts, queue in stale:
-        silence = f"no heartbeat for {stale_after_s:g} s (worker lost)"
-        if attempts >= max_attempts:
-            transition(
-                session,
-                job_id,
-                JobStatus.running,
-                JobStatus.failed,
-                attempt=attempts,
-                error_code="worker_lost",
-                error_message=f"{silence}; gave up after {attempts} attempts",
-                message=f"{silence}; gave up after {attempts} attempts",
-            )
-        elif transition(
-            session,
-            job_id,
-            JobStatus.running,
-            JobStatus.queued,
-            attempt=attempts,
-            stage=None,
-            progress=0.0,
-            enqueued_at=None,
-            message=f"{silence}; requeued for attempt {attempts + 1}",
-        ):
-            to_send.append((job_id, queue))
-    unsent = session.execute(
-        select(Job.id, Job.queue)
-        .where(
-            Job.status == JobStatus.queued.value,
-            Job.enqueued_at.is_(None),
-            Job.updated_at < now - timedelta(seconds=enqueue_grace_s),
-        )
-        .limit(100)
-    ).all()
-    to_send.extend((job_id, queue) for job_id, queue in unsent if (job_id, queue) not in to_send)
-    return to_send
-
-
-def mark_enqueued(session: Session, job_id: str) -> None:
-    session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=utcnow()))
-
-
-def forget_broker_messages(session: Session) -> int:
-    """The broker lost its messages (e.g. Redis restarted without persistence): every queued job
-    needs a new message. Marks them unsent so the reaper re-sends them; duplicates are no-ops."""
-    result = session.execute(
-        update(Job).where(Job.status == JobStatus.queued.value, Job.enqueued_at.is_not(None)).values(enqueued_at=None)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -10,16 +10,24 @@ from typing import Any
 from celery import Celery
 from kombu import Queue
 
-from app.core.schemas.recipe import Recipe
+from app.core.schemas.recipe import FineTune, Recipe
 from app.core.settings import Settings
 
 RUN_JOB_TASK = "slimline.run_job"
 QUEUES = ("cpu", "gpu")
 
 
+def needs_gpu(recipe: Recipe) -> bool:
+    """True when a step must run on a GPU: a cuda target, or a pass's fine-tuning asked to run on cuda."""
+    if recipe.target.device == "cuda":
+        return True
+    finetunes = [getattr(step, "finetune", None) for step in recipe.passes]
+    return any(isinstance(finetune, FineTune) and finetune.device == "cuda" for finetune in finetunes)
+
+
 def queue_for(recipe: Recipe) -> str:
     """``gpu`` for a cuda target or fine-tuning on cuda; ``cpu`` for everything else."""
-    return "gpu" if recipe.needs_gpu() else "cpu"
+    return "gpu" if needs_gpu(recipe) else "cpu"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

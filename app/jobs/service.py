@@ -23,6 +23,7 @@ from app.jobs.routing import queue_for
 from app.jobs.schemas import JobCreate
 from app.jobs.states import JobStatus, add_event, transition
 from app.tenants.limits import check_job_creation
+from app.uploads.kinds import DATASETS, MODELS
 from app.uploads.service import get_owned
 from app.uploads.validation import DatasetInfo, ModelInfo, check_compatible, check_recipe_fits_model
 from app.webhooks.signing import check_webhook_url
@@ -69,8 +70,8 @@ def create_job(
         if existing is not None:
             return existing, False
     check_job_creation(session, tenant_id, settings)
-    model = get_owned(session, Model, tenant_id, body.model_id, lock="share")
-    dataset = get_owned(session, Dataset, tenant_id, body.dataset_id, lock="share")
+    model = get_owned(session, MODELS, tenant_id, body.model_id, lock="share")
+    dataset = get_owned(session, DATASETS, tenant_id, body.dataset_id, lock="share")
     model_info = _model_info(model)
     check_compatible(model_info, _dataset_info(dataset))
     recipe = body.recipe()
@@ -172,6 +173,14 @@ def list_events(session: Session, tenant_id: str, job_id: str, *, after: int, li
 def events_after(session: Session, job_id: str, *, after: int, limit: int) -> list[JobEvent]:
     stmt = select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.seq > after).order_by(JobEvent.seq).limit(limit)
     return list(session.scalars(stmt))
+
+
+def events_and_status(session: Session, job_id: str, *, after: int, limit: int) -> tuple[list[JobEvent], str]:
+    """The job's events with seq > ``after`` and its status, read in the same transaction (for the SSE stream)."""
+    events = events_after(session, job_id, after=after, limit=limit)
+    status = session.scalar(select(Job.status).where(Job.id == job_id))
+    assert status is not None  # jobs are never deleted, and the stream checked the id first
+    return events, status
 
 
 def list_artifacts(session: Session, tenant_id: str, job_id: str) -> list[Artifact]:

@@ -8,10 +8,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
-from app.core.db import get_engine
-from app.jobs.routing import broker_reachable
+from app.ops import service
 
 router = APIRouter(tags=["health"])
 
@@ -19,15 +17,6 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", operation_id="healthz", summary="Liveness: the process answers")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
-
-
-def _database_ok(database_url: str) -> bool:
-    try:
-        with get_engine(database_url).connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return True
-    except Exception:  # noqa: BLE001 - any driver error means "not ready"
-        return False
 
 
 @router.get(
@@ -39,8 +28,8 @@ def _database_ok(database_url: str) -> bool:
 async def readyz(request: Request) -> Any:
     settings = request.app.state.settings
     checks = {
-        "database": await run_in_threadpool(_database_ok, settings.database_url),
-        "broker": await run_in_threadpool(broker_reachable, settings),
+        "database": await run_in_threadpool(service.database_ok, settings.database_url),
+        "broker": await run_in_threadpool(service.broker_ok, settings),
     }
     ready = all(checks.values())
     body = {

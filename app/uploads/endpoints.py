@@ -1,4 +1,4 @@
-"""Routers for the two uploaded resources, models and datasets (same verbs, different validation)."""
+"""Routers for the two uploaded resources, models and datasets: the same five routes per ``UploadKind``."""
 
 from __future__ import annotations
 
@@ -6,21 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, StreamingResponse
-from sqlalchemy import select
+from fastapi.responses import StreamingResponse
 
-from app.core.models import Dataset, Model
-from app.core.pagination import MAX_LIMIT, paginate
+from app.core.pagination import MAX_LIMIT
 from app.core.schemas.common import Page
-from app.core.storage import stream_blob
 from app.deps import SessionDep, SettingsDep, StoreDep, TenantDep
-from app.tenants.limits import check_upload_rate
+from app.http import BLOB_RESPONSES, RedirectQuery, blob_download, problems
 from app.uploads import service
+from app.uploads.kinds import DATASETS, MODELS, UploadKind
 from app.uploads.receive import receive_upload
-from app.uploads.schemas import DatasetRead, ModelRead
 
-RedirectQuery = Annotated[bool, Query(description="With S3 storage: answer 307 to a short-lived presigned URL.")]
-PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+ERRORS = problems(401, 403, 404, 409, 413, 415, 422, 429, 503, 507)
+CONTENT_MEDIA_TYPE = "application/octet-stream"
 
 
 def _upload_body(description: str) -> dict[str, Any]:
@@ -47,50 +44,30 @@ def _upload_body(description: str) -> dict[str, Any]:
     }
 
 
-def _media_type(entity: Any, row: Any) -> tuple[str, str]:
-    if entity is Dataset:
-        return "application/octet-stream", f"{row.id}.npz"
-    return "application/octet-stream", f"{row.id}.{'pt2' if row.format == 'torch_export' else 'onnx'}"
-
-
-def make_router(entity: Any, read_schema: Any) -> APIRouter:
-    """The five routes of an uploaded resource; ``entity`` is Model or Dataset, ``read_schema`` its schema."""
-    kind = "model" if entity is Model else "dataset"
-    plural = kind + "s"
+def make_router(kind: UploadKind[Any]) -> APIRouter:
+    """The five routes of an uploaded resource: upload, list, get, download, delete."""
+    name, plural, read_schema = kind.name, kind.plural, kind.read_schema
     router = APIRouter(prefix=f"/v1/{plural}", tags=[plural])
-    errors: dict[int | str, dict[str, Any]] = {
-        status: PROBLEM for status in (401, 403, 404, 409, 413, 415, 422, 429, 503, 507)
-    }
-    file_help = (
-        "An ONNX model (.onnx) or a torch.export archive (.pt2)."
-        if entity is Model
-        else "An .npz with one array per model input (keyed by input name) and optional `labels`."
-    )
 
     @router.post(
         "",
         status_code=201,
         response_model=read_schema,
-        responses=errors,
-        openapi_extra=_upload_body(file_help),
-        operation_id=f"upload_{kind}",
-        summary=f"Upload a {kind}",
+        responses=ERRORS,
+        openapi_extra=_upload_body(kind.file_help),
+        operation_id=f"upload_{name}",
+        summary=f"Upload a {name}",
     )
     async def upload(
         request: Request, tenant: TenantDep, session: SessionDep, store: StoreDep, settings: SettingsDep
     ) -> Any:
-        await run_in_threadpool(check_upload_rate, session, tenant.id, settings)
+        await run_in_threadpool(service.admit_upload, session, tenant.id, settings)
         staged = await receive_upload(request, staging_dir=settings.staging_dir, max_bytes=settings.max_upload_bytes)
         row: Any = None
         try:
-            if entity is Model:
-                row = await run_in_threadpool(
-                    service.create_model, session, store, settings, tenant_id=tenant.id, staged=staged
-                )
-            else:
-                row = await run_in_threadpool(
-                    service.create_dataset, session, store, settings, tenant_id=tenant.id, staged=staged
-                )
+            row = await run_in_threadpool(
+                service.create, session, store, settings, kind, tenant_id=tenant.id, staged=staged
+            )
             await run_in_threadpool(session.commit)
         except BaseException:
             await run_in_threadpool(session.rollback)
@@ -104,7 +81,7 @@ def make_router(entity: Any, read_schema: Any) -> APIRouter:
     @router.get(
         "",
         response_model=Page[read_schema],  # type: ignore[valid-type]
-        responses=errors,
+        responses=ERRORS,
         operation_id=f"list_{plural}",
         summary=f"List {plural}",
     )
@@ -114,49 +91,41 @@ def make_router(entity: Any, read_schema: Any) -> APIRouter:
         cursor: Annotated[str | None, Query(max_length=512)] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     ) -> Any:
-        stmt = select(entity).where(entity.tenant_id == tenant.id, entity.deleted_at.is_(None))
-        rows, next_cursor = paginate(session, stmt, entity, cursor=cursor, limit=limit)
+        rows, next_cursor = service.list_owned(session, kind, tenant.id, cursor=cursor, limit=limit)
         return {"items": [read_schema.model_validate(r) for r in rows], "next_cursor": next_cursor}
 
     @router.get(
-        "/{item_id}", response_model=read_schema, responses=errors, operation_id=f"get_{kind}", summary=f"Get a {kind}"
+        "/{item_id}", response_model=read_schema, responses=ERRORS, operation_id=f"get_{name}", summary=f"Get a {name}"
     )
     def get(item_id: str, tenant: TenantDep, session: SessionDep) -> Any:
-        return read_schema.model_validate(service.get_owned(session, entity, tenant.id, item_id))
+        return read_schema.model_validate(service.get_owned(session, kind, tenant.id, item_id))
 
     @router.get(
         "/{item_id}/content",
-        responses={
-            200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-            307: {"description": "Redirect to a presigned URL (`redirect=true` on S3 storage)"},
-            **errors,
-        },
+        responses={**BLOB_RESPONSES, **ERRORS},
         response_class=StreamingResponse,
-        operation_id=f"download_{kind}",
-        summary=f"Download a {kind}",
+        operation_id=f"download_{name}",
+        summary=f"Download a {name}",
     )
     def download(
         item_id: str, tenant: TenantDep, session: SessionDep, store: StoreDep, redirect: RedirectQuery = False
     ) -> Response:
-        row = service.get_owned(session, entity, tenant.id, item_id)
-        media_type, filename = _media_type(entity, row)
-        if redirect and (url := store.presigned_url(row.blob_key, filename=filename)):
-            return RedirectResponse(url, status_code=307)
-        return StreamingResponse(
-            stream_blob(store, row.blob_key),
-            media_type=media_type,
-            headers={
-                "Content-Disposition": f'attachment; filename="{filename}"',
-                "Content-Length": str(row.size_bytes),
-                "ETag": f'"{row.sha256}"',
-            },
+        row = service.get_owned(session, kind, tenant.id, item_id)
+        return blob_download(
+            store,
+            row.blob_key,
+            filename=kind.download_name(row),
+            media_type=CONTENT_MEDIA_TYPE,
+            size_bytes=row.size_bytes,
+            sha256=row.sha256,
+            redirect=redirect,
         )
 
     @router.delete(
-        "/{item_id}", status_code=204, responses=errors, operation_id=f"delete_{kind}", summary=f"Delete a {kind}"
+        "/{item_id}", status_code=204, responses=ERRORS, operation_id=f"delete_{name}", summary=f"Delete a {name}"
     )
     def delete(item_id: str, tenant: TenantDep, session: SessionDep, store: StoreDep) -> Response:
-        blob_key = service.delete_owned(session, entity, tenant.id, item_id)
+        blob_key = service.delete_owned(session, kind, tenant.id, item_id)
         session.commit()
         store.delete(blob_key)
         return Response(status_code=204)
@@ -164,5 +133,5 @@ def make_router(entity: Any, read_schema: Any) -> APIRouter:
     return router
 
 
-models_router = make_router(Model, ModelRead)
-datasets_router = make_router(Dataset, DatasetRead)
+models_router = make_router(MODELS)
+datasets_router = make_router(DATASETS)

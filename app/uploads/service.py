@@ -1,23 +1,26 @@
-"""Models and datasets: validate a staged upload, store the blob, record the row."""
+"""Models and datasets: validate a staged upload, store the blob, record the row; read, list, delete.
+
+Every function takes the ``UploadKind`` (``MODELS`` or ``DATASETS``) it works on.
+"""
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.errors import InUse, NotFound
 from app.core.ids import could_exist, new_id
-from app.core.models import Dataset, Job, Model, utcnow
+from app.core.models import Job, utcnow
+from app.core.pagination import paginate
 from app.core.settings import Settings
-from app.core.storage import BlobStore, dataset_key, model_key
+from app.core.storage import BlobStore
 from app.jobs.states import ACTIVE
-from app.tenants.limits import check_storage_quota
+from app.tenants.limits import check_storage_quota, check_upload_rate
+from app.uploads.kinds import RowT, UploadKind
 from app.uploads.receive import StagedUpload
-from app.uploads.validation.isolated import inspect_dataset, inspect_model
 
-Row = TypeVar("Row", Model, Dataset)
 MAX_NAME = 255
 
 
@@ -25,10 +28,39 @@ def _name(staged: StagedUpload) -> str:
     return (staged.fields.get("name") or staged.filename or "upload").strip()[:MAX_NAME] or "upload"
 
 
-def _store_and_add(session: Session, store: BlobStore, staged: StagedUpload, row: Row, key: str) -> Row:
-    # The blob goes first, outside any write transaction (a sealed store may write the tenant's
-    # data key in its own transaction; SQLite allows one writer). A failed flush removes the blob;
-    # the edge commits.
+def admit_upload(session: Session, tenant_id: str, settings: Settings) -> None:
+    """Refuse an upload before its body is read: the tenant's upload rate limit."""
+    check_upload_rate(session, tenant_id, settings)
+
+
+def create(
+    session: Session,
+    store: BlobStore,
+    settings: Settings,
+    kind: UploadKind[RowT],
+    *,
+    tenant_id: str,
+    staged: StagedUpload,
+) -> RowT:
+    """Validate an uploaded model (ONNX or torch.export .pt2) or ``.npz`` dataset and store it.
+
+    The blob goes first, outside any write transaction (a sealed store may write the tenant's
+    data key in its own transaction; SQLite allows one writer). A failed flush removes the blob;
+    the edge commits.
+    """
+    check_storage_quota(session, tenant_id, settings, staged.size_bytes)
+    columns = kind.inspect(staged, settings)
+    row_id = new_id(kind.name)
+    key = kind.blob_key(tenant_id, row_id)
+    row = kind.orm(
+        id=row_id,
+        tenant_id=tenant_id,
+        name=_name(staged),
+        size_bytes=staged.size_bytes,
+        sha256=staged.sha256,
+        blob_key=key,
+        **columns,
+    )
     store.put_file(key, staged.path)
     session.add(row)
     try:
@@ -39,60 +71,26 @@ def _store_and_add(session: Session, store: BlobStore, staged: StagedUpload, row
     return row
 
 
-def create_model(
-    session: Session, store: BlobStore, settings: Settings, *, tenant_id: str, staged: StagedUpload
-) -> Model:
-    """Validate an uploaded model (ONNX or torch.export .pt2) and store it."""
-    check_storage_quota(session, tenant_id, settings, staged.size_bytes)
-    info = inspect_model(staged.path, filename=staged.filename)
-    model_id = new_id("model")
-    key = model_key(tenant_id, model_id)
-    row = Model(
-        id=model_id,
-        tenant_id=tenant_id,
-        name=_name(staged),
-        format=info.format,
-        size_bytes=staged.size_bytes,
-        sha256=staged.sha256,
-        opset=info.opset,
-        inputs=[t.model_dump() for t in info.inputs],
-        outputs=[t.model_dump() for t in info.outputs],
-        parameter_count=info.parameter_count,
-        warnings=list(info.warnings),
-        blob_key=key,
-    )
-    return _store_and_add(session, store, staged, row, key)
-
-
-def create_dataset(
-    session: Session, store: BlobStore, settings: Settings, *, tenant_id: str, staged: StagedUpload
-) -> Dataset:
-    """Validate an uploaded ``.npz`` dataset (no pickles, zip-bomb safe) and store it."""
-    check_storage_quota(session, tenant_id, settings, staged.size_bytes)
-    info = inspect_dataset(staged.path, max_uncompressed_bytes=settings.max_dataset_uncompressed_bytes)
-    dataset_id = new_id("dataset")
-    key = dataset_key(tenant_id, dataset_id)
-    row = Dataset(
-        id=dataset_id,
-        tenant_id=tenant_id,
-        name=_name(staged),
-        size_bytes=staged.size_bytes,
-        sha256=staged.sha256,
-        arrays=[t.model_dump() for t in info.arrays],
-        num_samples=info.num_samples,
-        has_labels=info.has_labels,
-        warnings=list(info.warnings),
-        blob_key=key,
-    )
-    return _store_and_add(session, store, staged, row, key)
+def list_owned(
+    session: Session, kind: UploadKind[RowT], tenant_id: str, *, cursor: str | None, limit: int
+) -> tuple[list[RowT], str | None]:
+    """A page of the tenant's rows, newest first, and the cursor of the next page."""
+    stmt = select(kind.orm).where(kind.orm.tenant_id == tenant_id, kind.orm.deleted_at.is_(None))
+    return paginate(session, stmt, kind.orm, cursor=cursor, limit=limit)
 
 
 def get_owned(
-    session: Session, entity: type[Row], tenant_id: str, row_id: str, *, lock: Literal["share", "update"] | None = None
-) -> Row:
+    session: Session,
+    kind: UploadKind[RowT],
+    tenant_id: str,
+    row_id: str,
+    *,
+    lock: Literal["share", "update"] | None = None,
+) -> RowT:
     """The tenant's row, or NotFound (another tenant's id is indistinguishable from a missing one)."""
     if not could_exist(row_id):
-        raise NotFound(f"{'model' if entity is Model else 'dataset'} {row_id!r} not found")
+        raise NotFound(f"{kind.name} {row_id!r} not found")
+    entity = kind.orm
     stmt = select(entity).where(entity.id == row_id, entity.tenant_id == tenant_id, entity.deleted_at.is_(None))
     # Job creation takes FOR SHARE (creators never block each other), delete takes FOR UPDATE:
     # a delete waits for creations in flight and a creation never references a deleted row.
@@ -100,19 +98,19 @@ def get_owned(
         stmt = stmt.with_for_update(read=lock == "share")
     row = session.scalar(stmt)
     if row is None:
-        kind = "model" if entity is Model else "dataset"
-        raise NotFound(f"{kind} {row_id!r} not found")
+        raise NotFound(f"{kind.name} {row_id!r} not found")
     return row
 
 
-def delete_owned(session: Session, entity: type[Row], tenant_id: str, row_id: str) -> str:
+def delete_owned(session: Session, kind: UploadKind[RowT], tenant_id: str, row_id: str) -> str:
     """Delete a model or dataset; refused while a queued or running job uses it.
 
     Returns the blob key, which the caller removes once the transaction has committed.
     """
-    row = get_owned(session, entity, tenant_id, row_id, lock="update")
-    column = Job.model_id if entity is Model else Job.dataset_id
-    busy = session.scalar(select(Job.id).where(column == row_id, Job.status.in_([s.value for s in ACTIVE])).limit(1))
+    row = get_owned(session, kind, tenant_id, row_id, lock="update")
+    busy = session.scalar(
+        select(Job.id).where(kind.job_column == row_id, Job.status.in_([s.value for s in ACTIVE])).limit(1)
+    )
     if busy is not None:
         raise InUse(f"{row_id} is used by active job {busy}; cancel it or wait for it to finish")
     # Finished jobs keep pointing at the row (their results stay readable), so the row is

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter
 
-from app.core.models import Tenant
 from app.deps import SessionDep, TenantDep
-from app.uploads.endpoints import PROBLEM
-from app.webhooks.outbox import ensure_secret
+from app.http import PROBLEM
+from app.webhooks import service
 from app.webhooks.schemas import WebhookSecret
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -24,7 +22,7 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
     summary="The secret that signs this tenant's webhooks (created on first read)",
 )
 def get_secret(tenant: TenantDep, session: SessionDep) -> Any:
-    secret = ensure_secret(session, tenant.id)
+    secret = service.ensure_secret(session, tenant.id)
     session.commit()
     return {"secret": secret}
 
@@ -37,8 +35,6 @@ def get_secret(tenant: TenantDep, session: SessionDep) -> Any:
     summary="Replace the webhook secret; later deliveries use the new one",
 )
 def rotate_secret(tenant: TenantDep, session: SessionDep) -> Any:
-    row = session.get(Tenant, tenant.id, with_for_update=True)
-    assert row is not None
-    row.webhook_secret = "whsec_" + secrets.token_urlsafe(32)
+    secret = service.rotate_secret(session, tenant.id)
     session.commit()
-    return {"secret": row.webhook_secret}
+    return {"secret": secret}

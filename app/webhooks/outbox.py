@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -10,10 +9,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.core.models import Job, Tenant, WebhookDelivery, utcnow
+from app.core.models import Job, WebhookDelivery, utcnow
 from app.jobs.schemas import JobRead
 from app.jobs.service import job_view
 from app.jobs.states import add_event
+from app.webhooks.service import ensure_secret
 
 
 @dataclass(frozen=True)
@@ -25,16 +25,6 @@ class DueDelivery:
     attempt: int
     secret: str
     payload: dict[str, Any]
-
-
-def ensure_secret(session: Session, tenant_id: str) -> str:
-    """The tenant's webhook secret, created on first use."""
-    tenant = session.get(Tenant, tenant_id, with_for_update=True)
-    assert tenant is not None
-    if not tenant.webhook_secret:
-        tenant.webhook_secret = "whsec_" + secrets.token_urlsafe(32)
-        session.flush()
-    return tenant.webhook_secret
 
 
 def lease_due(session: Session, *, lease_s: float, limit: int = 10) -> list[DueDelivery]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, Generic, TypeVar, cast
 
 import httpx
 from slimline_api import AuthenticatedClient
@@ -19,7 +19,10 @@ from slimline_api.types import UNSET
 from slimline_client.errors import SlimlineError, raise_for_problem
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
+EVENTS_PAGE = 500  # the server's default (and a reasonable) page of events
 ProgressCallback = Callable[["Job", dict[str, Any] | None], None]
+T = TypeVar("T")
+C = TypeVar("C")
 
 
 class _CountingReader:
@@ -45,6 +48,23 @@ def _check(response: Any) -> Any:
     return response.parsed
 
 
+def _paged(fetch_page: Callable[[C | None], tuple[Sequence[T], C | None]]) -> Iterator[T]:
+    """Every item of a paged listing, fetched lazily: ``fetch_page(cursor)`` returns (items, next cursor or None)."""
+    cursor: C | None = None
+    while True:
+        items, cursor = fetch_page(cursor)
+        yield from items
+        if cursor is None:
+            return
+
+
+def _cursor_page(response: Any, wrap: Callable[[Any], T]) -> tuple[list[T], str | None]:
+    """One page of a generated ``list_*`` call (``items`` + ``next_cursor``), its items wrapped."""
+    page = _check(response)
+    next_cursor = page.next_cursor if isinstance(page.next_cursor, str) and page.next_cursor else None
+    return [wrap(item) for item in page.items], next_cursor
+
+
 class Model:
     def __init__(self, data: ModelRead) -> None:
         self.data = data
@@ -63,13 +83,26 @@ class Dataset:
         return f"Dataset({self.id!r}, samples={self.data.num_samples})"
 
 
-class _Uploads:
-    def __init__(self, client: Slimline, kind: str, parse: Callable[[dict[str, Any]], Any], wrap: type) -> None:
-        self._client, self._kind, self._parse, self._wrap = client, kind, parse, wrap
+W = TypeVar("W", Model, Dataset)
 
-    def upload(
-        self, path: str | Path, *, name: str | None = None, on_bytes: Callable[[int], None] | None = None
-    ) -> Any:
+
+class _Uploads(Generic[W]):
+    """Upload, get, list, download, delete: the same verbs for models and datasets."""
+
+    def __init__(
+        self,
+        client: Slimline,
+        kind: str,
+        parse: Callable[[dict[str, Any]], Any],
+        wrap: Callable[[Any], W],
+        get: Callable[..., Any],
+        list_: Callable[..., Any],
+    ) -> None:
+        self._client, self._kind, self._parse = client, kind, parse
+        self._wrap: Callable[[Any], W] = wrap
+        self._get, self._list = get, list_
+
+    def upload(self, path: str | Path, *, name: str | None = None, on_bytes: Callable[[int], None] | None = None) -> W:
         """Upload a file (streamed); ``on_bytes(n)`` is called as chunks go out."""
         path = Path(path)
         with path.open("rb") as handle:
@@ -83,6 +116,17 @@ class _Uploads:
             )
         raise_for_problem(response)
         return self._wrap(self._parse(response.json()))
+
+    def get(self, item_id: str) -> W:
+        return self._wrap(_check(self._get(item_id, client=self._client.api)))
+
+    def list(self, limit: int = 50) -> Iterator[W]:
+        """Every item, newest first, fetched ``limit`` per request as you iterate."""
+        return _paged(
+            lambda cursor: _cursor_page(
+                self._list(client=self._client.api, limit=limit, cursor=cursor or UNSET), self._wrap
+            )
+        )
 
     def delete(self, item_id: str) -> None:
         raise_for_problem(self._client.http.delete(f"/v1/{self._kind}/{item_id}"))
@@ -99,38 +143,18 @@ class _Uploads:
         return dest
 
 
-class Models(_Uploads):
+class Models(_Uploads[Model]):
     def __init__(self, client: Slimline) -> None:
-        super().__init__(client, "models", ModelRead.from_dict, Model)
-
-    def get(self, model_id: str) -> Model:
-        return Model(_check(get_model.sync_detailed(model_id, client=self._client.api)))
-
-    def list(self, limit: int = 50) -> Iterator[Model]:
-        cursor = None
-        while True:
-            page = _check(list_models.sync_detailed(client=self._client.api, limit=limit, cursor=cursor or UNSET))
-            yield from (Model(item) for item in page.items)
-            cursor = page.next_cursor if isinstance(page.next_cursor, str) else None
-            if not cursor:
-                return
+        super().__init__(
+            client, "models", ModelRead.from_dict, Model, get_model.sync_detailed, list_models.sync_detailed
+        )
 
 
-class Datasets(_Uploads):
+class Datasets(_Uploads[Dataset]):
     def __init__(self, client: Slimline) -> None:
-        super().__init__(client, "datasets", DatasetRead.from_dict, Dataset)
-
-    def get(self, dataset_id: str) -> Dataset:
-        return Dataset(_check(get_dataset.sync_detailed(dataset_id, client=self._client.api)))
-
-    def list(self, limit: int = 50) -> Iterator[Dataset]:
-        cursor = None
-        while True:
-            page = _check(list_datasets.sync_detailed(client=self._client.api, limit=limit, cursor=cursor or UNSET))
-            yield from (Dataset(item) for item in page.items)
-            cursor = page.next_cursor if isinstance(page.next_cursor, str) else None
-            if not cursor:
-                return
+        super().__init__(
+            client, "datasets", DatasetRead.from_dict, Dataset, get_dataset.sync_detailed, list_datasets.sync_detailed
+        )
 
 
 class Job:
@@ -170,9 +194,16 @@ class Job:
         return True
 
     def events(self, after: int = 0) -> list[dict[str, Any]]:
-        response = self._client.http.get(f"/v1/jobs/{self.id}/events", params={"after": after})
-        raise_for_problem(response)
-        return list(response.json())
+        """Every event with ``seq > after``, oldest first (fetched a page at a time)."""
+
+        def page(last_seq: int | None) -> tuple[list[dict[str, Any]], int | None]:
+            params = {"after": after if last_seq is None else last_seq, "limit": EVENTS_PAGE}
+            response = self._client.http.get(f"/v1/jobs/{self.id}/events", params=params)
+            raise_for_problem(response)
+            items = list(response.json())
+            return items, (int(items[-1]["seq"]) if len(items) == EVENTS_PAGE else None)
+
+        return list(_paged(page))
 
     def stream(self, after: int = 0, timeout: float | None = None) -> Iterator[dict[str, Any]]:
         """Server-Sent Events as dicts, until the job ends (or ``timeout`` seconds)."""
@@ -275,22 +306,19 @@ class Jobs:
         return Job(self._client, _check(get_job.sync_detailed(job_id, client=self._client.api)))
 
     def list(self, status: str | None = None, limit: int = 50) -> Iterator[Job]:
+        """Every job (optionally only those in ``status``), newest first, fetched ``limit`` per request."""
         from slimline_api.models import ListJobsStatusType0
 
-        cursor = None
-        while True:
-            page = _check(
-                list_jobs.sync_detailed(
-                    client=self._client.api,
-                    limit=limit,
-                    cursor=cursor or UNSET,
-                    status=ListJobsStatusType0(status) if status else UNSET,
-                )
+        def page(cursor: str | None) -> tuple[list[Job], str | None]:
+            response = list_jobs.sync_detailed(
+                client=self._client.api,
+                limit=limit,
+                cursor=cursor or UNSET,
+                status=ListJobsStatusType0(status) if status else UNSET,
             )
-            yield from (Job(self._client, item) for item in page.items)
-            cursor = page.next_cursor if isinstance(page.next_cursor, str) else None
-            if not cursor:
-                return
+            return _cursor_page(response, lambda item: Job(self._client, item))
+
+        return _paged(page)
 
 
 class Slimline:

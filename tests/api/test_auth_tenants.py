@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import new_api_key
-from tests.helpers import upload_ok
+from tests.helpers import new_api_key, upload_ok
 
 
 def test_missing_key_is_401_problem(client):

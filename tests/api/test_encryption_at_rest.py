@@ -12,8 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.core.settings import Settings, SettingsError, load_settings
 from app.main import create_app
-from tests.conftest import new_api_key
-from tests.helpers import upload_ok
+from tests.helpers import new_api_key, upload_ok
 
 
 @pytest.fixture()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.factories import npz_bytes
 from tests.helpers import events, upload_ok
@@ -294,3 +295,43 @@ def test_an_id_no_row_can_have_is_404_not_a_database_error(client, auth, model_a
     response = _create(client, auth, model, {"id": "ds\x00"})
     assert response.status_code == 404
     assert client.get("/v1/jobs/job_%00", headers=auth).status_code == 404
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:kombu.*")  # kombu's SQLAlchemy transport, used below
+def test_a_broker_outage_leaves_the_job_queued_and_the_reaper_sends_it_later(
+    settings, auth, cnn_bytes, images_npz, tmp_path
+):
+    """One dispatch (app.jobs.dispatch) for both: the route records the outage, the reaper's retry is quiet."""
+    from fastapi.testclient import TestClient
+
+    from app.core.db import session_scope
+    from app.core.models import Job
+    from app.jobs.reaper import reap_once
+    from app.main import create_app
+
+    down = settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"})
+    with TestClient(create_app(down), raise_server_exceptions=False) as client:
+        model = upload_ok(client, auth, "models", "cnn.onnx", cnn_bytes)
+        dataset = upload_ok(client, auth, "datasets", "d.npz", images_npz)
+        response = _create(client, auth, model, dataset)
+        assert response.status_code == 202, response.text
+        job = response.json()
+        history = events(client, auth, job["id"])
+    assert job["status"] == "queued"
+    assert [e["type"] for e in history] == ["state", "warning"] and "broker is unreachable" in history[1]["message"]
+    with session_scope(settings.database_url) as session:
+        assert session.get(Job, job["id"]).enqueued_at is None
+
+    # The broker is back: a SQLite one that no worker reads (the job stays queued); no grace period,
+    # and no running job of other tests is taken back.
+    back = settings.model_copy(
+        update={
+            "broker_url": f"sqla+sqlite:///{tmp_path / 'broker.db'}",
+            "enqueue_grace_s": 0.0,
+            "job_stale_after_s": 1e9,
+        }
+    )
+    assert reap_once(back) >= 1
+    with session_scope(settings.database_url) as session:
+        row = session.get(Job, job["id"])
+        assert row.enqueued_at is not None and row.status == "queued" and row.event_seq == len(history)

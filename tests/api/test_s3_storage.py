@@ -11,8 +11,7 @@ import pytest
 
 from app.core.settings import Settings
 from app.core.storage import make_store
-from tests.conftest import s3_settings_for
-from tests.helpers import upload_ok
+from tests.helpers import s3_settings_for, upload_ok
 
 
 @pytest.fixture()

@@ -9,10 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import new_api_key
 from tests.engine.stateful_models import scalar_input_data, scalar_input_mlp
 from tests.factories import cnn_onnx, image_dataset, npz_bytes
-from tests.helpers import upload_ok, wait_for_job
+from tests.helpers import new_api_key, upload_ok, wait_for_job
 
 pytestmark = pytest.mark.e2e
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")

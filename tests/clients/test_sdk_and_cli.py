@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, new_api_key
 from tests.factories import cnn_onnx, image_dataset
+from tests.helpers import REPO, new_api_key
 
 pytestmark = pytest.mark.e2e
 
@@ -105,6 +105,14 @@ def test_sdk_cancel_events_and_conflicts(client, worker, files):
     assert model.id not in [m.id for m in client.models.list()]
 
 
+def test_sdk_lists_follow_the_cursor_to_the_end(client, files):
+    models = [client.models.upload(files[0], name=f"model-{i}") for i in range(3)]
+    datasets = [client.datasets.upload(files[1]) for _ in range(3)]
+    # two per request: the second page holds the oldest one; newest first throughout
+    assert [m.id for m in client.models.list(limit=2)] == [m.id for m in reversed(models)]
+    assert [d.id for d in client.datasets.list(limit=2)] == [d.id for d in reversed(datasets)]
+
+
 def test_sdk_package_builds_on_its_own(tmp_path):
     """`sdk/` is its own distribution (`slimline-client`): generated client + friendly layer, importable alone."""
     shutil.copytree(REPO / "sdk", tmp_path / "sdk", ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
@@ -132,7 +140,11 @@ def test_sdk_package_builds_on_its_own(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         metadata = archive.read(next(n for n in names if n.endswith("/METADATA"))).decode()
+        entry_points = archive.read(next(n for n in names if n.endswith("/entry_points.txt"))).decode()
     assert "Name: slimline-client" in metadata
+    # the client CLI comes with it, and needs nothing of the server
+    assert "slimline = slimline_client.cli:main" in entry_points
+    assert "Requires-Dist: typer" in metadata and "Requires-Dist: rich" in metadata
     assert "slimline_api/api/models/upload_model.py" in names and "slimline_client/client.py" in names
     # the wheel alone (zip import, outside the repo) provides both packages
     code = (
@@ -141,6 +153,8 @@ def test_sdk_package_builds_on_its_own(tmp_path):
         "assert 'body' in inspect.signature(upload_model.asyncio_detailed).parameters;"
         "from slimline_api.models import UploadModelBody, UploadDatasetBody;"
         "assert all(str(b.__annotations__['file']) == 'File' for b in (UploadModelBody, UploadDatasetBody));"
+        "import slimline_client.cli, sys;"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('app', 'worker')], 'the CLI imports the server';"
         "print(slimline_client.__file__)"
     )
     found = subprocess.run(

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from tests.conftest import SLIMLINE, Process, free_port
+from tests.helpers import SLIMLINE, Process, free_port, wait_until_up
 
 
 @dataclass(frozen=True)
@@ -28,25 +25,21 @@ class Served:
 
 @contextmanager
 def serving(home: Path, extra_env: dict[str, str] | None = None) -> Iterator[Served]:
-    """Start `slimline serve --data-dir home` with no other settings, wait until it is ready, stop it after."""
+    """Start `slimline serve --data-dir home` with no other settings, wait until it is ready, stop it after.
+
+    The key is the one `serve` prints on first start, or ``SLIMLINE_BOOTSTRAP_API_KEY`` when ``extra_env`` sets it.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLIMLINE_")}
     env["SLIMLINE_ENGINE_THREADS"] = "1"
     env.update(extra_env or {})
     port = free_port()
     server = Process([*SLIMLINE, "serve", "--data-dir", str(home), "--port", str(port)], env, "serve")
     try:
-        line = server.wait_for("API key (shown once, keep it):", timeout=90)
-        key = re.search(r"(sk_\S+)", line).group(1)  # type: ignore[union-attr]
-        url = server.wait_for("Slimline is running at").split()[4]
+        url = server.wait_for("Slimline is running at", timeout=90).split()[4]
         assert url == f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
+        printed = re.search(r"(sk_\S+)", server.wait_for("API key"))
+        key = printed.group(1) if printed else env.get("SLIMLINE_BOOTSTRAP_API_KEY", "")
+        wait_until_up(server, url + "/readyz", ok={200})
         yield Served(server, url, key)
     finally:
         server.stop()

@@ -4,36 +4,27 @@ from __future__ import annotations
 
 import base64
 import os
+import signal
+import subprocess
 import time
 
 import httpx
 import pytest
 
-from tests.conftest import SLIMLINE, Process, free_port
 from tests.e2e.serve import serving
-from tests.helpers import upload_ok, wait_for_job
+from tests.helpers import submit_job
 
 pytestmark = pytest.mark.e2e
+BOOTSTRAP_KEY = "bootstrap-key-for-tests-0123456789"
 
 
 def _serve_and_run_a_job(home, cnn_bytes, images_npz, extra_env=None) -> bytes:
     """Start `slimline serve`, run a dynamic-quantization job through it, return the model artifact."""
     with serving(home, extra_env) as served, httpx.Client(base_url=served.url, timeout=30) as http:
-        auth = served.auth
-        model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
-        dataset = upload_ok(http, auth, "datasets", "images.npz", images_npz)
-        job = http.post(
-            "/v1/jobs",
-            headers=auth,
-            json={
-                "model_id": model["id"],
-                "dataset_id": dataset["id"],
-                "passes": [{"type": "quantize", "mode": "dynamic"}],
-            },
-        ).json()
-        done = wait_for_job(http, auth, job["id"], timeout=240)
-        assert done["status"] == "succeeded", (done, "\n".join(served.server.lines[-40:]))
-        artifact = http.get(f"/v1/jobs/{job['id']}/artifacts/{done['result']['model_artifact']}", headers=auth)
+        recipe = {"passes": [{"type": "quantize", "mode": "dynamic"}]}
+        done = submit_job(http, served.auth, cnn_bytes, images_npz, recipe=recipe)
+        assert done["status"] == "succeeded", (done, served.server.tail())
+        artifact = http.get(f"/v1/jobs/{done['id']}/artifacts/{done['result']['model_artifact']}", headers=served.auth)
         assert artifact.status_code == 200 and len(artifact.content) > 0
         return artifact.content
 
@@ -56,24 +47,22 @@ def test_serve_with_encryption_at_rest_runs_a_job(tmp_path, cnn_bytes, images_np
     assert all(p.read_bytes()[:8] == b"SLMENC01" for p in blobs), [p.name for p in blobs]
 
 
-def test_bootstrap_key_and_second_start_prints_no_new_key(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLIMLINE_")}
-    env["SLIMLINE_BOOTSTRAP_API_KEY"] = "bootstrap-key-for-tests-0123456789"
-    port = free_port()
-    server = Process([*SLIMLINE, "serve", "--data-dir", str(tmp_path), "--port", str(port)], env, "serve")
-    try:
-        server.wait_for("SLIMLINE_BOOTSTRAP_API_KEY", timeout=90)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                response = httpx.get(
-                    f"http://127.0.0.1:{port}/v1/models",
-                    headers={"Authorization": "Bearer bootstrap-key-for-tests-0123456789"},
-                )
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        assert response.status_code == 200
-        assert not any("shown once" in line for line in server.lines)
-    finally:
-        server.stop()
+def test_serve_with_a_bootstrap_key_accepts_it_and_prints_no_new_key(tmp_path):
+    with serving(tmp_path, {"SLIMLINE_BOOTSTRAP_API_KEY": BOOTSTRAP_KEY}) as served:
+        assert served.key == BOOTSTRAP_KEY
+        assert httpx.get(f"{served.url}/v1/models", headers=served.auth, timeout=30).status_code == 200
+        assert any("SLIMLINE_BOOTSTRAP_API_KEY" in line for line in served.server.lines)
+        assert not any("shown once" in line for line in served.server.lines)
+        # SIGTERM to the server alone (a supervisor's stop, not the whole process group): it stops its worker too.
+        worker_name = f"slimline-cpu-gpu-{served.server.proc.pid}@"
+        assert _running(worker_name)
+        os.kill(served.server.proc.pid, signal.SIGTERM)
+        served.server.proc.wait(timeout=30)
+        deadline = time.monotonic() + 25
+        while _running(worker_name) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not _running(worker_name), "the embedded worker outlived `slimline serve`"
+
+
+def _running(pattern: str) -> bool:
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0

@@ -8,11 +8,11 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.conftest import start_worker
 from tests.factories import mlp_onnx, npz_bytes
-from tests.helpers import events, upload_ok, wait_for_job
+from tests.helpers import events, own_broker, start_api, start_worker, submit_job, wait_for_job
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+STATIC = {"passes": [{"type": "quantize", "mode": "static"}]}
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +26,7 @@ def slow_job_inputs(tmp_path_factory):
 @pytest.fixture()
 def isolated_env(service_env, redis_url):
     """Workers of this module use their own Redis database so the session worker does not interfere."""
-    base, index = redis_url.rsplit("/", 1)
-    return {**service_env, "SLIMLINE_BROKER_URL": f"{base}/{(int(index) % 15) + 1}"}
+    return own_broker(service_env, redis_url, offset=1)
 
 
 def _wait_running(http, auth, job_id, timeout=120):
@@ -35,23 +34,11 @@ def _wait_running(http, auth, job_id, timeout=120):
 
 
 def test_worker_killed_mid_job_is_redelivered_and_finishes_once(isolated_env, auth, slow_job_inputs):
-    from tests.conftest import start_api
-
     api, url = start_api(isolated_env)
     first = start_worker(isolated_env, name="doomed-worker")
     try:
         with httpx.Client(base_url=url, timeout=30) as http:
-            model = upload_ok(http, auth, "models", "wide.onnx", slow_job_inputs[0])
-            dataset = upload_ok(http, auth, "datasets", "wide.npz", slow_job_inputs[1])
-            job = http.post(
-                "/v1/jobs",
-                headers=auth,
-                json={
-                    "model_id": model["id"],
-                    "dataset_id": dataset["id"],
-                    "passes": [{"type": "quantize", "mode": "static"}],
-                },
-            ).json()
+            job = submit_job(http, auth, *slow_job_inputs, recipe=STATIC, wait=False)
             running = _wait_running(http, auth, job["id"])
             assert running["status"] == "running", running
             time.sleep(1.5)
@@ -75,23 +62,11 @@ def test_worker_killed_mid_job_is_redelivered_and_finishes_once(isolated_env, au
 
 
 def test_cancel_a_running_job_stops_it_within_seconds(isolated_env, auth, slow_job_inputs):
-    from tests.conftest import start_api
-
     api, url = start_api(isolated_env)
     worker = start_worker(isolated_env, name="cancel-worker")
     try:
         with httpx.Client(base_url=url, timeout=30) as http:
-            model = upload_ok(http, auth, "models", "wide.onnx", slow_job_inputs[0])
-            dataset = upload_ok(http, auth, "datasets", "wide.npz", slow_job_inputs[1])
-            job = http.post(
-                "/v1/jobs",
-                headers=auth,
-                json={
-                    "model_id": model["id"],
-                    "dataset_id": dataset["id"],
-                    "passes": [{"type": "quantize", "mode": "static"}],
-                },
-            ).json()
+            job = submit_job(http, auth, *slow_job_inputs, recipe=STATIC, wait=False)
             assert _wait_running(http, auth, job["id"])["status"] == "running"
             time.sleep(1.0)
             cancelled = http.post(f"/v1/jobs/{job['id']}/cancel", headers=auth)

@@ -14,7 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.conftest import new_api_key
+from tests.helpers import new_api_key
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 OPENAPI = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 
@@ -11,23 +10,15 @@ import numpy as np
 import onnx
 import pytest
 
-from tests.helpers import events, upload_ok, wait_for_job
+from tests.factories import npz_bytes
+from tests.helpers import LOG_DIR, TERMINAL, events, new_api_key, submit_job, upload_ok, wait_for_job
 
 pytestmark = pytest.mark.e2e
-
-
-def _submit(http, auth, model, dataset, **recipe):
-    response = http.post(
-        "/v1/jobs", headers=auth, json={"model_id": model["id"], "dataset_id": dataset["id"], **recipe}
-    )
-    assert response.status_code == 202, response.text
-    return response.json()
+DYNAMIC = {"passes": [{"type": "quantize", "mode": "dynamic"}]}
 
 
 def test_job_runs_to_success_and_artifacts_download(http, auth, worker, cnn_bytes, images_npz):
-    model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
-    dataset = upload_ok(http, auth, "datasets", "images.npz", images_npz)
-    job = _submit(http, auth, model, dataset, passes=[{"type": "quantize", "mode": "dynamic"}])
+    job = submit_job(http, auth, cnn_bytes, images_npz, recipe=DYNAMIC, wait=False)
 
     # Poll like a dashboard: ETag/304 while nothing changes.
     etag, not_modified = None, 0
@@ -37,7 +28,7 @@ def test_job_runs_to_success_and_artifacts_download(http, auth, worker, cnn_byte
             not_modified += 1
         else:
             etag = response.headers["etag"]
-            if response.json()["status"] in {"succeeded", "failed", "cancelled"}:
+            if response.json()["status"] in TERMINAL:
                 break
         threading.Event().wait(0.05)
     done = wait_for_job(http, auth, job["id"])
@@ -64,9 +55,7 @@ def test_job_runs_to_success_and_artifacts_download(http, auth, worker, cnn_byte
 
 
 def test_events_stream_as_sse(http, auth, worker, cnn_bytes, images_npz):
-    model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
-    dataset = upload_ok(http, auth, "datasets", "images.npz", images_npz)
-    job = _submit(http, auth, model, dataset, passes=[{"type": "quantize", "mode": "dynamic"}])
+    job = submit_job(http, auth, cnn_bytes, images_npz, recipe=DYNAMIC, wait=False)
     received: list[dict] = []
     ended = None
     with http.stream(
@@ -104,20 +93,12 @@ def test_a_model_that_breaks_at_run_time_fails_the_job_and_the_worker_lives(http
     )
     bad = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     bad.ir_version = 8
-    model = upload_ok(http, auth, "models", "bad.onnx", bad.SerializeToString())
-    buffer = io.BytesIO()
-    np.savez(buffer, x=np.ones((6, 5), np.float32))
-    dataset = upload_ok(http, auth, "datasets", "x.npz", buffer.getvalue())
-    job = wait_for_job(http, auth, _submit(http, auth, model, dataset)["id"])
+    job = submit_job(http, auth, bad.SerializeToString(), npz_bytes(x=np.ones((6, 5), np.float32)))
     assert job["status"] == "failed"
     assert job["error"]["code"] and job["error"]["message"]
     assert "Traceback" not in job["error"]["message"]
 
-    good_model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
-    good_data = upload_ok(http, auth, "datasets", "images.npz", images_npz)
-    after = wait_for_job(
-        http, auth, _submit(http, auth, good_model, good_data, passes=[{"type": "quantize", "mode": "dynamic"}])["id"]
-    )
+    after = submit_job(http, auth, cnn_bytes, images_npz, recipe=DYNAMIC)
     assert after["status"] == "succeeded"
 
 
@@ -148,8 +129,6 @@ def test_twenty_concurrent_identical_requests_make_one_job(live_api, auth, cnn_b
 
 
 def test_api_keys_never_appear_in_logs(live_api, settings):
-    from tests.conftest import LOG_DIR, new_api_key
-
     key = new_api_key(settings.database_url)
     with httpx.Client(base_url=live_api, timeout=30) as http:
         assert http.get("/v1/models", headers={"Authorization": f"Bearer {key}"}).status_code == 200

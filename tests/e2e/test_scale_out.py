@@ -8,21 +8,15 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import s3_settings_for, start_api, start_worker
-from tests.helpers import upload_ok, wait_for_job
+from tests.helpers import own_broker, s3_settings_for, start_api, start_worker, submit_job, upload_ok, wait_for_job
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture()
 def cluster_env(service_env, redis_url, s3_endpoint, tmp_path):
-    base, index = redis_url.rsplit("/", 1)
     bucket = f"cluster-{os.urandom(4).hex()}"
-    return {
-        **service_env,
-        **s3_settings_for(s3_endpoint, bucket),
-        "SLIMLINE_BROKER_URL": f"{base}/{(int(index) + 3) % 15 + 1}",
-    }
+    return own_broker({**service_env, **s3_settings_for(s3_endpoint, bucket)}, redis_url, offset=4)
 
 
 def _own_disk(env: dict[str, str], path) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -76,13 +70,7 @@ def test_cuda_jobs_wait_for_a_gpu_worker_and_fail_clearly_without_a_gpu(
         processes.append(api)
         processes.append(start_worker(_own_disk(cluster_env, tmp_path / "cpu"), queues="cpu", name="cpu-only"))
         with httpx.Client(base_url=url, timeout=30) as http:
-            model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
-            dataset = upload_ok(http, auth, "datasets", "d.npz", images_npz)
-            job = http.post(
-                "/v1/jobs",
-                headers=auth,
-                json={"model_id": model["id"], "dataset_id": dataset["id"], "target": {"device": "cuda"}},
-            ).json()
+            job = submit_job(http, auth, cnn_bytes, images_npz, recipe={"target": {"device": "cuda"}}, wait=False)
             time.sleep(5)
             assert http.get(f"/v1/jobs/{job['id']}", headers=auth).json()["status"] == "queued"
             processes.append(start_worker(_own_disk(cluster_env, tmp_path / "gpu"), queues="gpu", name="gpu-worker"))

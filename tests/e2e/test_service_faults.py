@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import start_api, start_worker
-from tests.helpers import upload, upload_ok, wait_for_job
+from tests.factories import mlp_onnx
+from tests.helpers import own_broker, start_api, start_worker, upload, upload_ok, wait_for_job
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PG_CLUSTER = ["pg_ctlcluster", "--skip-systemctl-redirect", sorted(os.listdir("/etc/postgresql"))[-1], "main"]
@@ -50,8 +50,7 @@ def _wait(predicate, timeout: float = 60, interval: float = 0.3) -> bool:
 
 @pytest.fixture()
 def own_redis_db(service_env, redis_url):
-    base, index = redis_url.rsplit("/", 1)
-    return {**service_env, "SLIMLINE_BROKER_URL": f"{base}/{(int(index) + 1) % 15 + 1}"}
+    return own_broker(service_env, redis_url, offset=2)
 
 
 def test_postgres_restart_gives_503_then_recovers_without_restarting_the_api(own_redis_db, auth):
@@ -126,7 +125,6 @@ def test_full_disk_during_upload_is_507_and_leaves_nothing(settings, auth, tiny_
     from fastapi.testclient import TestClient
 
     from app.main import create_app
-    from tests.factories import mlp_onnx
 
     roomy = tmp_path / "roomy"
     staging = tiny_disk if full == "staging" else roomy / "staging"

@@ -4,7 +4,6 @@ Postgres, and a worker killed mid-study leaves a study that the next attempt con
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import httpx
 import numpy as np
@@ -12,10 +11,10 @@ import onnxruntime as ort
 import psycopg
 import pytest
 
-from tests.conftest import start_api, start_worker
+from tests.e2e.serve import serving
 from tests.engine.models import outlier_channel_mlp
 from tests.factories import npz_bytes
-from tests.helpers import events, upload_ok, wait_for_job
+from tests.helpers import events, own_broker, start_api, start_worker, submit_job, wait_for_job
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -26,16 +25,6 @@ def tune_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]
     x = np.random.default_rng(0).standard_normal((160, 64)).astype(np.float32)
     labels = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0].argmax(-1)
     return path.read_bytes(), npz_bytes(x=x, labels=labels.astype(np.int64))
-
-
-def _submit(http: httpx.Client, auth: dict[str, str], inputs: tuple[bytes, bytes], tune: dict[str, Any]) -> str:
-    model = upload_ok(http, auth, "models", "outlier.onnx", inputs[0])
-    dataset = upload_ok(http, auth, "datasets", "outlier.npz", inputs[1])
-    response = http.post(
-        "/v1/jobs", headers=auth, json={"model_id": model["id"], "dataset_id": dataset["id"], "tune": tune}
-    )
-    assert response.status_code == 202, response.text
-    return str(response.json()["id"])
 
 
 def _study_trials(database_url: str, job_id: str) -> int:
@@ -50,8 +39,8 @@ def _study_trials(database_url: str, job_id: str) -> int:
 
 
 def test_tune_job_trials_are_events_and_its_study_is_in_postgres(http, auth, worker, tune_inputs, pg_url):
-    job_id = _submit(http, auth, tune_inputs, {"max_accuracy_drop": 0.01, "trials": 4})
-    done = wait_for_job(http, auth, job_id, timeout=300)
+    done = submit_job(http, auth, *tune_inputs, recipe={"tune": {"max_accuracy_drop": 0.01, "trials": 4}}, timeout=300)
+    job_id = done["id"]
     assert done["status"] == "succeeded", done["error"]
     history = events(http, auth, job_id)
     trials = [e for e in history if e["type"] == "trial"]
@@ -69,8 +58,7 @@ def test_tune_job_trials_are_events_and_its_study_is_in_postgres(http, auth, wor
 @pytest.fixture()
 def isolated_env(service_env, redis_url):
     """Workers of this test use their own Redis database so the session worker does not take the job."""
-    base, index = redis_url.rsplit("/", 1)
-    return {**service_env, "SLIMLINE_BROKER_URL": f"{base}/{(int(index) % 15) + 1}"}
+    return own_broker(service_env, redis_url, offset=1)
 
 
 def test_worker_killed_mid_study_and_the_next_attempt_continues_it(isolated_env, auth, tune_inputs, pg_url):
@@ -78,7 +66,8 @@ def test_worker_killed_mid_study_and_the_next_attempt_continues_it(isolated_env,
     first = start_worker(isolated_env, name="doomed-tuner")
     try:
         with httpx.Client(base_url=url, timeout=30) as http:
-            job_id = _submit(http, auth, tune_inputs, {"max_accuracy_drop": 0.01, "trials": 10, "sampler": "random"})
+            tune = {"max_accuracy_drop": 0.01, "trials": 10, "sampler": "random"}
+            job_id = submit_job(http, auth, *tune_inputs, recipe={"tune": tune}, wait=False)["id"]
             deadline = time.monotonic() + 240
             while time.monotonic() < deadline:
                 if len([e for e in events(http, auth, job_id) if e["type"] == "trial"]) >= 3:
@@ -115,33 +104,11 @@ def test_worker_killed_mid_study_and_the_next_attempt_continues_it(isolated_env,
 
 
 def test_embedded_serve_keeps_the_study_in_a_sqlite_file_beside_its_database(tmp_path, tune_inputs):
-    import os
-    import re
-
-    from tests.conftest import SLIMLINE, Process, free_port
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLIMLINE_")}
-    env["SLIMLINE_ENGINE_THREADS"] = "1"
-    port = free_port()
     home = tmp_path / "home"
-    server = Process([*SLIMLINE, "serve", "--data-dir", str(home), "--port", str(port)], env, "serve")
-    try:
-        key = re.search(r"(sk_\S+)", server.wait_for("API key (shown once, keep it):", timeout=90)).group(1)  # type: ignore[union-attr]
-        url = server.wait_for("Slimline is running at").split()[4]
-        with httpx.Client(base_url=url, timeout=30) as http:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if http.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            auth = {"Authorization": f"Bearer {key}"}
-            job_id = _submit(http, auth, tune_inputs, {"trials": 3, "objective": "size"})
-            done = wait_for_job(http, auth, job_id, timeout=240)
-            assert done["status"] == "succeeded", (done, "\n".join(server.lines[-40:]))
-            assert len([e for e in events(http, auth, job_id) if e["type"] == "trial"]) >= 3
-            assert done["result"]["report"]["tuning"]["storage"] == "database"
-        assert (home / "slimline.db").exists() and (home / "slimline-optuna.db").exists()
-    finally:
-        server.stop()
+    with serving(home) as served, httpx.Client(base_url=served.url, timeout=30) as http:
+        recipe = {"tune": {"trials": 3, "objective": "size"}}
+        done = submit_job(http, served.auth, *tune_inputs, recipe=recipe)
+        assert done["status"] == "succeeded", (done, served.server.tail())
+        assert len([e for e in events(http, served.auth, done["id"]) if e["type"] == "trial"]) >= 3
+        assert done["result"]["report"]["tuning"]["storage"] == "database"
+    assert (home / "slimline.db").exists() and (home / "slimline-optuna.db").exists()

@@ -11,7 +11,7 @@ import pytest
 from tests.e2e.serve import serving
 from tests.engine.stateful_models import scalar_input_data, scalar_input_mlp, streaming_dataset, streaming_detector
 from tests.factories import npz_bytes
-from tests.helpers import upload_ok, wait_for_job
+from tests.helpers import submit_job
 
 pytestmark = pytest.mark.e2e
 
@@ -53,14 +53,12 @@ def test_a_streaming_detector_is_judged_by_rollout_on_a_real_worker(http, auth, 
     model_path = streaming_detector(tmp_path / "detector.onnx")
     arrays = streaming_dataset(sequences=4, steps=40)
     arrays.pop("truth")  # the synthetic truth is not a model input
-    model = upload_ok(http, auth, "models", "detector.onnx", model_path.read_bytes())
-    assert {i["name"]: i["shape"] for i in model["inputs"]}["sr"] == []
-    dataset = upload_ok(http, auth, "datasets", "stream.npz", npz_bytes(**arrays))
-    assert dataset["num_samples"] == 160 and np.all(arrays["sequence_id"][:40] == 0)
-    response = http.post("/v1/jobs", headers=auth, json={"model_id": model["id"], "dataset_id": dataset["id"]})
-    assert response.status_code == 202, response.text
-    done = wait_for_job(http, auth, response.json()["id"], timeout=240)
+    assert np.all(arrays["sequence_id"][:40] == 0)  # ordered sequences of 40 steps each
+    done = submit_job(http, auth, model_path.read_bytes(), npz_bytes(**arrays))  # the default recipe
     assert done["status"] == "succeeded", done["error"]
+    model = http.get(f"/v1/models/{done['model_id']}", headers=auth).json()
+    assert {i["name"]: i["shape"] for i in model["inputs"]}["sr"] == []  # a rank-0 input
+    assert http.get(f"/v1/datasets/{done['dataset_id']}", headers=auth).json()["num_samples"] == 160
     report = done["result"]["report"]
     verdict = report["verdict"]
     assert verdict["judged_by"] == "rollout" and verdict["state"] == {"state": "stateN"}

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from app.webhooks.signing import verify
-from tests.helpers import events, upload_ok, wait_for_job
+from tests.helpers import events, submit_job
 
 pytestmark = pytest.mark.e2e
 
@@ -45,20 +45,9 @@ def test_webhook_is_signed_and_retried(http, auth, worker, cnn_bytes, images_npz
     receiver = Receiver(fail_first=1)
     try:
         secret = http.get("/v1/webhooks/secret", headers=auth).json()["secret"]
-        model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
-        dataset = upload_ok(http, auth, "datasets", "images.npz", images_npz)
-        job = http.post(
-            "/v1/jobs",
-            headers=auth,
-            json={
-                "model_id": model["id"],
-                "dataset_id": dataset["id"],
-                "webhook_url": receiver.url,
-                "passes": [{"type": "quantize", "mode": "dynamic"}],
-            },
-        ).json()
-        assert job["webhook_url"] == receiver.url
-        done = wait_for_job(http, auth, job["id"])
+        recipe = {"webhook_url": receiver.url, "passes": [{"type": "quantize", "mode": "dynamic"}]}
+        done = submit_job(http, auth, cnn_bytes, images_npz, recipe=recipe)
+        assert done["webhook_url"] == receiver.url
         deadline = time.monotonic() + 30
         while len(receiver.received) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -66,10 +55,10 @@ def test_webhook_is_signed_and_retried(http, auth, worker, cnn_bytes, images_npz
         for headers, body in receiver.received:
             assert verify(secret, body, headers["Slimline-Signature"])
             payload = json.loads(body)
-            assert payload["type"] == f"job.{done['status']}" and payload["job"]["id"] == job["id"]
+            assert payload["type"] == f"job.{done['status']}" and payload["job"]["id"] == done["id"]
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            webhook_events = [e for e in events(http, auth, job["id"]) if "webhook" in e["data"]]
+            webhook_events = [e for e in events(http, auth, done["id"]) if "webhook" in e["data"]]
             if len(webhook_events) == 2:
                 break
             time.sleep(0.2)

@@ -89,7 +89,7 @@ def trained_digits_cnn(path: Path, x: np.ndarray, y: np.ndarray, *, epochs: int 
     import torch
     from torch import nn
 
-    from tests.factories import _export
+    from tests.factories import export_onnx
 
     torch.manual_seed(0)
     net = nn.Sequential(
@@ -109,7 +109,7 @@ def trained_digits_cnn(path: Path, x: np.ndarray, y: np.ndarray, *, epochs: int 
             optimizer.zero_grad()
             nn.functional.cross_entropy(net(xs[batch]), ys[batch]).backward()
             optimizer.step()
-    return _export(net, (xs[:2],), path, input_names=["x"], output_names=["logits"], dynamic_batch=True)
+    return export_onnx(net, (xs[:2],), path, input_names=["x"], output_names=["logits"], dynamic_batch=True)
 
 
 def split_qkv_attention(
@@ -124,7 +124,7 @@ def split_qkv_attention(
     import torch
     from torch import nn
 
-    from tests.factories import _export
+    from tests.factories import export_onnx
 
     torch.manual_seed(1)
 
@@ -174,7 +174,7 @@ def split_qkv_attention(
             opset_version=17,
         )
         return path
-    return _export(Net().eval(), (example,), path, input_names=["x"], output_names=["logits"], dynamic_batch=True)
+    return export_onnx(Net().eval(), (example,), path, input_names=["x"], output_names=["logits"], dynamic_batch=True)
 
 
 def packed_slice_attention(path: Path, *, dim: int = 24, heads: int = 4, seq: int = 5) -> Path:

@@ -307,7 +307,7 @@ def test_open_input_axes_stay_open(tmp_path, data):
 
 
 def test_head_digits_follow_reshapes():
-    from worker.engine.lift.heads import Factor, regroup
+    from worker.engine.passes.prune.head_trace import Factor, regroup
 
     channels = Factor(96, "qkv")
     # [seq, batch, 96] -> [seq, batch, 3, 32] -> (pick q) -> [seq, batch * 4, 8]

@@ -146,13 +146,13 @@ def test_auto_never_returns_a_slower_model(built, data, tmp_path):
 
 
 def test_auto_also_measures_static_int8_with_the_image_stem_in_float(built, data, tmp_path):
-    from worker.engine.passes import graphfix
+    from worker.engine.graph import analysis
 
     model = onnx.load(str(built("cnn")))
     convs = [n for n in model.graph.node if n.op_type == "Conv"]
-    stems = graphfix.image_stems(model)
+    stems = analysis.image_stems(model)
     assert list(stems) == [convs[0].name] and "over 1 input channel(s)" in stems[convs[0].name]  # gray images
-    assert graphfix.image_stems(onnx.load(str(built("mlp")))) == {}
+    assert analysis.image_stems(onnx.load(str(built("mlp")))) == {}
     result = run(built("cnn"), data(x=(48, 1, 8, 8), labels=10), tmp_path / "out")
     summary = result.report["passes"][0]
     rows = {c["name"]: c for c in summary["candidates"]}

@@ -11,8 +11,9 @@ from hypothesis.extra import numpy as hnp
 from app.core.schemas.recipe import QualityLimit
 from worker.engine import EngineError, evaluate
 from worker.engine.modelio import InputSpec
+from worker.engine.output_metrics import output_kind
 from worker.engine.rollout import detect_state_pairs
-from worker.engine.verdict import Judge, output_kind
+from worker.engine.verdict import Judge
 
 RNG = np.random.default_rng(0)
 F32 = np.dtype("float32")

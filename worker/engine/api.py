@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from app.core.schemas.recipe import Recipe
-from worker.engine import evaluate, modelio, rollout
+from app.core.schemas.recipe import PrunePass, Recipe
+from worker.engine import evaluate, modelio, passes, rollout
 from worker.engine import report as report_writer
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.data import load_dataset, split
 from worker.engine.errors import EngineError
-from worker.engine.passes import graphfix, registry
+from worker.engine.graph import repair
 from worker.engine.progress import ProgressFn, Reporter
 from worker.engine.verdict import Judge, Quality
 
@@ -44,7 +44,7 @@ class Evaluation:
 
 @dataclass
 class Outcome:
-    """The final comparison of the result with the input (DESIGN §4, the verdict)."""
+    """The final comparison of the result with the input (docs/architecture.md §4, the verdict)."""
 
     path: Path
     quality: Quality
@@ -65,11 +65,21 @@ def load_model(model_path: Path, model_format: str, work: Path, reporter: Report
     else:
         modelio.copy(model_path, source)
     model = modelio.load(source)
-    renamed = graphfix.unique_node_names(model)
+    renamed = repair.unique_node_names(model)
     if renamed:  # onnxruntime refuses duplicate node names; some exporters emit them
         modelio.save(model, source)
         reporter.warn(f"gave {renamed} node(s) unique names: the input had duplicate or empty node names")
     return source
+
+
+def require_hardware(recipe: Recipe) -> None:
+    """The ``no_gpu`` error before any work, not when the fine-tuning starts, for a pass that must train on cuda."""
+    from worker.engine.passes import prune
+
+    if any(isinstance(config, PrunePass) and prune.trains_on_gpu(config) for config in recipe.passes):
+        from worker.engine import finetune
+
+        finetune.require_gpu()
 
 
 def measure_baseline(
@@ -154,7 +164,7 @@ def run_passes(
     for index, config in enumerate(recipe.passes):
         start = 0.15 + index * span
         ctx.reporter.enter(f"pass {index + 1}/{len(recipe.passes)}: {config.type}", start, start + span)
-        current = absorb(registry.get(config.type)(ctx, config, current), current)
+        current = absorb(passes.unit(config.type).run(ctx, config, current), current)
     return current, summaries, goal_met, None
 
 
@@ -169,7 +179,7 @@ def _revert_reason(recipe: Recipe, quality: Quality, speedup: evaluate.Ratio, si
     """Why the result must give way to the input in the final comparison ('' when it stands)."""
     if recipe.tune is None:
         # Only measured choices were made: a result that loses the final, longer comparison is not returned.
-        # The input is (DESIGN §3: never a worse model from the default recipe).
+        # The input is (docs/architecture.md §3: never a worse model from the default recipe).
         if not all(getattr(c, "mode", None) == "auto" for c in recipe.passes):
             return ""
         if not quality.within:
@@ -324,16 +334,13 @@ def optimize(
         work = Path(tmp)
         reporter.enter("loading", 0.01, 0.08)
         source = load_model(model_path, model_format, work, reporter)
-        if recipe.trains_on_gpu():  # fail before any work, not when the fine-tuning starts
-            from worker.engine import finetune
-
-            finetune.require_gpu()
+        require_hardware(recipe)
         reporter.enter("measuring the baseline", 0.08, 0.15)
         evaluation = measure_baseline(source, dataset_path, recipe, work, reporter, threads)
-        current, passes, goal_met, tuning = run_passes(evaluation.ctx, recipe, source, study_storage, study_name)
+        current, summaries, goal_met, tuning = run_passes(evaluation.ctx, recipe, source, study_storage, study_name)
         reporter.enter("measuring the result", 0.86, 0.97)
         outcome = final_comparison(evaluation, recipe, source, current, goal_met)
-        report = build_report(evaluation, recipe, source, outcome, passes, tuning)
+        report = build_report(evaluation, recipe, source, outcome, summaries, tuning)
 
         reporter.enter("writing the report", 0.97, 1.0)
         out_dir.mkdir(parents=True, exist_ok=True)

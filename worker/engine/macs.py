@@ -95,10 +95,10 @@ def model_facts(path: Path, sample_shapes: dict[str, tuple[int, ...]] | None = N
     """What a model file is, without running it: size, parameters, zero fraction, MACs per sample (open
     axes other than the batch at ``sample_shapes``' sizes when given, else 1)."""
     from worker.engine import evaluate, modelio
-    from worker.engine.passes import graphfix
+    from worker.engine.graph import repair
 
     model = modelio.load(path)
-    graphfix.fold_constants_to_initializers(model)  # exporters such as paddle2onnx keep weights in Constant nodes
+    repair.fold_constants_to_initializers(model)  # exporters such as paddle2onnx keep weights in Constant nodes
     parameters, sparsity = modelio.parameter_stats(model)
     counted = count(model, sample_shapes)
     return {

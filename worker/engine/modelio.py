@@ -124,13 +124,13 @@ def export_torch_archive(archive: Path, out: Path) -> Path:
     The upload was vetted by app.uploads.validation (no pickled objects beyond tensors); the same check
     runs again here before torch touches the file.
     """
-    from app.core.errors import DomainError
+    from app.core.safety import RefusedFile
     from app.core.safety.torch_archive import inspect_torch_archive
 
     try:
         inspect_torch_archive(archive)
-    except DomainError as exc:
-        raise EngineError("unsafe_model", exc.detail) from None
+    except RefusedFile as exc:
+        raise EngineError("unsafe_model", exc.message) from None
     import torch
 
     try:

@@ -14,13 +14,13 @@ import io
 import json
 import pickletools
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import InvalidModel, UnsafeModel
+from app.core.safety.errors import MalformedFile, UnsafeFile
 from app.core.safety.zipsafe import read_member, safe_members
 from app.core.schemas.tensors import Dim, TensorSpec
-from app.uploads.validation.onnx_model import ModelInfo
 
 MAX_ARCHIVE_BYTES = 8 * 1024**3
 MAX_JSON_BYTES = 256 * 1024**2
@@ -88,6 +88,16 @@ SCALAR_TYPES = {
 }
 
 
+@dataclass(frozen=True)
+class ArchiveSignature:
+    """What a vetted archive's exported program takes and returns, and its parameter count."""
+
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    parameter_count: int
+    warnings: list[str] = field(default_factory=list)
+
+
 STRING_OPS = {"SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8", "SHORT_BINSTRING", "BINSTRING", "STRING"}
 GET_OPS = {"GET", "BINGET", "LONG_BINGET"}
 PUT_OPS = {"PUT", "BINPUT", "LONG_BINPUT"}
@@ -139,9 +149,9 @@ def _globals_in_pickle(data: bytes) -> set[str]:
                 tail.append(None)
             del tail[:-2]
     except Exception as exc:  # noqa: BLE001 - a malformed pickle is refused, whatever the parser raises
-        raise UnsafeModel(f"an embedded pickle cannot be parsed safely: {exc}") from None
+        raise UnsafeFile(f"an embedded pickle cannot be parsed safely: {exc}") from None
     if end != len(data):
-        raise UnsafeModel("an embedded pickle has data after its end (several pickles, or a legacy torch.save file)")
+        raise UnsafeFile("an embedded pickle has data after its end (several pickles, or a legacy torch.save file)")
     return found
 
 
@@ -153,7 +163,7 @@ def _allowed(name: str) -> bool:
 def _check_pickle(name: str, data: bytes) -> None:
     bad = sorted(g for g in _globals_in_pickle(data) if not _allowed(g))
     if bad:
-        raise UnsafeModel(
+        raise UnsafeFile(
             f"archive member {name!r} would import {', '.join(bad[:5])} when unpickled; only tensors are accepted"
         )
 
@@ -163,16 +173,16 @@ def _check_torch_save(name: str, data: bytes) -> None:
     if not data:
         return
     if data[:4] != ZIP_MAGIC:
-        raise UnsafeModel(f"archive member {name!r} is not in torch.save's zip format; refused")
+        raise UnsafeFile(f"archive member {name!r} is not in torch.save's zip format; refused")
     try:
         nested = zipfile.ZipFile(io.BytesIO(data))
         for inner in nested.infolist():
             if inner.filename.endswith(".pkl"):
                 if inner.file_size > MAX_PICKLE_BYTES:
-                    raise UnsafeModel(f"archive member {name!r} holds an oversized pickle")
+                    raise UnsafeFile(f"archive member {name!r} holds an oversized pickle")
                 _check_pickle(f"{name}:{inner.filename}", nested.read(inner))
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
-        raise UnsafeModel(f"archive member {name!r} is a corrupt nested archive: {exc}") from None
+        raise UnsafeFile(f"archive member {name!r} is a corrupt nested archive: {exc}") from None
 
 
 def _check_payload_config(name: str, raw: bytes) -> None:
@@ -182,14 +192,14 @@ def _check_payload_config(name: str, raw: bytes) -> None:
         entries = config.get("config", {})
         items = list(entries.items())
     except (ValueError, AttributeError) as exc:
-        raise InvalidModel(f"archive member {name!r} is not a valid payload config: {exc}") from None
+        raise MalformedFile(f"archive member {name!r} is not a valid payload config: {exc}") from None
     for key, meta in items:
         if not isinstance(meta, dict):
-            raise InvalidModel(f"archive member {name!r} has a malformed entry for {key!r}")
+            raise MalformedFile(f"archive member {name!r} has a malformed entry for {key!r}")
         if meta.get("use_pickle"):
-            raise UnsafeModel(f"weight or constant {key!r} is stored as a pickle (use_pickle); refused")
+            raise UnsafeFile(f"weight or constant {key!r} is stored as a pickle (use_pickle); refused")
         if not str(meta.get("path_name", "")).startswith(("weight_", "tensor_")):
-            raise UnsafeModel(f"constant {key!r} is a custom or opaque object (unpickled on load); refused")
+            raise UnsafeFile(f"constant {key!r} is a custom or opaque object (unpickled on load); refused")
 
 
 def _dims(meta: dict[str, Any]) -> list[Dim]:
@@ -233,36 +243,36 @@ def _signature(program: dict[str, Any]) -> tuple[list[TensorSpec], list[TensorSp
     return inputs, outputs, params
 
 
-def inspect_torch_archive(path: Path) -> ModelInfo:
-    """Validate a torch.export archive without torch. Raises InvalidModel / UnsafeModel."""
-    members = safe_members(path, max_uncompressed_bytes=MAX_ARCHIVE_BYTES, error=UnsafeModel, too_large=UnsafeModel)
+def inspect_torch_archive(path: Path) -> ArchiveSignature:
+    """Validate a torch.export archive without torch. Raises MalformedFile / UnsafeFile."""
+    members = safe_members(path, max_uncompressed_bytes=MAX_ARCHIVE_BYTES)
     programs = [
         m for m in members if m.filename.split("/", 1)[-1].startswith("models/") and m.filename.endswith(".json")
     ]
     if not programs:
-        raise InvalidModel("the zip is not a torch.export archive (no models/*.json); save it with torch.export.save")
+        raise MalformedFile("the zip is not a torch.export archive (no models/*.json); save it with torch.export.save")
     warnings: list[str] = []
     for info in members:
         tail = info.filename.split("/", 1)[-1]
         base = tail.rsplit("/", 1)[-1]
         if tail.startswith(REFUSED_DIRS) or base.startswith(REFUSED_PREFIXES):
-            raise UnsafeModel(
+            raise UnsafeFile(
                 f"archive member {info.filename!r} is compiled code or a custom object that torch.export.load would "
                 "run or unpickle; only exported programs with tensor weights are accepted"
             )
         if tail.endswith(".pkl"):
-            _check_pickle(info.filename, read_member(path, info, limit=MAX_PICKLE_BYTES, error=UnsafeModel))
+            _check_pickle(info.filename, read_member(path, info, limit=MAX_PICKLE_BYTES))
         elif tail.endswith(".pt") or tail.startswith("data/sample_inputs/"):
-            _check_torch_save(info.filename, read_member(path, info, limit=MAX_PICKLE_BYTES, error=UnsafeModel))
+            _check_torch_save(info.filename, read_member(path, info, limit=MAX_PICKLE_BYTES))
         elif tail.endswith("_config.json") and tail.startswith("data/"):
-            _check_payload_config(info.filename, read_member(path, info, limit=MAX_JSON_BYTES, error=UnsafeModel))
+            _check_payload_config(info.filename, read_member(path, info, limit=MAX_JSON_BYTES))
     try:
-        program = json.loads(read_member(path, programs[0], limit=MAX_JSON_BYTES, error=UnsafeModel))
+        program = json.loads(read_member(path, programs[0], limit=MAX_JSON_BYTES))
         inputs, outputs, params = _signature(program)
     except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidModel(f"the archive's serialized program is not readable: {exc}") from None
+        raise MalformedFile(f"the archive's serialized program is not readable: {exc}") from None
     if not inputs:
-        raise InvalidModel("the exported program takes no tensor inputs")
+        raise MalformedFile("the exported program takes no tensor inputs")
     if len(programs) > 1:
         warnings.append(f"the archive holds {len(programs)} programs; only {programs[0].filename!r} is used")
-    return ModelInfo("torch_export", None, inputs, outputs, params, warnings)
+    return ArchiveSignature(inputs, outputs, params, warnings)

@@ -5,19 +5,23 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from app.core.errors import DomainError
+from app.core.safety.errors import OversizedFile, UnsafeFile
 
 MAX_MEMBERS = 4096
 MAX_COMPRESSION_RATIO = 1000  # deflate cannot exceed ~1032:1; more means a crafted header
 
 
 def safe_members(
-    path: Path, *, max_uncompressed_bytes: int, error: type[DomainError], too_large: type[DomainError]
+    path: Path,
+    *,
+    max_uncompressed_bytes: int,
+    error: type[Exception] = UnsafeFile,
+    too_large: type[Exception] = OversizedFile,
 ) -> list[zipfile.ZipInfo]:
     """Open ``path`` as a zip and vet every member's name and declared sizes, without decompressing.
 
-    ``error`` is raised for malformed or unsafe archives, ``too_large`` for archives that would expand
-    beyond ``max_uncompressed_bytes`` (zip bombs).
+    ``error`` (built from a message) is raised for malformed or unsafe archives, ``too_large`` for archives
+    that would expand beyond ``max_uncompressed_bytes`` (zip bombs).
     """
     try:
         with zipfile.ZipFile(path) as archive:
@@ -52,7 +56,7 @@ def safe_members(
     return members
 
 
-def read_member(path: Path, info: zipfile.ZipInfo, *, limit: int, error: type[DomainError]) -> bytes:
+def read_member(path: Path, info: zipfile.ZipInfo, *, limit: int, error: type[Exception] = UnsafeFile) -> bytes:
     """Read one member, never more than its declared size (a lying header cannot inflate further)."""
     with zipfile.ZipFile(path) as archive, archive.open(info) as handle:
         data = handle.read(min(info.file_size, limit) + 1)

@@ -1,13 +1,14 @@
 """The optimization recipe: one pydantic model used by the API, the worker and the SDK.
 
 Pass configs form a discriminated union on ``type``, so the OpenAPI document lists every
-pass and its options. The engine's ``worker/engine/passes/registry.py`` maps each ``type``
-to its implementation.
+pass and its options. ``AnyPass`` is the one list of passes: the union and ``PASS_CONFIGS`` come
+from it, and the engine's registry (``worker/engine/passes/__init__.py``) finds each ``type``'s
+package from ``PASS_CONFIGS``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -128,7 +129,11 @@ class PrunePass(_Strict):
     )
 
 
-PassConfig = Annotated[QuantizePass | PrunePass, Field(discriminator="type")]
+# The one list of passes. Adding a pass: its config class here, a package worker/engine/passes/<type>/
+# with ``run`` and ``space``, and tests; the API, the SDK and the engine's registry follow from it.
+AnyPass = QuantizePass | PrunePass
+PASS_CONFIGS: tuple[type[BaseModel], ...] = get_args(AnyPass)
+PassConfig = Annotated[AnyPass, Field(discriminator="type")]
 
 
 OutputKind = Literal["auto", "classifier", "small", "dense", "integer"]
@@ -272,7 +277,7 @@ class DataSplit(_Strict):
     max_eval_samples: int = Field(1000, ge=1, le=1_000_000)
 
 
-def _default_passes() -> list[QuantizePass | PrunePass]:
+def _default_passes() -> list[AnyPass]:
     return [QuantizePass()]
 
 
@@ -289,14 +294,3 @@ class Recipe(_Strict):
         description="Search the passes' options for the best model within an accuracy limit instead of "
         "running them once as written.",
     )
-
-    def trains_on_gpu(self) -> bool:
-        """True when a prune pass fine-tunes with ``finetune.device: cuda``."""
-        return any(
-            isinstance(step, PrunePass) and step.finetune is not None and step.finetune.device == "cuda"
-            for step in self.passes
-        )
-
-    def needs_gpu(self) -> bool:
-        """True when a step must run on a GPU: a cuda target, or fine-tuning asked to run on cuda."""
-        return self.target.device == "cuda" or self.trains_on_gpu()

@@ -1,4 +1,4 @@
-"""Upload validation: uploaded files are hostile until checked (DESIGN §5).
+"""Upload validation: uploaded files are hostile until checked (docs/architecture.md §5).
 
 Pure functions over files on local disk. Nothing here unpickles, loads external data, or
 decompresses a member before its declared size has been checked.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.core.errors import InvalidModel, UnsafeModel
+from app.core.safety import MalformedFile, RefusedFile
 from app.core.safety.torch_archive import inspect_torch_archive
 from app.uploads.validation.compat import check_compatible
 from app.uploads.validation.npz import DatasetInfo, inspect_dataset
@@ -36,12 +38,23 @@ def inspect_model(path: Path, *, filename: str) -> ModelInfo:
     with path.open("rb") as handle:
         head = handle.read(4)
     if head == ZIP_MAGIC:
-        return inspect_torch_archive(path)
+        return _inspect_torch_archive(path)
     if head[:2] in PICKLE_PROTOCOL_MARKS:
-        from app.core.errors import UnsafeModel
-
         raise UnsafeModel(
             f"{filename!r} is a Python pickle; pickled files are never loaded. "
             "Upload an ONNX model or a torch.export .pt2 archive (torch.export.save)."
         )
     return inspect_onnx(path)
+
+
+def _inspect_torch_archive(path: Path) -> ModelInfo:
+    """A torch.export archive, checked by app.core.safety; its refusals become InvalidModel / UnsafeModel."""
+    try:
+        signature = inspect_torch_archive(path)
+    except MalformedFile as exc:
+        raise InvalidModel(exc.message) from None
+    except RefusedFile as exc:
+        raise UnsafeModel(exc.message) from None
+    return ModelInfo(
+        "torch_export", None, signature.inputs, signature.outputs, signature.parameter_count, signature.warnings
+    )

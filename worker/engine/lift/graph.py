@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from worker.engine.passes import graphfix
+from worker.engine.graph import repair
 
 
 @dataclass
@@ -59,10 +59,10 @@ def _copy_aliased_weights(model: onnx.ModelProto) -> int:
 def index(model: onnx.ModelProto) -> GraphIndex:
     """Fold Constant nodes into initializers, give nodes unique names, infer shapes, and index the graph."""
     notes = []
-    renamed = graphfix.unique_node_names(model)
+    renamed = repair.unique_node_names(model)
     if renamed:
         notes.append(f"gave {renamed} node(s) unique names")
-    graphfix.fold_constants_to_initializers(model)
+    repair.fold_constants_to_initializers(model)
     aliases = _copy_aliased_weights(model)
     if aliases:
         notes.append(f"stored {aliases} weight(s) that the exporter shared through Identity nodes as copies")

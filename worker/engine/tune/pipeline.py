@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.core.schemas.recipe import Recipe
+from worker.engine import passes
 from worker.engine.context import PassContext
-from worker.engine.tune.space import PassSpace, QuantizeSpace, space_for
+from worker.engine.passes.quantize import QuantizeSpace
+from worker.engine.passes.space import PassSpace
+
+
+def space_for(index: int, config: Any, counts: dict[str, int]) -> PassSpace:
+    """The search space of one pass, keyed by its type (a repeated type gets its index in the name)."""
+    kind = str(config.type)
+    key = kind if counts.get(kind, 0) <= 1 else f"{kind}{index + 1}"
+    space = passes.unit(kind).space or PassSpace
+    return space(key, config)
+
+
+@dataclass
+class Evaluated:
+    """A candidate this process built: its model, the nodes the search kept in float, and its session."""
+
+    path: Path
+    floats: list[str]
+    session: Any | None = None  # opened again only for the finalists: sessions of big models are big
 
 
 class Pipeline:

@@ -18,24 +18,16 @@ from typing import Any
 
 from app.core.schemas.recipe import Recipe, Tune
 from worker.engine import evaluate
-from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
+from worker.engine.context import PassContext, PassResult
 from worker.engine.errors import EngineError
-from worker.engine.tune.pipeline import Pipeline, canonical
-from worker.engine.tune.report import objective_word, pareto_front, shortfall, trial_row
-from worker.engine.tune.space import QuantizeSpace
+from worker.engine.tune.choose import choose
+from worker.engine.tune.pipeline import Evaluated, Pipeline, canonical
+from worker.engine.tune.report import objective_word, trial_row
 from worker.engine.verdict import Quality
 
 TRIAL_LATENCY_BUDGET_S = 0.4
-FINALISTS = 4
 MAX_PROPOSALS_PER_TRIAL = 4  # repeated proposals are free but bounded
 FAILED_GAP = 10.0  # the constraint value of a candidate that could not be built or run
-
-
-@dataclass
-class Evaluated:
-    path: Path
-    floats: list[str]
-    session: Any | None = None  # opened again only for the finalists: sessions of big models are big
 
 
 @dataclass
@@ -150,23 +142,12 @@ class TuningRun:
     def reference_trials(self) -> list[dict[str, Any]]:
         """The fixed trials that come first: the passes as written and, under ``quantize: auto``, every
         candidate ``auto`` itself would measure, so the search starts from what the defaults can reach."""
-        fixed = [self.pipeline.reference()]
+        reference = self.pipeline.reference()
         space = self.pipeline.quantize
-        if space is None or space.config.mode != "auto":
-            return fixed
-        others = {k: v for k, v in fixed[0].items() if not k.startswith(space.key + ".")}
-        options = space.mine(fixed[0])
-        static = {space.name(k): v for k, v in options.items() if k != "float_nodes"}
-        variants = [{**static, space.name("per_channel"): not options.get("per_channel", True)}]
-        if space.stems:  # auto's static candidates with the image stem in float, both granularities
-            variants += [{**variant, space.name("float_stem"): True} for variant in (static, variants[0])]
-        if "dynamic" in space.modes:
-            variants += [
-                {space.name("mode"): "dynamic", space.name("per_channel"): False},
-                {space.name("mode"): "dynamic", space.name("per_channel"): True},
-            ]
-        variants.append({space.name("mode"): "fp32"})
-        return fixed + [{**others, **variant} for variant in variants]
+        if space is None:
+            return [reference]
+        others = {k: v for k, v in reference.items() if not k.startswith(space.key + ".")}
+        return [reference] + [{**others, **variant} for variant in space.auto_variants(reference)]
 
     def greedy_probe(self) -> dict[str, Any] | None:
         """The next float-node count to try on the reference options, or None when the fallback is done.
@@ -282,12 +263,10 @@ def run(
         state.run_one(params, "reference")
         reporter.update(state.distinct_trials() / tune.trials)
 
-    ranks = space is not None and space.reference_bench is not None and bool({"static", "dynamic"} & set(space.modes))
-    if space is not None and ranks and "sensitivity" not in study.user_attrs and not timed_out():
+    if space is not None and space.ranks_nodes and "sensitivity" not in study.user_attrs and not timed_out():
         reporter.log("measuring each node's sensitivity to quantization")
-        assert space.reference_bench is not None
         with _substage(reporter):
-            space.ranking = space.reference_bench.sensitivity(_sensitivity_options(space))
+            space.ranking = space.measure_sensitivity()
         study.set_user_attr("sensitivity", space.ranking)
 
     sampler = _sampler(optuna, tune, pipeline)
@@ -317,7 +296,7 @@ def run(
         stopped = "timeout"
 
     reporter.enter("tuning: choosing", 0.82, 0.86)
-    result, tuning = _choose(state, stopped)
+    result, tuning = choose(state, stopped)
     tuning.update(
         study_name=study.study_name,
         storage="database" if storage is not None else "memory",
@@ -340,88 +319,3 @@ class _substage:
 
     def __exit__(self, *exc: object) -> None:
         self.reporter.span = self.span
-
-
-def _sensitivity_options(space: QuantizeSpace) -> dict[str, Any]:
-    """Static int8 with the pass's own options: the strictest mode, so its ranking serves dynamic too."""
-    config = space.config
-    return {
-        "calibration": config.calibration,
-        "activation_type": config.activation_type,
-        "per_channel": config.per_channel,
-    }
-
-
-def _choose(state: TuningRun, stopped: str) -> tuple[PassResult, dict[str, Any]]:
-    """The best candidate within the limit (finalists re-timed side by side), else the closest one."""
-    ctx, tune = state.ctx, state.tune
-    trials = sorted(state.study.get_trials(deepcopy=False), key=lambda t: t.number)
-    rows = [trial_row(t, tune.objective) for t in trials if "key" in t.user_attrs]
-    distinct = [t for t in state.finished_by_key().values() if "metrics" in t.user_attrs]
-    if not distinct:
-        errors = "; ".join(sorted({str(t.user_attrs.get("error")) for t in trials if t.user_attrs.get("error")}))
-        raise EngineError("tuning_failed", f"no tuning candidate could be built or run: {errors or 'no trials ran'}")
-    passing = [t for t in distinct if t.user_attrs["metrics"]["within_limit"]]
-    warnings: list[str] = []
-    if passing:
-        finalists = sorted(passing, key=lambda t: t.values[0], reverse=True)[:FINALISTS]
-        chosen = finalists[0]
-        if len(finalists) > 1 and tune.objective != "size":
-            sessions = {str(t.number): _evaluated(state, t).session for t in finalists}
-            timing = evaluate.measure_latency(
-                {"input": state.base_session, **sessions},
-                ctx.latency_feed(),
-                ctx.latency_batch,
-                budget_s=2 * LATENCY_BUDGET_S,
-            )
-            key = "p50_ms" if tune.objective == "latency" else "throughput_per_s"
-            pick = min if tune.objective == "latency" else max
-            fastest = pick(sessions, key=lambda n: getattr(timing[n], key))
-            chosen = next(t for t in finalists if str(t.number) == fastest)
-        gap_text = None
-    else:
-        chosen = min(distinct, key=lambda t: (t.user_attrs["metrics"]["limit_gap"], -t.values[0]))
-        gap_text = shortfall(chosen.user_attrs["metrics"], ctx, tune.objective)
-        warnings.append(f"tuning found no candidate within the quality limit ({gap_text}); returning the closest one")
-    evaluated = _evaluated(state, chosen)
-    space = state.pipeline.quantize
-    ranks = {n: row["rank"] for row in (space.ranking if space else []) for n in row["nodes"]}
-    kept = [{"node": n, "reason": f"ranked #{ranks.get(n, '?')} most sensitive to int8"} for n in evaluated.floats]
-    quantized = space is not None and space.mine(dict(chosen.params)).get("mode") in ("static", "dynamic")
-    if space is not None and space.reference_bench is not None and quantized:
-        kept += [{"node": n, "reason": r} for n, r in sorted(space.reference_bench.prepared.sensitive.items())]
-    summary = {
-        "type": "tune",
-        "chosen": chosen.number,
-        "params": dict(chosen.params),
-        "metrics": chosen.user_attrs["metrics"],
-        "kept_in_float": kept,
-    }
-    tuning = {
-        "objective": tune.objective,
-        "sampler": tune.sampler,
-        "seed": tune.seed,
-        "trials_requested": tune.trials,
-        "trials_evaluated": len(state.finished_by_key()),
-        "stopped": stopped,
-        "limit": ctx.limit.model_dump(),
-        "trials": rows,
-        "pareto": pareto_front(distinct, tune.objective),
-        "best_trial": chosen.number,
-        "goal_met": bool(passing),
-        "shortfall": gap_text,
-        "sensitivity": space.ranking if space else [],
-    }
-    return PassResult(evaluated.path, summary, warnings, goal_met=bool(passing)), tuning
-
-
-def _evaluated(state: TuningRun, trial: Any) -> Evaluated:
-    """This process's build of ``trial``'s candidate (rebuilt from its options after a resume), with a session."""
-    key = trial.user_attrs["key"]
-    if key not in state.built:
-        path, floats = state.pipeline.build(dict(trial.params))
-        state.built[key] = Evaluated(path, floats)
-    evaluated = state.built[key]
-    if evaluated.session is None:
-        evaluated.session = state.ctx.session(evaluated.path)
-    return evaluated

@@ -1,9 +1,4 @@
-"""The search space, derived from the recipe's passes: one small class per pass type.
-
-Each space names its parameters ``<pass>.<option>`` (``quantize.mode``, ``prune.sparsity``), proposes
-them define-by-run (only the options that matter for the proposed mode), gives the reference
-options (the pass as written), a coarse grid for the grid sampler, and applies its options to a model.
-"""
+"""The ``quantize`` pass's search space for ``tune``: its options, proposed per trial, built on the workbench."""
 
 from __future__ import annotations
 
@@ -12,47 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from worker.engine.context import PassContext
-from worker.engine.passes import registry
-from worker.engine.tune.workbench import QuantizeWorkbench, file_digest
+from worker.engine.passes.quantize.workbench import QuantizeWorkbench, file_digest
+from worker.engine.passes.space import PassSpace, grid_ints
 
 CALIBRATIONS = ["minmax", "entropy", "percentile"]
 ACTIVATION_TYPES = ["uint8", "int8"]
-
-
-def _grid_ints(high: int) -> list[int]:
-    return sorted({v for v in (0, 1, 2, high // 2, high) if 0 <= v <= high})
-
-
-@dataclass
-class PassSpace:
-    """A pass run as written: nothing to search (pass types without a search space)."""
-
-    key: str
-    config: Any
-
-    def name(self, option: str) -> str:
-        return f"{self.key}.{option}"
-
-    def suggest(self, trial: Any) -> dict[str, Any]:
-        return {}
-
-    def reference(self) -> dict[str, Any]:
-        return {}
-
-    def grid(self) -> dict[str, list[Any]]:
-        return {}
-
-    def mine(self, params: dict[str, Any]) -> dict[str, Any]:
-        prefix = self.key + "."
-        return {k.removeprefix(prefix): v for k, v in params.items() if k.startswith(prefix)}
-
-    def prepare(self, ctx: PassContext, source: Path) -> None:
-        """Called once with the reference pipeline's input to this pass."""
-
-    def apply(self, ctx: PassContext, params: dict[str, Any], source: Path) -> tuple[Path, list[str]]:
-        """Run the pass with ``params`` on ``source``; return the model and the nodes kept in float."""
-        result = registry.get(self.config.type)(ctx, self.config, source)
-        return result.model_path, []
 
 
 @dataclass
@@ -124,10 +83,55 @@ class QuantizeSpace(PassSpace):
             self.name("per_channel"): [True, False],
         }
         if self.max_float_units:
-            space[self.name("float_nodes")] = _grid_ints(self.max_float_units)
+            space[self.name("float_nodes")] = grid_ints(self.max_float_units)
         if self.stems:
             space[self.name("float_stem")] = [False, True]
         return space
+
+    def auto_variants(self, reference: dict[str, Any]) -> list[dict[str, Any]]:
+        """Under ``mode: auto``, this pass's options for every other candidate ``auto`` itself would measure,
+        from the ``reference`` options (none for another mode)."""
+        if self.config.mode != "auto":
+            return []
+        options = self.mine(reference)
+        static = {self.name(k): v for k, v in options.items() if k != "float_nodes"}
+        variants = [{**static, self.name("per_channel"): not options.get("per_channel", True)}]
+        if self.stems:  # auto's static candidates with the image stem in float, both granularities
+            variants += [{**variant, self.name("float_stem"): True} for variant in (static, variants[0])]
+        if "dynamic" in self.modes:
+            variants += [
+                {self.name("mode"): "dynamic", self.name("per_channel"): False},
+                {self.name("mode"): "dynamic", self.name("per_channel"): True},
+            ]
+        variants.append({self.name("mode"): "fp32"})
+        return variants
+
+    @property
+    def ranks_nodes(self) -> bool:
+        """Whether a sensitivity ranking applies: the space is prepared and may quantize to int8."""
+        return self.reference_bench is not None and bool({"static", "dynamic"} & set(self.modes))
+
+    def measure_sensitivity(self) -> list[dict[str, Any]]:
+        """Rank the prepared reference input's nodes by what quantizing each costs (the workbench's sensitivity).
+
+        Static int8 with the pass's own options: the strictest mode, so its ranking serves dynamic too.
+        """
+        assert self.reference_bench is not None
+        options = {
+            "calibration": self.config.calibration,
+            "activation_type": self.config.activation_type,
+            "per_channel": self.config.per_channel,
+        }
+        return self.reference_bench.sensitivity(options)
+
+    def kept_in_float(self, params: dict[str, Any], floats: list[str]) -> list[dict[str, str]]:
+        """The report's nodes kept in float for a candidate: ``floats`` (the search's, by rank), then the
+        nodes that always stay in float when ``params`` quantize to int8."""
+        ranks = {n: row["rank"] for row in self.ranking for n in row["nodes"]}
+        kept = [{"node": n, "reason": f"ranked #{ranks.get(n, '?')} most sensitive to int8"} for n in floats]
+        if self.reference_bench is not None and self.mine(params).get("mode") in ("static", "dynamic"):
+            kept += [{"node": n, "reason": r} for n, r in sorted(self.reference_bench.prepared.sensitive.items())]
+        return kept
 
     def float_nodes(self, units: int) -> list[str]:
         return [name for row in self.ranking[:units] for name in row["nodes"]]
@@ -138,32 +142,3 @@ class QuantizeSpace(PassSpace):
         bench = self.bench(ctx, source)
         stems = [n for n in bench.prepared.stems if n not in floats] if mine.get("float_stem") else []
         return bench.build(mine, floats), floats + stems
-
-
-@dataclass
-class PruneSpace(PassSpace):
-    """Sparsity between 10 % and 90 % (the pass's other options as written)."""
-
-    def reference(self) -> dict[str, Any]:
-        return {self.name("sparsity"): float(self.config.sparsity)}
-
-    def suggest(self, trial: Any) -> dict[str, Any]:
-        return {self.name("sparsity"): trial.suggest_float(self.name("sparsity"), 0.1, 0.9, step=0.05)}
-
-    def grid(self) -> dict[str, list[Any]]:
-        return {self.name("sparsity"): [0.25, 0.5, 0.75]}
-
-    def apply(self, ctx: PassContext, params: dict[str, Any], source: Path) -> tuple[Path, list[str]]:
-        config = self.config.model_copy(update={"sparsity": self.mine(params)["sparsity"]})
-        return registry.get("prune")(ctx, config, source).model_path, []
-
-
-def space_for(index: int, config: Any, counts: dict[str, int]) -> PassSpace:
-    """The search space of one pass, keyed by its type (a repeated type gets its index in the name)."""
-    kind = getattr(config, "type", None)
-    key = str(kind) if counts.get(str(kind), 0) <= 1 else f"{kind}{index + 1}"
-    if kind == "quantize":
-        return QuantizeSpace(key, config)
-    if kind == "prune":
-        return PruneSpace(key, config)
-    return PassSpace(key, config)

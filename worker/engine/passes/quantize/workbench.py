@@ -15,12 +15,13 @@ from typing import Any
 from app.core.schemas.recipe import QuantizePass
 from worker.engine import modelio
 from worker.engine.context import PassContext
-from worker.engine.passes import graphfix
-from worker.engine.passes.quantize import (
+from worker.engine.graph import analysis
+from worker.engine.passes.quantize.candidates import (
     CONV_OPS,
     MATMUL_OPS,
-    _fp32_optimized,
-    _prepare,
+    fp16,
+    fp32_optimized,
+    prepare,
     quantize_dynamic_file,
     quantize_static_file,
 )
@@ -35,7 +36,7 @@ class Prepared:
     notes: list[str]
     sensitive: dict[str, str]  # node -> why it always stays in float
     op_types: set[str]
-    stems: dict[str, str]  # image stems (graphfix.image_stems): a candidate may keep them in float
+    stems: dict[str, str]  # image stems (analysis.image_stems): a candidate may keep them in float
 
 
 def file_digest(path: Path) -> str:
@@ -60,10 +61,10 @@ class QuantizeWorkbench:
     @property
     def prepared(self) -> Prepared:
         if self._prepared is None:
-            path, notes, sensitive = _prepare(self.ctx, self.source, min_opset=13)
+            path, notes, sensitive = prepare(self.ctx, self.source, min_opset=13)
             model = modelio.load(path)
             op_types = {n.op_type for n in model.graph.node}
-            self._prepared = Prepared(path, notes, sensitive, op_types, graphfix.image_stems(model))
+            self._prepared = Prepared(path, notes, sensitive, op_types, analysis.image_stems(model))
         return self._prepared
 
     def modes(self) -> list[str]:
@@ -96,7 +97,7 @@ class QuantizeWorkbench:
 
     def fp32(self) -> Path:
         if self._fp32 is None:
-            self._fp32 = _fp32_optimized(self.ctx, self.source, self.config).path
+            self._fp32 = fp32_optimized(self.ctx, self.source, self.config).path
         return self._fp32
 
     def build(self, params: dict[str, Any], float_nodes: list[str]) -> Path:
@@ -105,9 +106,7 @@ class QuantizeWorkbench:
         if mode == "fp32":
             return self.fp32()
         if mode == "fp16":
-            from worker.engine.passes.quantize import _fp16
-
-            return _fp16(self.ctx, self.source, self.config.model_copy(update={"mode": "fp16"})).path
+            return fp16(self.ctx, self.source, self.config.model_copy(update={"mode": "fp16"})).path
         stems = self.prepared.stems if params.get("float_stem") else {}
         exclude = sorted({*self.config.nodes_to_exclude, *self.prepared.sensitive, *float_nodes, *stems})
         if mode == "dynamic":

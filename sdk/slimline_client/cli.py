@@ -1,4 +1,7 @@
-"""End-user commands of ``slimline``, talking to a server through the SDK (``slimline_client``).
+"""The ``slimline`` client CLI, talking to a server through the SDK (``slimline_client``).
+
+Installed with the SDK alone (``pip install ./sdk``); the server's ``slimline`` (``app/cli.py``)
+mounts the same commands next to its own.
 
     slimline login --url URL --key KEY           # stored in ~/.config/slimline/config.json (0600)
     slimline models upload|list|show|rm, slimline datasets upload|list|show|rm
@@ -23,6 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
+
 from slimline_client.report_view import print_report
 
 if TYPE_CHECKING:
@@ -336,9 +340,23 @@ def run(
 
 
 def register(cli: typer.Typer) -> None:
-    """Mount the client commands on the ``slimline`` CLI."""
+    """Mount the client commands on a ``slimline`` CLI (this module's, or the server's)."""
     cli.command("login")(login)
     cli.command("run")(run)
     cli.add_typer(models_cli, name="models")
     cli.add_typer(datasets_cli, name="datasets")
     cli.add_typer(jobs_cli, name="jobs")
+
+
+cli = typer.Typer(
+    help="Slimline client: optimize models on a Slimline server.", no_args_is_help=True, add_completion=False
+)
+register(cli)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,14 +1,12 @@
-"""Small real models and datasets, built by the tests themselves (no binary files in the repo)."""
+"""Small real networks, built and exported to ONNX by the tests themselves (no binary files in the repo)."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import numpy as np
 
-
-def _export(module, example: tuple, path: Path, *, input_names, output_names, dynamic_batch: bool) -> Path:
+def export_onnx(module, example: tuple, path: Path, *, input_names, output_names, dynamic_batch: bool) -> Path:
+    """Export a torch module to ``path`` (dynamo exporter, weights inside the file); batch axis 0 dynamic."""
     import torch
 
     module.eval()
@@ -31,6 +29,7 @@ def _export(module, example: tuple, path: Path, *, input_names, output_names, dy
 
 
 def small_cnn(num_classes: int = 10, channels: int = 16):
+    """The torch module behind :func:`cnn_onnx` (seeded, so every build has the same weights)."""
     import torch
     from torch import nn
 
@@ -51,7 +50,7 @@ def cnn_onnx(path: Path, *, dynamic_batch: bool = True, size: int = 8) -> Path:
     """A small conv net over 1×size×size images with 10 class logits; input ``x``, output ``logits``."""
     import torch
 
-    return _export(
+    return export_onnx(
         small_cnn(),
         (torch.randn(1, 1, size, size),),
         path,
@@ -68,7 +67,7 @@ def mlp_onnx(path: Path, *, features: int = 32, hidden: int = 64, classes: int =
 
     torch.manual_seed(0)
     module = nn.Sequential(nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, classes))
-    return _export(
+    return export_onnx(
         module,
         (torch.randn(2, features),),
         path,
@@ -76,18 +75,3 @@ def mlp_onnx(path: Path, *, features: int = 32, hidden: int = 64, classes: int =
         output_names=["logits"],
         dynamic_batch=True,
     )
-
-
-def npz_bytes(**arrays: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
-
-
-def image_dataset(n: int = 64, *, size: int = 8, labels: bool = True, seed: int = 0) -> bytes:
-    """An ``.npz`` matching :func:`cnn_onnx`: ``x`` [n, 1, size, size] float32 and optional ``labels``."""
-    rng = np.random.default_rng(seed)
-    arrays = {"x": rng.standard_normal((n, 1, size, size)).astype(np.float32)}
-    if labels:
-        arrays["labels"] = rng.integers(0, 10, size=n).astype(np.int64)
-    return npz_bytes(**arrays)

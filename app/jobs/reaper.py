@@ -1,0 +1,116 @@
+"""The reaper's pass: take back jobs whose worker went silent, and re-send jobs the broker never got.
+
+The worker process runs ``reap_once`` on a timer (``worker/celery_app.py``); any number of reapers
+may run at once, since every change is a guarded transition and a duplicate message is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.db import session_scope
+from app.core.models import Job, utcnow
+from app.core.settings import Settings
+from app.jobs.dispatch import dispatch, forget_broker_messages
+from app.jobs.states import JobStatus, transition
+
+log = logging.getLogger("slimline.jobs.reaper")
+BROKER_EPOCH_KEY = "slimline:broker-epoch"
+
+
+def reap(session: Session, *, stale_after_s: float, max_attempts: int, enqueue_grace_s: float) -> list[tuple[str, str]]:
+    """Take back silent running jobs and find queued jobs never handed to the broker.
+
+    Returns (job_id, queue) pairs to send to the broker after the caller commits.
+    """
+    now = utcnow()
+    to_send: list[tuple[str, str]] = []
+    stale = session.execute(
+        select(Job.id, Job.attempts, Job.queue)
+        .where(Job.status == JobStatus.running.value, Job.heartbeat_at < now - timedelta(seconds=stale_after_s))
+        .limit(100)
+    ).all()
+    for job_id, attempts, queue in stale:
+        silence = f"no heartbeat for {stale_after_s:g} s (worker lost)"
+        if attempts >= max_attempts:
+            transition(
+                session,
+                job_id,
+                JobStatus.running,
+                JobStatus.failed,
+                attempt=attempts,
+                error_code="worker_lost",
+                error_message=f"{silence}; gave up after {attempts} attempts",
+                message=f"{silence}; gave up after {attempts} attempts",
+            )
+        elif transition(
+            session,
+            job_id,
+            JobStatus.running,
+            JobStatus.queued,
+            attempt=attempts,
+            stage=None,
+            progress=0.0,
+            enqueued_at=None,
+            message=f"{silence}; requeued for attempt {attempts + 1}",
+        ):
+            to_send.append((job_id, queue))
+    unsent = session.execute(
+        select(Job.id, Job.queue)
+        .where(
+            Job.status == JobStatus.queued.value,
+            Job.enqueued_at.is_(None),
+            Job.updated_at < now - timedelta(seconds=enqueue_grace_s),
+        )
+        .limit(100)
+    ).all()
+    to_send.extend((job_id, queue) for job_id, queue in unsent if (job_id, queue) not in to_send)
+    return to_send
+
+
+def reconcile_broker(settings: Settings) -> int:
+    """Detect a Redis broker that lost its data and mark queued jobs for re-sending.
+
+    We keep a marker key in Redis; when it is missing, Redis restarted empty (or was flushed), so
+    the messages of queued jobs are gone too. Returns the number of jobs marked.
+    """
+    if not settings.broker_url.startswith(("redis://", "rediss://")):
+        return 0  # the SQLite broker keeps its messages on disk; AMQP queues are durable
+    import redis
+
+    client = redis.Redis.from_url(settings.broker_url, socket_timeout=3, socket_connect_timeout=3)
+    if client.set(BROKER_EPOCH_KEY, str(uuid.uuid4()), nx=True) is None:
+        return 0  # the marker survived: nothing was lost
+    with session_scope(settings.database_url) as session:
+        count = forget_broker_messages(session)
+    if count:
+        log.warning("broker lost its messages; re-sending queued jobs", extra={"jobs": count})
+    return count
+
+
+def reap_once(settings: Settings) -> int:
+    """One reaper pass: requeue or fail silent jobs, send queued jobs the broker never got.
+
+    Returns the number of jobs it tried to send.
+    """
+    try:
+        reconcile_broker(settings)
+    except Exception as exc:  # noqa: BLE001 - broker down: reaping stale jobs must go on
+        log.warning("broker reconciliation skipped", extra={"error": str(exc)})
+    with session_scope(settings.database_url) as session:
+        to_send = reap(
+            session,
+            stale_after_s=settings.job_stale_after_s,
+            max_attempts=settings.job_max_attempts,
+            enqueue_grace_s=settings.enqueue_grace_s,
+        )
+    for job_id, queue in to_send:
+        # An outage is only logged here (each pass would add the same warning event); the next pass retries.
+        if dispatch(settings, job_id, queue, record_outage=False):
+            log.info("reaper enqueued job", extra={"job_id": job_id, "queue": queue})
+    return len(to_send)
