@@ -17,7 +17,15 @@ import redis
 
 from app.core.settings import Settings
 from tests.factories import cnn_onnx, image_dataset
-from tests.helpers import Process, new_api_key, pg_admin, start_api, start_s3_server, start_worker
+from tests.helpers import (
+    TEST_LATENCY_BUDGET_S,
+    Process,
+    new_api_key,
+    pg_admin,
+    start_api,
+    start_s3_server,
+    start_worker,
+)
 from tests.helpers.services import REDIS_BASE
 
 
@@ -62,6 +70,7 @@ def service_env(pg_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFa
         "SLIMLINE_REAPER_INTERVAL_S": "1",
         "SLIMLINE_ENQUEUE_GRACE_S": "3",
         "SLIMLINE_ENGINE_THREADS": "1",
+        "SLIMLINE_ENGINE_LATENCY_BUDGET_S": TEST_LATENCY_BUDGET_S,
         "SLIMLINE_LOG_JSON": "true",
         "SLIMLINE_WEBHOOK_ALLOW_PRIVATE": "true",  # the tests' webhook receiver listens on loopback
         "SLIMLINE_WEBHOOK_BACKOFF_S": "0.5",

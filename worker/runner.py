@@ -184,6 +184,7 @@ def _execute(settings: Settings, job: ClaimedJob) -> None:
                 progress=ctx.progress,
                 is_cancelled=ctx.is_cancelled,
                 threads=settings.engine_threads,
+                latency_budget_s=settings.engine_latency_budget_s,
                 # a redelivered job continues its tuning study from the database instead of starting over
                 study_storage=study_storage_url(settings.database_url) if recipe.tune else None,
                 study_name=study_name(job.job_id) if recipe.tune else None,

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     tenant_max_stored_bytes: int = Field(100 * 1024**3, ge=1, description="Models + datasets + artifacts per tenant.")
 
     engine_threads: int | None = Field(None, ge=1, le=256, description="onnxruntime intra-op threads.")
+    engine_latency_budget_s: float = Field(
+        1.5,
+        gt=0.0,
+        le=60.0,
+        description="Seconds of interleaved timing per comparison (the final one takes twice as long): more "
+        "gives tighter speedup intervals on a noisy machine, less gives faster jobs.",
+    )
     bootstrap_api_key: SecretStr | None = None
     default_tenant: str = Field("default", min_length=1, max_length=64)
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import SLIMLINE, Process, free_port, wait_until_up
+from tests.helpers import SLIMLINE, TEST_LATENCY_BUDGET_S, Process, free_port, wait_until_up
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ def serving(home: Path, extra_env: dict[str, str] | None = None) -> Iterator[Ser
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLIMLINE_")}
     env["SLIMLINE_ENGINE_THREADS"] = "1"
+    env["SLIMLINE_ENGINE_LATENCY_BUDGET_S"] = TEST_LATENCY_BUDGET_S
     env.update(extra_env or {})
     port = free_port()
     server = Process([*SLIMLINE, "serve", "--data-dir", str(home), "--port", str(port)], env, "serve")

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.engine import models
+from tests.engine import models, prune_models
 from tests.factories import cnn_onnx, mlp_onnx, npz_bytes
 
 
@@ -53,3 +53,12 @@ def data(tmp_path: Path):  # type: ignore[no-untyped-def]
         return write_npz(tmp_path / "data.npz", **arrays)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def digits_model(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A conv net trained on scikit-learn's digits, and the digits as a dataset with labels."""
+    root = tmp_path_factory.mktemp("digits")
+    x, y = prune_models.digits()
+    model = prune_models.trained_digits_cnn(root / "digits.onnx", x, y)
+    return model, write_npz(root / "digits.npz", x=x, labels=y), x, y

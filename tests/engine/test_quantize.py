@@ -14,11 +14,14 @@ import pytest
 
 from app.core.schemas.recipe import Recipe
 from app.core.schemas.report import Report
+from tests.helpers import TEST_LATENCY_BUDGET_S
 from worker.engine import Cancelled, EngineError, optimize
+
+BUDGET_S = float(TEST_LATENCY_BUDGET_S)  # timing per comparison: the tests check decisions, not speed
 
 
 def run(model: Path, data: Path, out: Path, **recipe):  # type: ignore[no-untyped-def]
-    return optimize(model, data, Recipe.model_validate(recipe), out, threads=1)
+    return optimize(model, data, Recipe.model_validate(recipe), out, threads=1, latency_budget_s=BUDGET_S)
 
 
 def ops(path: Path) -> Counter[str]:
@@ -198,7 +201,15 @@ def test_cancellation_is_honoured_inside_the_job(built, data, tmp_path):
         return next(calls) >= 3
 
     with pytest.raises(Cancelled):
-        optimize(built("cnn"), data(x=(48, 1, 8, 8)), Recipe(), tmp_path / "out", threads=1, is_cancelled=cancelled)
+        optimize(
+            built("cnn"),
+            data(x=(48, 1, 8, 8)),
+            Recipe(),
+            tmp_path / "out",
+            threads=1,
+            latency_budget_s=BUDGET_S,
+            is_cancelled=cancelled,
+        )
 
 
 def test_progress_is_reported_in_order(built, data, tmp_path):
@@ -209,6 +220,7 @@ def test_progress_is_reported_in_order(built, data, tmp_path):
         Recipe.model_validate(quantize("dynamic")),
         tmp_path / "out",
         threads=1,
+        latency_budget_s=BUDGET_S,
         progress=lambda stage, fraction, message="", **_: seen.append((stage, fraction)),
     )
     fractions = [f for _, f in seen]
@@ -242,6 +254,7 @@ def test_torch_export_archive_is_exported_once_and_optimized(data, tmp_path):
         tmp_path / "out",
         model_format="torch_export",
         threads=1,
+        latency_budget_s=BUDGET_S,
     )
     assert result.report["baseline"]["parameter_count"] == 16 * 32 + 32 + 32 * 4 + 4
     onnx.checker.check_model(str(result.artifacts["model.onnx"]))

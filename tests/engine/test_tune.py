@@ -15,7 +15,10 @@ from app.core.schemas.recipe import Recipe
 from app.core.schemas.report import Report
 from tests.engine import models
 from tests.engine.conftest import write_npz
+from tests.helpers import TEST_LATENCY_BUDGET_S
 from worker.engine import optimize
+
+BUDGET_S = float(TEST_LATENCY_BUDGET_S)  # timing per comparison: the tests check decisions, not speed
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +48,7 @@ def tune(model: Path, data: Path, out: Path, *, events: list[dict[str, Any]] | N
         Recipe.model_validate(recipe),
         out,
         threads=1,
+        latency_budget_s=BUDGET_S,
         progress=progress,
         study_storage=storage,
         study_name=name,
@@ -247,6 +251,7 @@ def test_cancelling_stops_the_search(outlier_model, outlier_data, tmp_path):
             Recipe.model_validate({"tune": {"trials": 20}}),
             tmp_path / "out",
             threads=1,
+            latency_budget_s=BUDGET_S,
             progress=progress,
             is_cancelled=lambda: len(trials_seen) >= 2,
         )

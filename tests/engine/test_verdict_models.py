@@ -12,8 +12,11 @@ from app.core.schemas.recipe import Recipe
 from app.core.schemas.report import Report
 from tests.engine import stateful_models as models
 from tests.engine.conftest import write_npz
+from tests.helpers import TEST_LATENCY_BUDGET_S
 from worker.engine import optimize
 from worker.engine.compare import compare
+
+BUDGET_S = float(TEST_LATENCY_BUDGET_S)  # timing per comparison: the tests check decisions, not speed
 
 ONE_STEP = Recipe.model_validate({"evaluation": {"state": {}}})  # every sample judged on its own, no rollout
 
@@ -72,7 +75,9 @@ def test_sequences_are_kept_whole_and_in_order(stream):
 
 def test_the_default_recipe_on_the_streaming_detector(stream, tmp_path):
     # The scalar int64 sample rate reaches onnxruntime as a 0-d array; the verdict is a rollout over both outputs.
-    result = optimize(stream["original"], stream["data"], Recipe(), tmp_path / "out", threads=1)
+    result = optimize(
+        stream["original"], stream["data"], Recipe(), tmp_path / "out", threads=1, latency_budget_s=BUDGET_S
+    )
     report = Report.model_validate(result.report)
     assert report.verdict.judged_by == "rollout" and report.verdict.state == {"state": "stateN"}
     assert {o.name: o.kind for o in report.optimized.per_output} == {"output": "small", "stateN": "dense"}
@@ -85,7 +90,9 @@ def test_the_default_recipe_on_the_streaming_detector(stream, tmp_path):
 
 def test_static_int8_calibrated_on_rolled_out_states_is_judged_on_the_trajectory(stream, tmp_path):
     recipe = Recipe.model_validate({"passes": [{"type": "quantize", "mode": "static"}]})
-    report = optimize(stream["original"], stream["data"], recipe, tmp_path / "out", threads=1).report
+    report = optimize(
+        stream["original"], stream["data"], recipe, tmp_path / "out", threads=1, latency_budget_s=BUDGET_S
+    ).report
     assert report["verdict"]["judged_by"] == "rollout"
     outputs = {o["name"]: o for o in report["optimized"]["per_output"]}
     assert report["verdict"]["within"] == (outputs["output"]["within"] and outputs["stateN"]["within"])
@@ -115,7 +122,9 @@ def test_every_input_kind_runs_through_a_job(tmp_path, builder, data, kinds):  #
     model = builder(tmp_path / "model.onnx")
     npz = write_npz(tmp_path / "data.npz", **data())
     recipe = Recipe.model_validate({"target": {"batch_size": 4}})
-    report = Report.model_validate(optimize(model, npz, recipe, tmp_path / "out", threads=1).report)
+    report = Report.model_validate(
+        optimize(model, npz, recipe, tmp_path / "out", threads=1, latency_budget_s=BUDGET_S).report
+    )
     assert {o.name: o.kind for o in report.optimized.per_output} == kinds
     assert report.verdict.judged_by == "samples"
     # rank-0 and batch-less inputs are fed one sample at a time: the report says latency is at batch 1

@@ -83,7 +83,13 @@ def require_hardware(recipe: Recipe) -> None:
 
 
 def measure_baseline(
-    source: Path, dataset_path: Path, recipe: Recipe, work: Path, reporter: Reporter, threads: int
+    source: Path,
+    dataset_path: Path,
+    recipe: Recipe,
+    work: Path,
+    reporter: Reporter,
+    threads: int,
+    latency_budget_s: float = LATENCY_BUDGET_S,
 ) -> Evaluation:
     """Load the data, decide how outputs are judged (state pairs, kinds), and run the input on it."""
     model = modelio.load(source)
@@ -123,8 +129,9 @@ def measure_baseline(
             "per sample for 0/1 labels): every output is judged against the original instead"
         )
     ctx = PassContext(
-        work, recipe.target, limit, dataset, data_split, reporter, threads, plan, judge, judge.judge(reference)
-    )
+        work, recipe.target, limit, dataset, data_split, reporter, threads, plan, judge, judge.judge(reference),
+        latency_budget_s=latency_budget_s,
+    )  # fmt: skip
     if ctx.latency_batch != recipe.target.batch_size:
         fed = ", ".join(name for name, one in dataset.per_sample.items() if one)
         reporter.warn(
@@ -202,7 +209,7 @@ def final_comparison(evaluation: Evaluation, recipe: Recipe, source: Path, curre
     ctx, reporter = evaluation.ctx, evaluation.ctx.reporter
     feed, batch = ctx.latency_feed(), ctx.latency_batch
     if evaluate.identical(current, source):  # the input itself: exactly 1.0, no second timing
-        timings = evaluate.measure_latency({"baseline": evaluation.session}, feed, batch, budget_s=LATENCY_BUDGET_S)
+        timings = evaluate.measure_latency({"baseline": evaluation.session}, feed, batch, budget_s=ctx.latency_budget_s)
         return _unchanged(evaluation, source, goal_met, timings)
     session = ctx.session(current)
     quality = ctx.assess(current, session)
@@ -210,7 +217,7 @@ def final_comparison(evaluation: Evaluation, recipe: Recipe, source: Path, curre
         {"baseline": evaluation.session, "optimized": session},
         feed,
         batch,
-        budget_s=2 * LATENCY_BUDGET_S,
+        budget_s=2 * ctx.latency_budget_s,
         reporter=reporter,
     )
     speedup = timings.speedup("baseline", "optimized")
@@ -320,6 +327,7 @@ def optimize(
     threads: int | None = None,
     study_storage: str | None = None,
     study_name: str | None = None,
+    latency_budget_s: float = LATENCY_BUDGET_S,
 ) -> OptimizeResult:
     """Run the recipe's passes on the model and measure the input and the result the same way.
 
@@ -336,7 +344,7 @@ def optimize(
         source = load_model(model_path, model_format, work, reporter)
         require_hardware(recipe)
         reporter.enter("measuring the baseline", 0.08, 0.15)
-        evaluation = measure_baseline(source, dataset_path, recipe, work, reporter, threads)
+        evaluation = measure_baseline(source, dataset_path, recipe, work, reporter, threads, latency_budget_s)
         current, summaries, goal_met, tuning = run_passes(evaluation.ctx, recipe, source, study_storage, study_name)
         reporter.enter("measuring the result", 0.86, 0.97)
         outcome = final_comparison(evaluation, recipe, source, current, goal_met)

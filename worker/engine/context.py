@@ -14,7 +14,7 @@ from worker.engine.data import Dataset, Split
 from worker.engine.progress import Reporter
 from worker.engine.verdict import Judge, Quality
 
-LATENCY_BUDGET_S = 1.5
+LATENCY_BUDGET_S = 1.5  # the default; jobs take it from SLIMLINE_ENGINE_LATENCY_BUDGET_S
 
 
 @dataclass
@@ -30,6 +30,7 @@ class PassContext:
     judge: Judge  # the original model's outputs on the evaluation data, and the limit per output
     baseline_quality: Quality
     counter: int = 0
+    latency_budget_s: float = LATENCY_BUDGET_S  # seconds of interleaved timing per comparison (final ones: twice)
     _facts: dict[tuple[Path, int, int], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property

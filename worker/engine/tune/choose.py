@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from worker.engine import evaluate
-from worker.engine.context import LATENCY_BUDGET_S, PassResult
+from worker.engine.context import PassResult
 from worker.engine.errors import EngineError
 from worker.engine.tune.pipeline import Evaluated
 from worker.engine.tune.report import pareto_front, shortfall, trial_row
@@ -37,7 +37,7 @@ def choose(state: TuningRun, stopped: str) -> tuple[PassResult, dict[str, Any]]:
                 {"input": state.base_session, **sessions},
                 ctx.latency_feed(),
                 ctx.latency_batch,
-                budget_s=2 * LATENCY_BUDGET_S,
+                budget_s=2 * ctx.latency_budget_s,
             )
             key = "p50_ms" if tune.objective == "latency" else "throughput_per_s"
             pick = min if tune.objective == "latency" else max

@@ -20,7 +20,7 @@ from typing import Any
 
 from app.core.schemas.recipe import PrunePass
 from worker.engine import evaluate
-from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
+from worker.engine.context import PassContext, PassResult
 from worker.engine.passes.prune.space import PruneSpace
 from worker.engine.passes.prune.structured import prune_structured
 from worker.engine.passes.prune.unstructured import prune_unstructured
@@ -56,7 +56,7 @@ def run(ctx: PassContext, config: PrunePass, source: Path) -> PassResult:
         {"input": input_session, "output": output_session},
         ctx.latency_feed(),
         ctx.latency_batch,
-        budget_s=LATENCY_BUDGET_S,
+        budget_s=ctx.latency_budget_s,
     )
     before, after = ctx.model_facts(source), ctx.model_facts(out)
     before.update(latency_ms_p50=timings["input"].p50_ms, **_quality_row(input_quality))

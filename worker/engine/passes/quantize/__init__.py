@@ -20,7 +20,7 @@ from typing import Any
 
 from app.core.schemas.recipe import QuantizePass
 from worker.engine import evaluate, modelio
-from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
+from worker.engine.context import PassContext, PassResult
 from worker.engine.errors import EngineError
 from worker.engine.passes.quantize.candidates import BUILDERS, Candidate, auto_plan
 from worker.engine.passes.quantize.space import QuantizeSpace
@@ -85,7 +85,7 @@ def run(ctx: PassContext, config: QuantizePass, source: Path) -> PassResult:
     reporter.update((len(plan) + 1) / (len(plan) + 2))
     input_session = ctx.session(source)
     timings = evaluate.measure_latency(
-        {"input": input_session, **sessions}, ctx.latency_feed(), ctx.latency_batch, budget_s=LATENCY_BUDGET_S
+        {"input": input_session, **sessions}, ctx.latency_feed(), ctx.latency_batch, budget_s=ctx.latency_budget_s
     )
     speedups = {name: timings.speedup("input", name) for name in sessions}
     warnings = [f"candidate {f}" for f in failures]
