@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -95,11 +97,29 @@ def offline_command(model: Path, data: Path, recipe: Path | None, out: Path, thr
 
 
 class _Stop(Exception):
-    """SIGTERM, turned into an exception so that ``serve`` can stop its worker before it exits."""
+    """SIGTERM or SIGINT, turned into an exception so that ``serve`` can stop its worker before it exits."""
 
 
 def _raise_stop(signum: int, frame: object) -> None:
     raise _Stop
+
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has Linux send the child SIGTERM when this process dies (even by SIGKILL)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+    except (OSError, AttributeError):
+        return None
+
+    def set_pdeathsig() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+    return set_pdeathsig
 
 
 @cli.command()
@@ -120,8 +140,12 @@ def serve(
     configure_logging(settings.log_level, settings.log_json)
     _check_schema(settings)
     new_key = _bootstrap_key(settings)
-    env = {**os.environ, "SLIMLINE_DATA_DIR": str(settings.data_dir)}
-    worker = subprocess.Popen(worker_command("cpu,gpu", workers, settings.log_level), env=env)
+    # The worker exits with this process even when it is SIGKILLed: by a parent-death signal where Linux
+    # offers one, and by a thread in the worker that watches for this pid to go (worker/celery_app.py).
+    env = {**os.environ, "SLIMLINE_DATA_DIR": str(settings.data_dir), "SLIMLINE_EXIT_WITH_PARENT": str(os.getpid())}
+    worker = subprocess.Popen(
+        worker_command("cpu,gpu", workers, settings.log_level), env=env, preexec_fn=_parent_death_signal()
+    )
     url = f"http://{host}:{port}"
     typer.echo(f"Slimline is running at {url}  (docs: {url}/docs, data: {settings.data_dir})")
     if new_key:
@@ -145,6 +169,7 @@ def serve(
     # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default handler that would kill
     # this process before the worker below is stopped, leaving it running.
     signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)  # Ctrl-C stops the worker the same way
     try:
         uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
     except _Stop:

@@ -140,7 +140,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class RequestContextMiddleware:
-    """Request id, JSON body size limit, access log and metrics, as plain ASGI (streaming-safe)."""
+    """Request id, request body size limit, access log and metrics, as plain ASGI (streaming-safe)."""
 
     def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics) -> None:
         self.app = app
@@ -179,7 +179,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.request" and not rejected:
                 received += len(message.get("body", b""))
                 if received > limit:
-                    exc = PayloadTooLarge(f"JSON bodies are limited to {limit} bytes")
+                    exc = PayloadTooLarge(f"request bodies are limited to {limit} bytes")
                     await problem(exc.status, exc.code, exc.title, exc.detail, instance=scope["path"])(
                         scope, receive, send_wrapper
                     )
@@ -188,10 +188,13 @@ class RequestContextMiddleware:
             return message
 
         try:
-            if headers.get("content-type", "").startswith("application/json"):
+            # Every body but a multipart upload (capped while streamed, app/uploads/receive.py) is capped here,
+            # whatever its Content-Type says: routes parse JSON sent as text/plain or with no type at all.
+            media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if media_type != "multipart/form-data":
                 length = headers.get("content-length", "")
                 if length.isdigit() and int(length) > limit:
-                    exc = PayloadTooLarge(f"JSON bodies are limited to {limit} bytes")
+                    exc = PayloadTooLarge(f"request bodies are limited to {limit} bytes")
                     response = problem(exc.status, exc.code, exc.title, exc.detail, instance=scope["path"])
                     await response(scope, receive, send_wrapper)
                     return

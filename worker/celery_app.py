@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 
 from celery import Celery
@@ -33,10 +35,24 @@ def _reaper_loop() -> None:
             log.exception("reaper pass failed")
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    # `slimline serve` may die without stopping us (SIGKILL, OOM): a worker left behind would keep taking jobs.
+    while not _reaper_stop.wait(1.0):
+        if os.getppid() != parent_pid:
+            log.warning("the serving process %d is gone; stopping the worker", parent_pid)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+
+
 @worker_ready.connect
 def _start_background_threads(**_: object) -> None:
     from worker.webhooks import dispatcher_loop
 
+    parent = os.environ.get("SLIMLINE_EXIT_WITH_PARENT", "")
+    if parent.isdigit():  # set by `slimline serve` (app/cli.py) to its pid
+        threading.Thread(
+            target=_exit_with_parent, args=(int(parent),), name="slimline-parent-watch", daemon=True
+        ).start()
     threading.Thread(target=_reaper_loop, name="slimline-reaper", daemon=True).start()
     threading.Thread(
         target=dispatcher_loop, args=(settings, _reaper_stop), name="slimline-webhooks", daemon=True

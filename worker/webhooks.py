@@ -12,32 +12,47 @@ from app.core.db import session_scope
 from app.core.errors import InvalidInput
 from app.core.settings import Settings
 from app.webhooks.outbox import DueDelivery, lease_due, record_attempt
-from app.webhooks.signing import SIGNATURE_HEADER, check_webhook_url, sign
+from app.webhooks.signing import SIGNATURE_HEADER, resolve_webhook_url, sign
 
 log = logging.getLogger("slimline.worker.webhooks")
 
 
 def send(settings: Settings, delivery: DueDelivery) -> tuple[bool, str]:
-    """POST one delivery; (ok, detail). Redirects are not followed (they could point anywhere)."""
+    """POST one delivery; (ok, detail).
+
+    The host is resolved once and every address checked (``resolve_webhook_url``); the request then goes to
+    a checked address with the original Host header (and TLS server name), so a DNS answer that changes
+    between the check and the connection cannot redirect it. Redirects are not followed (they could point
+    anywhere); a 3xx counts as a failed attempt.
+    """
     try:
-        check_webhook_url(delivery.url, allow_private=settings.webhook_allow_private)
+        addresses = resolve_webhook_url(delivery.url, allow_private=settings.webhook_allow_private)
     except InvalidInput as exc:
         return False, exc.detail
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    url = httpx.URL(delivery.url)
     headers = {
+        "Host": url.netloc.decode("ascii"),
         "Content-Type": "application/json",
         SIGNATURE_HEADER: sign(delivery.secret, body),
         "Slimline-Event": delivery.event,
         "Slimline-Delivery": str(delivery.id),
         "User-Agent": "slimline-webhooks/1",
     }
-    try:
-        response = httpx.post(
-            delivery.url, content=body, headers=headers, timeout=settings.webhook_timeout_s, follow_redirects=False
-        )
-    except httpx.HTTPError as exc:
-        return False, f"{type(exc).__name__}: {exc}"[:500]
-    return 200 <= response.status_code < 300, f"HTTP {response.status_code}"
+    extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
+    detail = "no address to connect to"
+    with httpx.Client(timeout=settings.webhook_timeout_s, follow_redirects=False) as client:
+        for address in addresses:
+            pinned = url.copy_with(host=address.split("%", 1)[0])
+            try:
+                response = client.post(pinned, content=body, headers=headers, extensions=extensions)
+            except httpx.ConnectError as exc:  # try the host's next address, as a browser would
+                detail = f"{type(exc).__name__}: {exc}"[:500]
+                continue
+            except httpx.HTTPError as exc:
+                return False, f"{type(exc).__name__}: {exc}"[:500]
+            return 200 <= response.status_code < 300, f"HTTP {response.status_code}"
+    return False, detail
 
 
 def dispatch_once(settings: Settings) -> int:

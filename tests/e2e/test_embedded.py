@@ -66,3 +66,28 @@ def test_serve_with_a_bootstrap_key_accepts_it_and_prints_no_new_key(tmp_path):
 
 def _running(pattern: str) -> bool:
     return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
+
+
+def test_the_embedded_worker_exits_when_serve_is_killed(tmp_path):
+    with serving(tmp_path) as served:
+        worker_name = f"slimline-cpu-gpu-{served.server.proc.pid}@"
+        assert _running(worker_name)
+        # SIGKILL to the server alone: it stops nothing itself, the worker has to notice.
+        os.kill(served.server.proc.pid, signal.SIGKILL)
+        served.server.proc.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while _running(worker_name) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not _running(worker_name), "the embedded worker outlived a SIGKILLed `slimline serve`"
+
+
+def test_sigint_stops_serve_and_its_worker(tmp_path):
+    with serving(tmp_path) as served:
+        worker_name = f"slimline-cpu-gpu-{served.server.proc.pid}@"
+        assert _running(worker_name)
+        os.kill(served.server.proc.pid, signal.SIGINT)
+        assert served.server.proc.wait(timeout=30) == 0
+        deadline = time.monotonic() + 25
+        while _running(worker_name) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not _running(worker_name), "the embedded worker outlived `slimline serve` after SIGINT"
