@@ -234,6 +234,30 @@ def npz_corrupt_array() -> bytes:
     return _zip({"x.npy": b"\x93NUMPY\x01\x00garbage"})
 
 
+def _npy(header: dict[str, object], data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue() + data
+
+
+def npz_huge_declared_shape() -> bytes:
+    """A valid zip whose .npy header declares 16 TiB (shape (2**42,) float32) over 16 bytes of data."""
+    return _zip({"x.npy": _npy({"descr": "<f4", "fortran_order": False, "shape": (2**42,)}, bytes(16))})
+
+
+def npz_shape_larger_than_data() -> bytes:
+    """The header says 1000 float32 (4000 bytes); the member holds 16."""
+    return _zip({"x.npy": _npy({"descr": "<f4", "fortran_order": False, "shape": (1000,)}, bytes(16))})
+
+
+def npz_negative_shape() -> bytes:
+    return _zip({"x.npy": _npy({"descr": "<f4", "fortran_order": False, "shape": (-4,)}, bytes(16))})
+
+
+def npz_only_non_array_member() -> bytes:
+    return _zip({"data.csv": b"1,2,3\n"})
+
+
 Case = tuple[str, str, Callable[[], bytes], int, str]
 
 HOSTILE_MODELS: list[Case] = [
@@ -266,4 +290,8 @@ HOSTILE_DATASETS: list[Case] = [
     ("mismatched-samples", "data.npz", npz_mismatched_samples, 422, "invalid_dataset"),
     ("non-array-member", "data.npz", npz_with_non_array_member, 422, "invalid_dataset"),
     ("corrupt-array", "data.npz", npz_corrupt_array, 422, "invalid_dataset"),
+    ("huge-declared-shape", "data.npz", npz_huge_declared_shape, 413, "payload_too_large"),
+    ("shape-larger-than-data", "data.npz", npz_shape_larger_than_data, 422, "invalid_dataset"),
+    ("negative-shape", "data.npz", npz_negative_shape, 422, "invalid_dataset"),
+    ("only-non-array-member", "data.npz", npz_only_non_array_member, 422, "invalid_dataset"),
 ]

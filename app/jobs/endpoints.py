@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 
 from app.core.db import READ_CONCURRENCY, session_scope
 from app.core.errors import InvalidInput
-from app.core.pagination import MAX_LIMIT
+from app.core.pagination import MAX_LIMIT, as_utc
 from app.core.schemas.common import Page
 from app.core.settings import Settings
 from app.deps import SessionDep, SettingsDep, StoreDep, TenantDep
@@ -36,6 +36,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 ERRORS = problems(401, 404, 409, 413, 422, 429, 503)
 SSE_POLL_S = 0.5
 SSE_KEEPALIVE_S = 15.0
+MAX_EVENT_SEQ = 2**63 - 1  # job_events.seq is a Postgres bigint
 
 
 def _read(job: Job) -> JobRead:
@@ -111,11 +112,8 @@ def list_jobs(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> Any:
-    if updated_since is not None and updated_since.tzinfo is None:
-        raise InvalidInput(
-            "updated_since needs a time zone (e.g. 2026-01-01T00:00:00Z)",
-            errors=[{"field": "updated_since", "message": "naive datetime"}],
-        )
+    if updated_since is not None:
+        updated_since = as_utc(updated_since, field="updated_since")
     jobs, next_cursor = service.list_jobs(
         session, tenant.id, status=status, updated_since=updated_since, cursor=cursor, limit=limit
     )
@@ -182,6 +180,17 @@ def _sse(settings: Settings, job_id: str, after: int) -> Iterator[str]:
             time.sleep(SSE_POLL_S)
 
 
+def _last_event_seq(value: str) -> int:
+    """The seq in a ``Last-Event-ID`` header; InvalidInput unless it is one this API could have sent."""
+    seq = int(value) if value.isascii() and value.isdigit() and len(value) <= 19 else -1
+    if not 0 <= seq <= MAX_EVENT_SEQ:
+        raise InvalidInput(
+            "Last-Event-ID must be an event id this stream sent (a whole number from 0 to 2^63 - 1)",
+            errors=[{"field": "Last-Event-ID", "message": "not an event id"}],
+        )
+    return seq
+
+
 @router.get(
     "/{job_id}/events",
     response_model=list[EventRead],
@@ -195,13 +204,20 @@ def job_events(
     tenant: TenantDep,
     session: SessionDep,
     settings: SettingsDep,
-    after: Annotated[int, Query(ge=0, description="Only events with seq > after.")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_EVENT_SEQ, description="Only events with seq > after.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Any:
+    """Events with `seq > after`; with `Accept: text/event-stream`, a live Server-Sent Events stream.
+
+    On the stream, a `Last-Event-ID` header (sent by reconnecting clients) replaces `after`. It must be
+    an event id this stream sent (ASCII digits, at most 2^63 - 1); anything else is answered with a 422
+    `invalid_input` problem before the stream starts. An empty header counts as absent.
+    """
+    stream = "text/event-stream" in request.headers.get("accept", "")
+    start = _last_event_seq(last_event_id) if stream and last_event_id else after
     events = service.list_events(session, tenant.id, job_id, after=after, limit=limit)
-    if "text/event-stream" in request.headers.get("accept", ""):
-        start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+    if stream:
         session.close()
         return StreamingResponse(
             _sse(settings, job_id, start),

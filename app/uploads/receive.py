@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import anyio
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
@@ -58,6 +59,7 @@ class _Receiver:
         self._field_buffer = bytearray()
         self.too_large = False
         self.seen_file = False
+        self.ended = False
 
     def on_part_begin(self) -> None:
         self._headers = {}
@@ -115,6 +117,9 @@ class _Receiver:
         elif self._part_name:
             self.fields[self._part_name] = self._field_buffer.decode("utf-8", "replace")
 
+    def on_end(self) -> None:
+        self.ended = True
+
     def close(self) -> None:
         if self.handle is not None:
             self.handle.close()
@@ -124,17 +129,27 @@ class _Receiver:
 async def receive_upload(
     request: Request, *, staging_dir: Path, max_bytes: int, file_field: str = "file"
 ) -> StagedUpload:
-    """Read a ``multipart/form-data`` body into a staging file; raise a DomainError on any problem."""
+    """Read a ``multipart/form-data`` body into a staging file; raise a DomainError on any problem.
+
+    A body that is not well-formed multipart (garbage, a boundary that never appears, a body cut off
+    before the closing boundary) is an InvalidInput (422), never a partial upload.
+    """
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
         raise UnsupportedMediaType("send the file as multipart/form-data with a `file` part")
+    boundary = options[b"boundary"]
+    if not 1 <= len(boundary) <= 70 or not boundary.isascii() or not boundary.strip():
+        raise InvalidInput(
+            "the multipart boundary must be 1 to 70 ASCII characters (RFC 2046)",
+            errors=[{"field": "content-type", "message": "invalid boundary"}],
+        )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD_BYTES:
         raise PayloadTooLarge(f"the request is {declared} bytes; the upload limit is {max_bytes} bytes")
     staging_dir.mkdir(parents=True, exist_ok=True)
     receiver = _Receiver(staging_dir, max_bytes, file_field)
     parser = MultipartParser(
-        options[b"boundary"],
+        boundary,
         callbacks={  # type: ignore[arg-type]
             "on_part_begin": receiver.on_part_begin,
             "on_part_data": receiver.on_part_data,
@@ -143,6 +158,7 @@ async def receive_upload(
             "on_header_value": receiver.on_header_value,
             "on_header_end": receiver.on_header_end,
             "on_headers_finished": receiver.on_headers_finished,
+            "on_end": receiver.on_end,
         },
     )
     try:
@@ -150,6 +166,18 @@ async def receive_upload(
             if chunk:
                 await anyio.to_thread.run_sync(parser.write, chunk)
         parser.finalize()
+        if not receiver.ended:
+            raise InvalidInput(
+                "the multipart body is incomplete: it ends before the closing boundary (a truncated upload?)",
+                errors=[{"field": "body", "message": "truncated multipart body"}],
+            )
+    except MultipartParseError as exc:
+        receiver.close()
+        receiver.path.unlink(missing_ok=True)
+        raise InvalidInput(
+            f"the body is not valid multipart/form-data: {exc}",
+            errors=[{"field": "body", "message": "malformed multipart body"}],
+        ) from None
     except BaseException:
         receiver.close()
         receiver.path.unlink(missing_ok=True)

@@ -12,6 +12,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take 32-bit seeds
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -261,7 +263,9 @@ class Tune(_Strict):
         description="How trials are proposed: `tpe` (Optuna's Tree-structured Parzen Estimator, aware of the "
         "accuracy constraint), `random`, or `grid` (a coarse grid, visited in a seeded order).",
     )
-    seed: int = Field(0, description="Seeds the sampler: the same recipe and data propose the same trials.")
+    seed: int = Field(
+        0, ge=0, le=MAX_SEED, description="Seeds the sampler: the same recipe and data propose the same trials."
+    )
 
     def limit(self, base: QualityLimit) -> QualityLimit:
         """The quality limit the search must respect: ``base`` with this block's fields where set."""
@@ -273,7 +277,9 @@ class DataSplit(_Strict):
     """Reproducible split of the dataset into calibration and evaluation samples (no overlap)."""
 
     calibration_fraction: float = Field(0.5, gt=0.0, lt=1.0)
-    seed: int = 0
+    seed: int = Field(
+        0, ge=0, le=MAX_SEED, description="Seeds the random split: the same seed and data give the same samples."
+    )
     max_eval_samples: int = Field(1000, ge=1, le=1_000_000)
 
 

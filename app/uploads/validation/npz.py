@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -35,6 +37,51 @@ def _count_non_finite(array: np.ndarray) -> tuple[int, int]:
     return nan, inf
 
 
+def _read_npy_header(handle: IO[bytes]) -> tuple[tuple[int, ...], np.dtype[Any], int]:
+    """The shape, dtype and header length in bytes of the ``.npy`` stream in ``handle`` (read no further)."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+    else:
+        raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
+    return shape, dtype, handle.tell()
+
+
+def _vet_array_sizes(path: Path, members: list[zipfile.ZipInfo], *, max_uncompressed_bytes: int) -> None:
+    """Check each member's ``.npy`` header against its real size before numpy allocates anything.
+
+    numpy allocates ``prod(shape) * itemsize`` bytes up front, so a header declaring 16 TiB over a few
+    bytes of data would end in MemoryError: refuse it here (PayloadTooLarge past the limit, else InvalidDataset).
+    """
+    with zipfile.ZipFile(path) as archive:
+        for info in members:
+            name = info.filename.removesuffix(".npy")
+            try:
+                with archive.open(info) as handle:
+                    shape, dtype, header_bytes = _read_npy_header(handle)
+            except (ValueError, TypeError, EOFError, OSError, RecursionError, zipfile.BadZipFile) as exc:
+                raise InvalidDataset(f"array {name!r} is not a valid .npy array: {exc}") from None
+            if dtype.hasobject:
+                raise InvalidDataset(
+                    f"array {name!r} has dtype object (pickled Python objects); only numeric arrays are accepted"
+                )
+            if any(dim < 0 for dim in shape):
+                raise InvalidDataset(f"array {name!r} declares a negative dimension in shape {list(shape)}")
+            declared = math.prod(shape) * dtype.itemsize
+            if declared > max_uncompressed_bytes:
+                raise PayloadTooLarge(
+                    f"array {name!r} declares shape {list(shape)} of {dtype} ({declared} bytes); "
+                    f"datasets may expand to at most {max_uncompressed_bytes} bytes"
+                )
+            if declared != info.file_size - header_bytes:
+                raise InvalidDataset(
+                    f"array {name!r} declares shape {list(shape)} of {dtype} ({declared} bytes) "
+                    f"but holds {info.file_size - header_bytes} bytes of data"
+                )
+
+
 def inspect_dataset(path: Path, *, max_uncompressed_bytes: int) -> DatasetInfo:
     """Validate an ``.npz`` and describe its arrays. Raises InvalidDataset or PayloadTooLarge (zip bomb)."""
     members = safe_members(
@@ -45,6 +92,7 @@ def inspect_dataset(path: Path, *, max_uncompressed_bytes: int) -> DatasetInfo:
     for info in members:
         if not info.filename.endswith(".npy"):
             raise InvalidDataset(f"member {info.filename!r} is not an .npy array; save the dataset with np.savez")
+    _vet_array_sizes(path, members, max_uncompressed_bytes=max_uncompressed_bytes)
     arrays: dict[str, np.ndarray] = {}
     try:
         with np.load(path, allow_pickle=False) as archive:

@@ -16,7 +16,7 @@ class DataSplit:
 
     Attributes:
         calibration_fraction (float | Unset):  Default: 0.5.
-        seed (int | Unset):  Default: 0.
+        seed (int | Unset): Seeds the random split: the same seed and data give the same samples. Default: 0.
         max_eval_samples (int | Unset):  Default: 1000.
     """
 

@@ -111,6 +111,12 @@ def sync_detailed(
 ) -> Response[Problem | list[EventRead]]:
     """Progress events: JSON list, or Server-Sent Events with `Accept: text/event-stream`
 
+     Events with `seq > after`; with `Accept: text/event-stream`, a live Server-Sent Events stream.
+
+    On the stream, a `Last-Event-ID` header (sent by reconnecting clients) replaces `after`. It must be
+    an event id this stream sent (ASCII digits, at most 2^63 - 1); anything else is answered with a 422
+    `invalid_input` problem before the stream starts. An empty header counts as absent.
+
     Args:
         job_id (str):
         after (int | Unset): Only events with seq > after. Default: 0.
@@ -146,6 +152,12 @@ def sync(
 ) -> Problem | list[EventRead] | None:
     """Progress events: JSON list, or Server-Sent Events with `Accept: text/event-stream`
 
+     Events with `seq > after`; with `Accept: text/event-stream`, a live Server-Sent Events stream.
+
+    On the stream, a `Last-Event-ID` header (sent by reconnecting clients) replaces `after`. It must be
+    an event id this stream sent (ASCII digits, at most 2^63 - 1); anything else is answered with a 422
+    `invalid_input` problem before the stream starts. An empty header counts as absent.
+
     Args:
         job_id (str):
         after (int | Unset): Only events with seq > after. Default: 0.
@@ -175,6 +187,12 @@ async def asyncio_detailed(
     limit: int | Unset = 500,
 ) -> Response[Problem | list[EventRead]]:
     """Progress events: JSON list, or Server-Sent Events with `Accept: text/event-stream`
+
+     Events with `seq > after`; with `Accept: text/event-stream`, a live Server-Sent Events stream.
+
+    On the stream, a `Last-Event-ID` header (sent by reconnecting clients) replaces `after`. It must be
+    an event id this stream sent (ASCII digits, at most 2^63 - 1); anything else is answered with a 422
+    `invalid_input` problem before the stream starts. An empty header counts as absent.
 
     Args:
         job_id (str):
@@ -208,6 +226,12 @@ async def asyncio(
     limit: int | Unset = 500,
 ) -> Problem | list[EventRead] | None:
     """Progress events: JSON list, or Server-Sent Events with `Accept: text/event-stream`
+
+     Events with `seq > after`; with `Accept: text/event-stream`, a live Server-Sent Events stream.
+
+    On the stream, a `Last-Event-ID` header (sent by reconnecting clients) replaces `after`. It must be
+    an event id this stream sent (ASCII digits, at most 2^63 - 1); anything else is answered with a 422
+    `invalid_input` problem before the stream starts. An empty header counts as absent.
 
     Args:
         job_id (str):
