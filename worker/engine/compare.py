@@ -50,14 +50,7 @@ def compare(
         )
         speedup = timings.speedup("original", "candidate")
         return {
-            "verdict": {
-                "within": quality.within,
-                "decided_by": quality.decided_by,
-                "why": quality.why,
-                "judged_by": "rollout" if ctx.plan.stateful else "samples",
-                "state": ctx.plan.state,
-                "steps": int(len(ctx.plan.indices)),
-            },
+            "verdict": ctx.verdict(quality),
             "per_output": quality.per_output,
             "speedup": speedup.value,
             "speedup_interval": [speedup.low, speedup.high],

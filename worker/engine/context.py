@@ -79,6 +79,19 @@ class PassContext:
             indices = np.resize(evaluation, self.latency_batch)
         return self.dataset.feed_for(indices)
 
+    def verdict(self, quality: Quality) -> dict[str, Any]:
+        """The report's ``verdict`` block: within or not, the deciding output, and how the data was run."""
+        return {
+            "within": quality.within,
+            "decided_by": quality.decided_by,
+            "why": quality.why,
+            "judged_by": "rollout" if self.plan.stateful else "samples",
+            "state": self.plan.state,
+            "sequences": len(self.plan.sequences) if self.plan.stateful else None,
+            "steps": int(len(self.plan.indices)),
+            "outputs": self.judge.describe(),
+        }
+
     def within_limit(self, candidate: Quality) -> tuple[bool, str]:
         """Does ``candidate`` respect the quality limit on every output? Returns (ok, the numbers as a sentence)."""
         return candidate.within, candidate.why
