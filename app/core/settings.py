@@ -69,6 +69,30 @@ class Settings(BaseSettings):
     tenant_uploads_per_minute: int = Field(60, ge=1, description="Uploads per tenant per minute (429 above).")
     tenant_max_active_jobs: int = Field(50, ge=1, description="Queued + running jobs per tenant.")
     tenant_max_stored_bytes: int = Field(100 * 1024**3, ge=1, description="Models + datasets + artifacts per tenant.")
+    tenant_max_concurrent_uploads: int = Field(
+        4, ge=1, description="Uploads one tenant may stream at once (429 above): stalled sockets cost only their own."
+    )
+    body_read_timeout_s: float = Field(
+        30.0, gt=0, description="An upload whose client sends nothing for this long is dropped (408)."
+    )
+    db_pool_timeout_s: float = Field(
+        5.0, gt=0, description="Wait for a database connection at most this long, then answer 503 with Retry-After."
+    )
+    api_key_cache_s: float = Field(
+        5.0, ge=0, le=300, description="How long a verified API key is trusted without a database read; a revoked "
+        "or expired key stops working within this time."
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token for GET /metrics. Unset: /metrics is off unless SLIMLINE_METRICS_PUBLIC=true."
+    )
+    metrics_public: bool = Field(False, description="Serve /metrics without a token (only on a private listener).")
+
+    job_memory_limit_bytes: int | None = Field(
+        None,
+        ge=64 * 1024**2,
+        description="Memory one job may use (its own child process); unset = the worker's memory divided by its "
+        "concurrency, less a reserve for the worker itself.",
+    )
 
     engine_threads: int | None = Field(None, ge=1, le=256, description="onnxruntime intra-op threads.")
     engine_latency_budget_s: float = Field(
