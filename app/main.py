@@ -25,6 +25,8 @@ from app.core.storage import make_store
 
 log = logging.getLogger("slimline.api")
 PROBLEM_BASE = "https://slimline.dev/problems/"
+# The routes whose multipart body is streamed to staging under its own cap (app/uploads/receive.py).
+UPLOAD_PATHS = frozenset({"/v1/models", "/v1/datasets"})
 
 
 def problem(
@@ -188,10 +190,12 @@ class RequestContextMiddleware:
             return message
 
         try:
-            # Every body but a multipart upload (capped while streamed, app/uploads/receive.py) is capped here,
-            # whatever its Content-Type says: routes parse JSON sent as text/plain or with no type at all.
+            # Every body but a multipart upload to an upload route (capped while streamed, app/uploads/receive.py)
+            # is capped here, whatever its Content-Type says: routes parse JSON sent as text/plain, with no type
+            # at all, or claiming to be multipart.
             media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-            if media_type != "multipart/form-data":
+            streamed_upload = media_type == "multipart/form-data" and scope["path"].rstrip("/") in UPLOAD_PATHS
+            if not streamed_upload:
                 length = headers.get("content-length", "")
                 if length.isdigit() and int(length) > limit:
                     exc = PayloadTooLarge(f"request bodies are limited to {limit} bytes")

@@ -45,3 +45,12 @@ def test_a_small_body_is_handled_normally(client, auth, content_type):
     response = client.post("/v1/jobs", headers={**auth, **_headers(content_type)}, content=b"{}")
     assert response.status_code not in (401, 413), response.text
     assert response.status_code < 500
+
+
+@pytest.mark.parametrize("path", ["/v1/jobs", "/v1/webhooks", "/v1/jobs/job_x/cancel"])
+def test_a_body_that_claims_to_be_multipart_is_capped_outside_the_upload_routes(client, path):
+    # Only the upload routes stream multipart bodies under their own cap; anywhere else the claim changes nothing.
+    headers = {"Content-Type": "multipart/form-data; boundary=x"}
+    response = client.post(path, headers=headers, content=b" " * TWO_MIB)
+    assert response.status_code == 413, response.text
+    assert response.json()["code"] == "payload_too_large"
