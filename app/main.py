@@ -22,6 +22,7 @@ from app.core.observability import Metrics, request_id_var
 from app.core.schemas.common import Problem
 from app.core.settings import Settings, get_settings
 from app.core.storage import make_store
+from app.validation_errors import body_model, describe
 
 log = logging.getLogger("slimline.api")
 PROBLEM_BASE = "https://slimline.dev/problems/"
@@ -52,13 +53,6 @@ def problem(
     return JSONResponse(body.model_dump(), status_code=status, media_type="application/problem+json", headers=headers)
 
 
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in ("body", "query", "header", "path"):
-        parts = parts[1:] if parts[0] == "body" else parts
-    return ".".join(parts) or "body"
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
@@ -74,7 +68,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
+        errors = describe(exc.errors(), document=exc.body, model=body_model(request.scope.get("route")))
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]) or "invalid request"
         return problem(422, "validation_error", "Invalid request", detail, errors=errors, instance=request.url.path)
 
