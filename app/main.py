@@ -22,6 +22,7 @@ from app.core.observability import Metrics, request_id_var
 from app.core.schemas.common import Problem
 from app.core.settings import Settings, get_settings
 from app.core.storage import make_store
+from app.docs_ui import install_offline_docs
 from app.validation_errors import body_model, describe
 
 log = logging.getLogger("slimline.api")
@@ -251,11 +252,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Model optimization as a service: upload a model and a dataset, queue an optimization "
         "job, and download a smaller, faster ONNX model with a report that proves what changed.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_offline_docs: no CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = make_store(settings)
     app.state.metrics = Metrics(settings.database_url)
     install_error_handlers(app)
+    install_offline_docs(app)
 
     from app.jobs import endpoints as jobs
     from app.ops import endpoints as ops

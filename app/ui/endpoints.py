@@ -12,8 +12,10 @@ UI_DIR = Path(__file__).resolve().parent
 router = APIRouter(include_in_schema=False)
 
 
+@router.get("/")
 @router.get("/ui")
 def ui_root() -> RedirectResponse:
+    """The service's front page is the dashboard."""
     return RedirectResponse("/ui/")
 
 
