@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -52,13 +53,45 @@ def _spec(value: onnx.ValueInfoProto) -> TensorSpec:
     return TensorSpec(name=value.name, dtype=_dtype_name(tensor.elem_type), shape=shape)
 
 
+def _graph_tensors(graph: onnx.GraphProto) -> Iterator[TensorProto]:
+    """Every tensor a graph holds: initializers (dense and sparse) and node attributes, subgraphs included."""
+    yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield from (sparse.values, sparse.indices)
+    yield from _node_tensors(graph.node)
+
+
+def _node_tensors(nodes: Iterable[onnx.NodeProto]) -> Iterator[TensorProto]:
+    for node in nodes:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            if attr.HasField("sparse_tensor"):
+                yield from (attr.sparse_tensor.values, attr.sparse_tensor.indices)
+            for sparse in attr.sparse_tensors:
+                yield from (sparse.values, sparse.indices)
+            if attr.HasField("g"):  # If branches, Loop and Scan bodies, nested to any depth
+                yield from _graph_tensors(attr.g)
+            for subgraph in attr.graphs:
+                yield from _graph_tensors(subgraph)
+
+
+def _all_tensors(model: onnx.ModelProto) -> Iterator[TensorProto]:
+    yield from _graph_tensors(model.graph)
+    for function in model.functions:
+        yield from _node_tensors(function.node)
+
+
 def _check_external_data(model: onnx.ModelProto) -> None:
-    """External data must stay inside the model's directory; we accept one file, so it must not exist at all."""
-    tensors = list(model.graph.initializer)
-    for node in model.graph.node:
-        tensors.extend(attr.t for attr in node.attribute if attr.HasField("t"))
-    for tensor in tensors:
-        if tensor.data_location != TensorProto.EXTERNAL:
+    """Refuse external data anywhere in the model (subgraphs and functions included), by name alone.
+
+    We accept one file, so no external location can be valid. The decision never looks at the file
+    system: a name that exists next to the API and one that does not get the same answer, so an
+    upload cannot probe for files, and the checker never sees a location to resolve (docs/security.md).
+    """
+    for tensor in _all_tensors(model):
+        if tensor.data_location != TensorProto.EXTERNAL and not tensor.external_data:
             continue
         location = next((e.value for e in tensor.external_data if e.key == "location"), "")
         normalized = os.path.normpath(location)
