@@ -31,7 +31,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     connection (a rollback round trip) goes to the thread pool. Routes that never touch the
     session (cached auth, hot-path reads) cost no thread hop here.
     """
-    session = session_factory(request.app.state.settings.database_url)()
+    settings = request.app.state.settings
+    session = session_factory(settings.database_url, settings.db_pool_timeout_s)()
     try:
         yield session
     finally:

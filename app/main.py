@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -86,8 +87,31 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every pooled connection stayed busy for db_pool_timeout_s: overload, not a bug (never 500).
+        log.warning("database pool exhausted", extra={"error": str(exc)})
+        return problem(
+            503,
+            "database_busy",
+            "Service unavailable",
+            "the server is busy: no database connection came free in time; retry shortly",
+            instance=request.url.path,
+            headers={"Retry-After": "2"},
+        )
+
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
+        if "database is locked" in str(exc.orig):  # SQLite: another writer held the lock past busy_timeout
+            log.warning("database busy", extra={"error": str(exc.orig)})
+            return problem(
+                503,
+                "database_busy",
+                "Service unavailable",
+                "the database is busy; retry shortly",
+                instance=request.url.path,
+                headers={"Retry-After": "2"},
+            )
         if getattr(exc.orig, "sqlstate", None) in ("40P01", "40001"):  # deadlock / serialization failure
             log.warning("transient database conflict", extra={"error": str(exc.orig)})
             return problem(

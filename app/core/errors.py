@@ -103,3 +103,11 @@ class RateLimited(DomainError):
 
 class QuotaExceeded(DomainError):
     code, status, title = "quota_exceeded", 403, "Quota exceeded"
+
+
+class BodyTimeout(DomainError):
+    code, status, title = "body_timeout", 408, "Request timeout"
+
+
+class TooManyUploads(RateLimited):
+    code = "too_many_uploads"

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from app.core.pagination import MAX_LIMIT
 from app.core.schemas.common import Page
+from app.core.settings import Settings
 from app.deps import SessionDep, SettingsDep, StoreDep, TenantDep
 from app.http import BLOB_RESPONSES, RedirectQuery, blob_download, problems
+from app.tenants.limits import upload_lease_s
 from app.uploads import service
 from app.uploads.kinds import DATASETS, MODELS, UploadKind
 from app.uploads.receive import receive_upload
 
-ERRORS = problems(401, 403, 404, 409, 413, 415, 422, 429, 503, 507)
+log = logging.getLogger("slimline.api")
+ERRORS = problems(401, 403, 404, 408, 409, 413, 415, 422, 429, 503, 507)
 CONTENT_MEDIA_TYPE = "application/octet-stream"
 
 
@@ -44,6 +52,40 @@ def _upload_body(description: str) -> dict[str, Any]:
     }
 
 
+def _slot_keeper(session: Session, slot_id: int, settings: Settings) -> Callable[[], Awaitable[None]]:
+    """Renew the upload's slot every third of its lease while chunks arrive (one short transaction each).
+
+    The request's session is idle while the body streams, so the renewal borrows it and commits.
+    """
+    every_s = upload_lease_s(settings) / 3
+    due = time.monotonic() + every_s
+
+    async def renew() -> None:
+        nonlocal due
+        if time.monotonic() >= due:
+            due = time.monotonic() + every_s
+            await run_in_threadpool(_in_transaction, session, service.renew_slot, slot_id, settings)
+
+    return renew
+
+
+def _in_transaction(session: Session, work: Callable[..., None], *args: Any) -> None:
+    try:
+        work(session, *args)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _give_back(session: Session, slot_id: int) -> None:
+    """Release a failed upload's slot; if the database is unreachable the lease lapses on its own."""
+    try:
+        _in_transaction(session, service.release_slot, slot_id)
+    except SQLAlchemyError as exc:
+        log.warning("could not release upload slot %s: %s", slot_id, exc)
+
+
 def make_router(kind: UploadKind[Any]) -> APIRouter:
     """The five routes of an uploaded resource: upload, list, get, download, delete."""
     name, plural, read_schema = kind.name, kind.plural, kind.read_schema
@@ -61,21 +103,32 @@ def make_router(kind: UploadKind[Any]) -> APIRouter:
     async def upload(
         request: Request, tenant: TenantDep, session: SessionDep, store: StoreDep, settings: SettingsDep
     ) -> Any:
-        await run_in_threadpool(service.admit_upload, session, tenant.id, settings)
-        staged = await receive_upload(request, staging_dir=settings.staging_dir, max_bytes=settings.max_upload_bytes)
+        # Admission commits at once: no database connection is held while the body streams.
+        slot_id = await run_in_threadpool(service.admit_upload, session, tenant.id, settings)
+        await run_in_threadpool(session.commit)
         row: Any = None
+        staged = None
         try:
+            staged = await receive_upload(
+                request,
+                staging_dir=settings.staging_dir,
+                max_bytes=settings.max_upload_bytes,
+                read_timeout_s=settings.body_read_timeout_s,
+                on_chunk=_slot_keeper(session, slot_id, settings),
+            )
             row = await run_in_threadpool(
-                service.create, session, store, settings, kind, tenant_id=tenant.id, staged=staged
+                service.create, session, store, settings, kind, tenant_id=tenant.id, staged=staged, slot_id=slot_id
             )
             await run_in_threadpool(session.commit)
         except BaseException:
             await run_in_threadpool(session.rollback)
             if row is not None:
                 store.delete(row.blob_key)
+            await run_in_threadpool(_give_back, session, slot_id)
             raise
         finally:
-            staged.discard()
+            if staged is not None:
+                staged.discard()
         return read_schema.model_validate(row)
 
     @router.get(

@@ -10,6 +10,7 @@ import errno
 import hashlib
 import os
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -19,7 +20,14 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from app.core.errors import InsufficientStorage, InvalidInput, PayloadTooLarge, StorageError, UnsupportedMediaType
+from app.core.errors import (
+    BodyTimeout,
+    InsufficientStorage,
+    InvalidInput,
+    PayloadTooLarge,
+    StorageError,
+    UnsupportedMediaType,
+)
 
 MAX_FIELD_BYTES = 4096
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -126,13 +134,38 @@ class _Receiver:
             self.handle = None
 
 
+async def _chunks(request: Request, read_timeout_s: float | None) -> AsyncIterator[bytes]:
+    """The body's chunks; BodyTimeout (408) when the client sends nothing for ``read_timeout_s`` seconds."""
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            with anyio.fail_after(read_timeout_s):
+                chunk = await stream.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise BodyTimeout(
+                f"the client sent nothing for {read_timeout_s:g} s; the upload was dropped",
+                headers={"Connection": "close"},
+            ) from None
+        yield chunk
+
+
 async def receive_upload(
-    request: Request, *, staging_dir: Path, max_bytes: int, file_field: str = "file"
+    request: Request,
+    *,
+    staging_dir: Path,
+    max_bytes: int,
+    file_field: str = "file",
+    read_timeout_s: float | None = None,
+    on_chunk: Callable[[], Awaitable[None]] | None = None,
 ) -> StagedUpload:
     """Read a ``multipart/form-data`` body into a staging file; raise a DomainError on any problem.
 
     A body that is not well-formed multipart (garbage, a boundary that never appears, a body cut off
-    before the closing boundary) is an InvalidInput (422), never a partial upload.
+    before the closing boundary) is an InvalidInput (422), never a partial upload. A client that
+    sends nothing for ``read_timeout_s`` seconds gets a BodyTimeout (408). ``on_chunk`` is awaited
+    after each chunk (the caller renews its upload slot there).
     """
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
@@ -162,9 +195,11 @@ async def receive_upload(
         },
     )
     try:
-        async for chunk in request.stream():
+        async for chunk in _chunks(request, read_timeout_s):
             if chunk:
                 await anyio.to_thread.run_sync(parser.write, chunk)
+            if on_chunk is not None:
+                await on_chunk()
         parser.finalize()
         if not receiver.ended:
             raise InvalidInput(

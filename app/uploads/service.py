@@ -17,7 +17,12 @@ from app.core.pagination import paginate
 from app.core.settings import Settings
 from app.core.storage import BlobStore
 from app.jobs.states import ACTIVE
-from app.tenants.limits import check_storage_quota, check_upload_rate
+from app.tenants.limits import (
+    acquire_upload_slot,
+    check_storage_quota,
+    release_upload_slot,
+    renew_upload_slot,
+)
 from app.uploads.kinds import RowT, UploadKind
 from app.uploads.receive import StagedUpload
 
@@ -28,9 +33,22 @@ def _name(staged: StagedUpload) -> str:
     return (staged.fields.get("name") or staged.filename or "upload").strip()[:MAX_NAME] or "upload"
 
 
-def admit_upload(session: Session, tenant_id: str, settings: Settings) -> None:
-    """Refuse an upload before its body is read: the tenant's upload rate limit."""
-    check_upload_rate(session, tenant_id, settings)
+def admit_upload(session: Session, tenant_id: str, settings: Settings) -> int:
+    """Admit an upload before its body is read (rate and concurrency limits, 429); returns its slot id.
+
+    The edge commits at once, so no connection is held while the body streams.
+    """
+    return acquire_upload_slot(session, tenant_id, settings)
+
+
+def renew_slot(session: Session, slot_id: int, settings: Settings) -> None:
+    """Keep an upload's slot while its body still arrives."""
+    renew_upload_slot(session, slot_id, settings)
+
+
+def release_slot(session: Session, slot_id: int) -> None:
+    """Give an upload's slot back (the upload failed; ``create`` releases it on success)."""
+    release_upload_slot(session, slot_id)
 
 
 def create(
@@ -41,15 +59,17 @@ def create(
     *,
     tenant_id: str,
     staged: StagedUpload,
+    slot_id: int | None = None,
 ) -> RowT:
     """Validate an uploaded model (ONNX or torch.export .pt2) or ``.npz`` dataset and store it.
 
-    The blob goes first, outside any write transaction (a sealed store may write the tenant's
-    data key in its own transaction; SQLite allows one writer). A failed flush removes the blob;
-    the edge commits.
+    Validation runs before the first query, so no connection is held while it runs. The blob goes
+    next, outside any write transaction (a sealed store may write the tenant's data key in its own
+    transaction; SQLite allows one writer). The row replaces the upload's slot; a failed flush
+    removes the blob; the edge commits.
     """
-    check_storage_quota(session, tenant_id, settings, staged.size_bytes)
     columns = kind.inspect(staged, settings)
+    check_storage_quota(session, tenant_id, settings, staged.size_bytes)
     row_id = new_id(kind.name)
     key = kind.blob_key(tenant_id, row_id)
     row = kind.orm(
@@ -65,6 +85,8 @@ def create(
     session.add(row)
     try:
         session.flush()
+        if slot_id is not None:
+            release_upload_slot(session, slot_id)
     except BaseException:
         store.delete(key)
         raise
