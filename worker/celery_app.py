@@ -9,13 +9,14 @@ import signal
 import threading
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import celeryd_after_setup, worker_process_init, worker_ready, worker_shutdown
 
 from app.core.db import get_engine
 from app.core.observability import configure_logging
 from app.core.settings import get_settings
 from app.jobs.reaper import reap_once
 from app.jobs.routing import celery_config
+from worker.job_memory import MIB, job_limit_bytes
 
 log = logging.getLogger("slimline.worker")
 settings = get_settings()
@@ -25,6 +26,24 @@ celery = Celery("slimline", include=["worker.tasks"])
 celery.conf.update(celery_config(settings))
 
 _reaper_stop = threading.Event()
+_concurrency = 1  # the worker's, set before the pool processes fork (they inherit it)
+
+
+@celeryd_after_setup.connect
+def _record_concurrency(instance: object, **_: object) -> None:
+    global _concurrency
+    _concurrency = max(1, int(getattr(instance, "concurrency", None) or 1))
+    log.info(
+        "job memory limit: %d MB per job (%s, concurrency %d)",
+        job_memory_limit_bytes() // MIB,
+        "SLIMLINE_JOB_MEMORY_LIMIT_BYTES" if settings.job_memory_limit_bytes else "derived",
+        _concurrency,
+    )
+
+
+def job_memory_limit_bytes() -> int:
+    """The memory one job's process may use: the setting, or this worker's memory share per concurrency slot."""
+    return job_limit_bytes(settings.job_memory_limit_bytes, _concurrency)
 
 
 def _reaper_loop() -> None:

@@ -7,20 +7,26 @@ import logging
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from app.core.db import session_scope
+from app.core.db import get_engine, session_scope
 from app.core.observability import job_id_var
 from app.core.schemas.recipe import Recipe
 from app.core.settings import Settings
 from app.core.storage import BlobStore, artifact_key, make_store
 from app.jobs.lifecycle import ClaimedJob, claim, fail, heartbeat, record_progress, still_ours, succeed
+from worker.job_memory import MIB
 from worker.study_storage import study_name, study_storage_url
 
+if TYPE_CHECKING:  # the engine is imported when the first job runs, not when the worker starts
+    from worker.engine import OptimizeResult, ProgressFn
+
 log = logging.getLogger("slimline.worker.runner")
+EngineCall = Callable[["ProgressFn", Callable[[], bool]], "OptimizeResult"]
 PROGRESS_WRITE_INTERVAL_S = 0.5
 CANCEL_POLL_INTERVAL_S = 0.5
 MEDIA_TYPES = {
@@ -144,8 +150,11 @@ def _finish_failed(settings: Settings, job: ClaimedJob, code: str, message: str)
         fail(session, job.job_id, job.attempt, code=code, message=message)
 
 
-def run_job(settings: Settings, job_id: str, *, worker: str) -> None:
-    """Claim ``job_id`` and run it to a terminal state (or leave it to whoever owns it now)."""
+def run_job(settings: Settings, job_id: str, *, worker: str, memory_limit_bytes: int) -> None:
+    """Claim ``job_id`` and run it to a terminal state (or leave it to whoever owns it now).
+
+    The engine runs in a child process held to ``memory_limit_bytes`` (worker/jobproc.py).
+    """
     token = job_id_var.set(job_id)
     try:
         with session_scope(settings.database_url) as session:
@@ -154,13 +163,56 @@ def run_job(settings: Settings, job_id: str, *, worker: str) -> None:
             log.info("job is not queued; nothing to do (duplicate or late delivery)")
             return
         log.info("job claimed", extra={"attempt": job.attempt})
-        _execute(settings, job)
+        _execute(settings, job, memory_limit_bytes)
     finally:
         job_id_var.reset(token)
 
 
-def _execute(settings: Settings, job: ClaimedJob) -> None:
-    from worker.engine import Cancelled, EngineError, optimize
+def _engine_call(settings: Settings, job: ClaimedJob, recipe: Recipe, work: Path) -> EngineCall:
+    """The engine's run of the job, as the job's child process calls it (it sees only files and the pipe)."""
+
+    def call(progress: ProgressFn, is_cancelled: Callable[[], bool]) -> OptimizeResult:
+        from worker.engine import optimize
+
+        # pooled connections came with the fork and belong to the parent; the tuning study opens its own
+        get_engine(settings.database_url).dispose(close=False)
+        out_dir = work / "out"
+        out_dir.mkdir()
+        return optimize(
+            work / ("model.pt2" if job.model_format == "torch_export" else "model.onnx"),
+            work / "data.npz",
+            recipe,
+            out_dir,
+            model_format=job.model_format,  # type: ignore[arg-type]
+            progress=progress,
+            is_cancelled=is_cancelled,
+            threads=settings.engine_threads,
+            latency_budget_s=settings.engine_latency_budget_s,
+            # a redelivered job continues its tuning study from the database instead of starting over
+            study_storage=study_storage_url(settings.database_url) if recipe.tune else None,
+            study_name=study_name(job.job_id) if recipe.tune else None,
+        )
+
+    return call
+
+
+def _preload_engine(recipe: Recipe, model_format: str) -> None:
+    """Import in this process what the job's child will need, once per worker process instead of once per job."""
+    import onnxruntime  # noqa: F401 - every job runs onnxruntime
+
+    if model_format == "torch_export" or recipe.tune is not None or any(p.type == "prune" for p in recipe.passes):
+        import torch  # noqa: F401 - a few seconds to import; importing runs nothing, so forking after it is safe
+
+
+def _uses_cuda(recipe: Recipe) -> bool:
+    # CUDA maps tens of GB of address space it never touches: such a job is held by resident memory only
+    finetune_devices = {getattr(getattr(config, "finetune", None), "device", None) for config in recipe.passes}
+    return recipe.target.device == "cuda" or "cuda" in finetune_devices
+
+
+def _execute(settings: Settings, job: ClaimedJob, memory_limit_bytes: int) -> None:
+    from worker.engine import Cancelled, EngineError
+    from worker.jobproc import ChildDied, run_in_child
 
     store = make_store(settings)
     recipe = Recipe.model_validate(job.recipe)
@@ -170,25 +222,17 @@ def _execute(settings: Settings, job: ClaimedJob) -> None:
         try:
             ctx.progress("fetching inputs", 0.0)
             model_path = work / ("model.pt2" if job.model_format == "torch_export" else "model.onnx")
-            data_path = work / "data.npz"
             store.get_to_file(job.model_blob_key, model_path)
-            store.get_to_file(job.dataset_blob_key, data_path)
-            out_dir = work / "out"
-            out_dir.mkdir()
-            result = optimize(
-                model_path,
-                data_path,
-                recipe,
-                out_dir,
-                model_format=job.model_format,  # type: ignore[arg-type]
+            store.get_to_file(job.dataset_blob_key, work / "data.npz")
+            _preload_engine(recipe, job.model_format)
+            result, peak_bytes = run_in_child(
+                _engine_call(settings, job, recipe, work),
+                limit_bytes=memory_limit_bytes,
                 progress=ctx.progress,
                 is_cancelled=ctx.is_cancelled,
-                threads=settings.engine_threads,
-                latency_budget_s=settings.engine_latency_budget_s,
-                # a redelivered job continues its tuning study from the database instead of starting over
-                study_storage=study_storage_url(settings.database_url) if recipe.tune else None,
-                study_name=study_name(job.job_id) if recipe.tune else None,
+                limit_address_space=not _uses_cuda(recipe),
             )
+            log.info("engine finished", extra={"peak_rss_mb": peak_bytes // MIB, "limit_mb": memory_limit_bytes // MIB})
             if ctx.is_cancelled():
                 raise Cancelled("cancelled", "the job was cancelled")
             ctx.progress("storing artifacts", 0.99)
@@ -218,6 +262,9 @@ def _execute(settings: Settings, job: ClaimedJob) -> None:
                 "time_limit_exceeded",
                 f"the job ran longer than {settings.job_soft_time_limit_s} s and was stopped",
             )
+        except ChildDied as exc:
+            log.error("job's process died", extra={"error": str(exc)})
+            _finish_failed(settings, job, "internal_error", f"{exc}; the job id is {job.job_id}")
         except Exception as exc:  # noqa: BLE001 - the worker must survive anything a job does
             log.exception("job crashed")
             _finish_failed(

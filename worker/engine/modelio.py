@@ -177,11 +177,41 @@ def default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+_arena_limit_bytes: int | None = None
+
+
+def limit_arena(max_bytes: int) -> None:
+    """Make this process's sessions share one CPU arena of at most ``max_bytes``, grown only by what is asked.
+
+    Call once per process, before any session: the worker calls it in each job's process (worker/jobproc.py),
+    so a tensor beyond the job's memory limit is refused by onnxruntime instead of being allocated.
+    """
+    global _arena_limit_bytes
+    import onnxruntime as ort
+
+    same_as_requested = 1  # kSameAsRequested: the default kNextPowerOfTwo would double a 3 GB request to 4 GB
+    config = ort.OrtArenaCfg(max_bytes, same_as_requested, -1, -1)
+    memory = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+    ort.create_and_register_allocator(memory, config)
+    _arena_limit_bytes = max_bytes
+
+
+def session_options() -> Any:
+    """Session options every session of the engine starts from: quiet, and on the capped arena when there is one."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if _arena_limit_bytes is not None:
+        options.add_session_config_entry("session.use_env_allocators", "1")
+    return options
+
+
 def session(path: Path, *, device: str, threads: int, optimization: str = "all") -> Any:
     """An onnxruntime session with a fixed thread count (so measurements are comparable)."""
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
+    options = session_options()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -190,7 +220,6 @@ def session(path: Path, *, device: str, threads: int, optimization: str = "all")
         "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
         "none": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
     }[optimization]
-    options.log_severity_level = 3
     try:
         return ort.InferenceSession(str(path), sess_options=options, providers=providers_for(device))
     except EngineError:

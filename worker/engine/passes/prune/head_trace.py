@@ -17,6 +17,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
+from worker.engine import modelio
 from worker.engine.lift.channels import UNARY
 from worker.engine.lift.graph import GraphIndex
 
@@ -146,9 +147,8 @@ def concrete_shapes(model: onnx.ModelProto, feed: dict[str, np.ndarray]) -> dict
             if name and name not in present and types.get(name):
                 probe.graph.output.append(helper.make_tensor_value_info(name, types[name], None))
                 present.add(name)
-    options = ort.SessionOptions()
+    options = modelio.session_options()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.log_severity_level = 3
     session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
     values = session.run(None, feed)
     shapes = {o.name: tuple(np.shape(v)) for o, v in zip(session.get_outputs(), values, strict=True)}

@@ -216,10 +216,9 @@ def fp32_optimized(ctx: PassContext, source: Path, config: QuantizePass) -> Cand
     import onnxruntime as ort
 
     out = ctx.scratch("fp32-opt") / "model.onnx"
-    options = ort.SessionOptions()
+    options = modelio.session_options()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
     options.optimized_model_filepath = str(out)
-    options.log_severity_level = 3
     try:
         ort.InferenceSession(str(source), sess_options=options, providers=modelio.providers_for(ctx.target.device))
     except EngineError:
