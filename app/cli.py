@@ -56,6 +56,17 @@ def _bootstrap_key(settings: Settings) -> str | None:
         return plaintext
 
 
+def _seal_webhook_secrets(settings: Settings) -> int:
+    """With a master key set, seal the webhook secrets stored before encryption was on. Returns how many."""
+    if settings.encryption_key is None:
+        return 0
+    from app.core.db import session_scope
+    from app.webhooks.service import seal_plaintext_secrets
+
+    with session_scope(settings.database_url) as session:
+        return seal_plaintext_secrets(session, settings.master_keys)
+
+
 def _check_schema(settings: Settings) -> None:
     from app.core.migrate import SchemaBehind, ensure_database_ready
 
@@ -140,6 +151,7 @@ def serve(
     configure_logging(settings.log_level, settings.log_json)
     _check_schema(settings)
     new_key = _bootstrap_key(settings)
+    _seal_webhook_secrets(settings)
     # The worker exits with this process even when it is SIGKILLed: by a parent-death signal where Linux
     # offers one, and by a thread in the worker that watches for this pid to go (worker/celery_app.py).
     env = {**os.environ, "SLIMLINE_DATA_DIR": str(settings.data_dir), "SLIMLINE_EXIT_WITH_PARENT": str(os.getpid())}
@@ -204,6 +216,7 @@ def api(
     configure_logging(settings.log_level, settings.log_json)
     _check_schema(settings)
     _bootstrap_key(settings)
+    _seal_webhook_secrets(settings)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -251,17 +264,111 @@ def db_current() -> None:
     typer.echo(json.dumps({"current": current_revision(settings.database_url), "head": head_revision()}))
 
 
+TenantOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Operator: the tenant, read in the database directly. Without it: the logged-in key's tenant "
+        "over the API (`slimline login`)."
+    ),
+]
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration_s(text: str) -> int:
+    """``90d``, ``12h``, ``30m``, ``3600s`` or ``3600`` as seconds."""
+    text = text.strip().lower()
+    unit = _DURATION_UNITS.get(text[-1:])
+    number = text[:-1] if unit is not None else text
+    if not number.isdigit() or int(number) <= 0:
+        raise typer.BadParameter(f"{text!r} is not a duration such as 90d, 12h, 30m or 3600s")
+    return int(number) * (unit or 1)
+
+
+def _key_view(row: object) -> dict[str, object]:
+    from app.tenants.schemas import ApiKeyRead
+
+    return ApiKeyRead.model_validate(row).model_dump(mode="json")
+
+
 @keys_cli.command("create")
-def keys_create(tenant: Annotated[str, typer.Option(help="Tenant name (created if new).")]) -> None:
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="Tenant name (created if new).")],
+    name: Annotated[str | None, typer.Option(help="A label, to tell keys apart.")] = None,
+    expires_in: Annotated[
+        str | None, typer.Option("--expires-in", help="Expire after this long: 90d, 12h, 30m, 3600s.")
+    ] = None,
+) -> None:
     """Create an API key for TENANT and print it once (only its sha256 is stored)."""
+    from datetime import timedelta
+
     from app.core.db import session_scope
+    from app.core.models import utcnow
     from app.tenants.keys import create_key
+
+    expires_at = None if expires_in is None else utcnow() + timedelta(seconds=parse_duration_s(expires_in))
+    settings = _settings()
+    _check_schema(settings)
+    with session_scope(settings.database_url) as session:
+        t, row, plaintext = create_key(session, tenant, name=name, expires_at=expires_at)
+        created = {"tenant": t.name, "key_id": row.id, "api_key": plaintext, "name": row.name}
+        created["expires_at"] = row.expires_at.isoformat() if row.expires_at else None
+    typer.echo(json.dumps(created))
+
+
+@keys_cli.command("list")
+def keys_list(tenant: TenantOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List a tenant's keys (ids, names, prefixes, expiry, revocation; never the keys)."""
+    from slimline_client.cli import keys_list as list_over_api
+    from slimline_client.cli import print_keys
+
+    if tenant is None:
+        list_over_api(as_json)
+        return
+    from sqlalchemy import select
+
+    from app.core.db import session_scope
+    from app.core.models import Tenant
+    from app.tenants.service import list_keys
 
     settings = _settings()
     _check_schema(settings)
     with session_scope(settings.database_url) as session:
-        t, row, plaintext = create_key(session, tenant)
-    typer.echo(json.dumps({"tenant": t.name, "key_id": row.id, "api_key": plaintext}))
+        tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == tenant))
+        if tenant_id is None:
+            typer.echo(f"error: no tenant named {tenant!r}", err=True)
+            raise typer.Exit(1)
+        items = [_key_view(row) for row in list_keys(session, tenant_id)]
+    print_keys(items, as_json)
+
+
+@keys_cli.command("revoke")
+def keys_revoke(
+    key_id: str, tenant: TenantOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """Revoke a key. API processes stop accepting it within SLIMLINE_API_KEY_CACHE_S seconds."""
+    from slimline_client.cli import keys_revoke as revoke_over_api
+
+    if tenant is None:
+        revoke_over_api(key_id, as_json)
+        return
+    from sqlalchemy import select
+
+    from app.core.db import session_scope
+    from app.core.errors import NotFound
+    from app.core.models import Tenant
+    from app.tenants.service import revoke_key
+
+    settings = _settings()
+    _check_schema(settings)
+    try:
+        with session_scope(settings.database_url) as session:
+            tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == tenant))
+            row = revoke_key(session, key_id, tenant_id=tenant_id or "")
+            revoked = _key_view(row)
+    except NotFound:
+        typer.echo(f"error: tenant {tenant!r} has no key {key_id!r}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(revoked) if as_json else f"revoked {key_id} at {revoked['revoked_at']}")
 
 
 @keys_cli.command("rewrap")
@@ -270,6 +377,8 @@ def keys_rewrap() -> None:
 
     Rotation: set SLIMLINE_ENCRYPTION_KEY to the new key and SLIMLINE_ENCRYPTION_KEY_PREVIOUS to the
     old one on every API and worker, run this once, then remove SLIMLINE_ENCRYPTION_KEY_PREVIOUS.
+    Sealed webhook secrets need nothing (they are sealed with the data keys); any still in plaintext
+    (stored before encryption was on) are sealed.
     """
     from app.core.crypto import BlobIntegrityError
     from app.core.storage.data_keys import rewrap_data_keys
@@ -285,7 +394,8 @@ def keys_rewrap() -> None:
     except BlobIntegrityError as exc:
         typer.echo(f"error: {exc}; nothing was changed (set SLIMLINE_ENCRYPTION_KEY_PREVIOUS to the old key)", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(json.dumps({"rewrapped": rewrapped, "already_current": current}))
+    sealed = _seal_webhook_secrets(settings)
+    typer.echo(json.dumps({"rewrapped": rewrapped, "already_current": current, "webhook_secrets_sealed": sealed}))
 
 
 def openapi_document() -> str:
@@ -348,7 +458,7 @@ def main() -> None:
     cli()
 
 
-register_client_commands(cli)
+register_client_commands(cli, keys=False)  # `keys` above: operator (--tenant) or over the API
 
 
 if __name__ == "__main__":

@@ -57,7 +57,8 @@ async def current_tenant(request: Request, session: SessionDep) -> Tenant:
     token = _bearer(request)
     tenant = cached_tenant(token)
     if tenant is None:
-        tenant = await run_in_threadpool(authenticate, session, token)
+        cache_s = request.app.state.settings.api_key_cache_s  # revocation and expiry bound (docs/security.md)
+        tenant = await run_in_threadpool(authenticate, session, token, cache_s=cache_s)
     request.state.tenant_id = tenant.id
     return tenant
 

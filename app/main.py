@@ -287,6 +287,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from app.jobs import endpoints as jobs
     from app.ops import endpoints as ops
+    from app.tenants import endpoints as tenants
     from app.ui import endpoints as ui
     from app.uploads import endpoints as uploads
     from app.webhooks import endpoints as webhooks
@@ -296,6 +297,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(uploads.datasets_router)
     app.include_router(jobs.router)
     app.include_router(webhooks.router)
+    app.include_router(tenants.router)
     app.include_router(ui.router)
     app.mount("/ui/static", ui.static_files(), name="ui-static")
     app.add_middleware(RequestContextMiddleware, settings=settings, metrics=app.state.metrics)

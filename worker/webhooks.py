@@ -57,7 +57,7 @@ def send(settings: Settings, delivery: DueDelivery) -> tuple[bool, str]:
 
 def dispatch_once(settings: Settings) -> int:
     with session_scope(settings.database_url) as session:
-        due = lease_due(session, lease_s=settings.webhook_timeout_s + 30)
+        due = lease_due(session, lease_s=settings.webhook_timeout_s + 30, keys=settings.master_keys)
     for delivery in due:
         ok, detail = send(settings, delivery)
         with session_scope(settings.database_url) as session:

@@ -9,6 +9,9 @@
   in 1 MiB segments, each sealed with nonce ``counter (11 bytes) || last-segment flag (1 byte)``
   and the blob's storage key as associated data. Segments cannot be reordered, dropped, truncated
   at a segment boundary or moved to another blob or tenant without failing authentication.
+* Short secrets kept in the database (the tenant's webhook signing secret) are sealed with the same
+  data key (``seal_secret``: AES-256-GCM under an HKDF subkey, the tenant id and the secret's purpose
+  as associated data), so re-wrapping the data keys on a master-key rotation covers them too.
 
 Streaming both ways: neither side holds more than one segment in memory.
 """
@@ -86,6 +89,36 @@ def unwrap_with_either(master: bytes, previous: bytes | None, tenant_id: str, wr
         if previous is None:
             raise
         return unwrap_data_key(previous, tenant_id, wrapped)
+
+
+SEALED_SECRET_PREFIX = "sealed:v1:"
+
+
+def _secret_cipher(data_key: bytes) -> AESGCM:
+    subkey = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"slimline secret v1").derive(data_key)
+    return AESGCM(subkey)
+
+
+def is_sealed_secret(value: str) -> bool:
+    return value.startswith(SEALED_SECRET_PREFIX)
+
+
+def seal_secret(data_key: bytes, tenant_id: str, purpose: str, plaintext: str) -> str:
+    """Seal a short secret for the database: ``sealed:v1:<base64(nonce || ciphertext || tag)>``."""
+    nonce = os.urandom(12)
+    sealed = _secret_cipher(data_key).encrypt(nonce, plaintext.encode(), f"{tenant_id}\0{purpose}".encode())
+    return SEALED_SECRET_PREFIX + base64.b64encode(nonce + sealed).decode()
+
+
+def open_secret(data_key: bytes, tenant_id: str, purpose: str, sealed: str) -> str:
+    """The plaintext of ``seal_secret``'s output; BlobIntegrityError if it was sealed for another tenant or key."""
+    if not is_sealed_secret(sealed):
+        raise BlobIntegrityError("not a sealed secret")
+    raw = base64.b64decode(sealed.removeprefix(SEALED_SECRET_PREFIX))
+    try:
+        return _secret_cipher(data_key).decrypt(raw[:12], raw[12:], f"{tenant_id}\0{purpose}".encode()).decode()
+    except InvalidTag as exc:
+        raise BlobIntegrityError(f"the tenant's sealed {purpose} does not open with its data key") from exc
 
 
 def _blob_cipher(data_key: bytes, salt: bytes) -> AESGCM:

@@ -55,7 +55,8 @@ class Tenant(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    webhook_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Sealed with the tenant's data key when SLIMLINE_ENCRYPTION_KEY is set ("sealed:v1:..."), else plaintext.
+    webhook_secret: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # Blob encryption: the tenant's data key, wrapped with SLIMLINE_ENCRYPTION_KEY (app.core.crypto).
     data_key_wrapped: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -68,7 +69,9 @@ class ApiKey(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 

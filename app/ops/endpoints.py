@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from app.http import problems
 from app.ops import service
 
 router = APIRouter(tags=["health"])
@@ -44,7 +45,12 @@ async def readyz(request: Request) -> Any:
     operation_id="metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **problems(401, 404)},
 )
 def metrics(request: Request) -> Response:
+    """Needs `Authorization: Bearer <SLIMLINE_METRICS_TOKEN>`; off (404) without a token unless
+    SLIMLINE_METRICS_PUBLIC=true."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    service.check_metrics_access(request.app.state.settings, token.strip() if scheme.lower() == "bearer" else None)
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -6,20 +6,20 @@ import hashlib
 import hmac
 import secrets
 import time
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.core.errors import Unauthorized
 from app.core.ids import new_id
-from app.core.models import ApiKey, Tenant
+from app.core.models import ApiKey, Tenant, utcnow
 
 KEY_PREFIX = "sk_"
-# Keys verified in the last few seconds skip the database (pollers send many requests); a revoked
-# key therefore keeps working for at most AUTH_CACHE_TTL_S in each API process.
-AUTH_CACHE_TTL_S = 5.0
+# Keys verified in the last SLIMLINE_API_KEY_CACHE_S seconds skip the database (pollers send many
+# requests); a key revoked elsewhere therefore keeps working for at most that long in each API process.
 AUTH_CACHE_SIZE = 4096
-_recent: dict[str, tuple[float, Tenant]] = {}
+_recent: dict[str, tuple[float, Tenant]] = {}  # sha256 -> (monotonic deadline, tenant)
 
 
 def hash_key(api_key: str) -> str:
@@ -35,13 +35,40 @@ def get_or_create_tenant(session: Session, name: str) -> Tenant:
     return tenant
 
 
-def create_key(session: Session, tenant_name: str, api_key: str | None = None) -> tuple[Tenant, ApiKey, str]:
-    """Create a key for ``tenant_name`` (created if new). Returns the plaintext key, never stored."""
-    tenant = get_or_create_tenant(session, tenant_name)
+def add_key(
+    session: Session,
+    tenant: Tenant,
+    *,
+    name: str | None = None,
+    expires_at: datetime | None = None,
+    api_key: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Add a key to ``tenant``. Returns the row and the plaintext key, which is never stored."""
     plaintext = api_key or KEY_PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(id=new_id("key"), tenant_id=tenant.id, key_sha256=hash_key(plaintext), prefix=plaintext[:8])
+    row = ApiKey(
+        id=new_id("key"),
+        tenant_id=tenant.id,
+        key_sha256=hash_key(plaintext),
+        prefix=plaintext[:8],
+        name=name,
+        expires_at=expires_at,
+    )
     session.add(row)
     session.flush()
+    return row, plaintext
+
+
+def create_key(
+    session: Session,
+    tenant_name: str,
+    api_key: str | None = None,
+    *,
+    name: str | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[Tenant, ApiKey, str]:
+    """Create a key for ``tenant_name`` (created if new). Returns the plaintext key, never stored."""
+    tenant = get_or_create_tenant(session, tenant_name)
+    row, plaintext = add_key(session, tenant, name=name, expires_at=expires_at, api_key=api_key)
     return tenant, row, plaintext
 
 
@@ -55,24 +82,40 @@ def ensure_key(session: Session, tenant_name: str, api_key: str) -> bool:
 
 
 def tenant_has_keys(session: Session, tenant_name: str) -> bool:
+    """Whether the tenant holds a key that still works (not revoked, not expired)."""
     return (
         session.scalar(
-            select(ApiKey.id).join(Tenant).where(Tenant.name == tenant_name, ApiKey.revoked_at.is_(None)).limit(1)
+            select(ApiKey.id)
+            .join(Tenant)
+            .where(
+                Tenant.name == tenant_name,
+                ApiKey.revoked_at.is_(None),
+                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > utcnow()),
+            )
+            .limit(1)
         )
         is not None
     )
 
 
 def cached_tenant(api_key: str | None) -> Tenant | None:
-    """The key's tenant when this process verified the key in the last AUTH_CACHE_TTL_S (no I/O)."""
+    """The key's tenant when this process verified the key within the cache time (no I/O)."""
     if not api_key:
         return None
     cached = _recent.get(hash_key(api_key))
     return cached[1] if cached is not None and cached[0] > time.monotonic() else None
 
 
-def authenticate(session: Session, api_key: str | None) -> Tenant:
-    """Return the key's tenant or raise Unauthorized. The lookup is by hash; the final compare is constant-time."""
+def forget_cached(key_sha256: str) -> None:
+    """Drop a key from this process's cache (it was just revoked here)."""
+    _recent.pop(key_sha256, None)
+
+
+def authenticate(session: Session, api_key: str | None, *, cache_s: float = 5.0) -> Tenant:
+    """Return the key's tenant or raise Unauthorized. The lookup is by hash; the final compare is constant-time.
+
+    A verified key is trusted for ``cache_s`` seconds (never past its expiry) without a database read.
+    """
     if not api_key:
         raise Unauthorized("missing API key: send `Authorization: Bearer <key>`")
     digest = hash_key(api_key)
@@ -80,15 +123,23 @@ def authenticate(session: Session, api_key: str | None) -> Tenant:
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
     row = session.execute(
-        select(ApiKey.key_sha256, Tenant)
+        select(ApiKey.key_sha256, ApiKey.expires_at, Tenant)
         .join(Tenant, Tenant.id == ApiKey.tenant_id)
         .where(ApiKey.key_sha256 == digest, ApiKey.revoked_at.is_(None))
     ).one_or_none()
     if row is None or not hmac.compare_digest(row[0], digest):
         raise Unauthorized("invalid or revoked API key")
-    tenant: Tenant = row[1]
+    expires_at: datetime | None = row[1]
+    trusted_s = cache_s
+    if expires_at is not None:
+        left_s = (expires_at - utcnow()).total_seconds()
+        if left_s <= 0:
+            raise Unauthorized("expired API key")
+        trusted_s = min(trusted_s, left_s)
+    tenant: Tenant = row[2]
     session.expunge(tenant)
-    if len(_recent) >= AUTH_CACHE_SIZE:
-        _recent.clear()
-    _recent[digest] = (time.monotonic() + AUTH_CACHE_TTL_S, tenant)
+    if trusted_s > 0:
+        if len(_recent) >= AUTH_CACHE_SIZE:
+            _recent.clear()
+        _recent[digest] = (time.monotonic() + trusted_s, tenant)
     return tenant

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.deps import SessionDep, TenantDep
+from app.deps import SessionDep, SettingsDep, TenantDep
 from app.http import PROBLEM
 from app.webhooks import service
 from app.webhooks.schemas import WebhookSecret
@@ -21,8 +21,8 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
     operation_id="get_webhook_secret",
     summary="The secret that signs this tenant's webhooks (created on first read)",
 )
-def get_secret(tenant: TenantDep, session: SessionDep) -> Any:
-    secret = service.ensure_secret(session, tenant.id)
+def get_secret(tenant: TenantDep, session: SessionDep, settings: SettingsDep) -> Any:
+    secret = service.ensure_secret(session, tenant.id, settings.master_keys)
     session.commit()
     return {"secret": secret}
 
@@ -34,7 +34,7 @@ def get_secret(tenant: TenantDep, session: SessionDep) -> Any:
     operation_id="rotate_webhook_secret",
     summary="Replace the webhook secret; later deliveries use the new one",
 )
-def rotate_secret(tenant: TenantDep, session: SessionDep) -> Any:
-    secret = service.rotate_secret(session, tenant.id)
+def rotate_secret(tenant: TenantDep, session: SessionDep, settings: SettingsDep) -> Any:
+    secret = service.rotate_secret(session, tenant.id, settings.master_keys)
     session.commit()
     return {"secret": secret}

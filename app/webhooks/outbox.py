@@ -13,7 +13,7 @@ from app.core.models import Job, WebhookDelivery, utcnow
 from app.jobs.schemas import JobRead
 from app.jobs.service import job_view
 from app.jobs.states import add_event
-from app.webhooks.service import ensure_secret
+from app.webhooks.service import MasterKeys, ensure_secret
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,11 @@ class DueDelivery:
     payload: dict[str, Any]
 
 
-def lease_due(session: Session, *, lease_s: float, limit: int = 10) -> list[DueDelivery]:
-    """Take up to ``limit`` due deliveries for ``lease_s`` seconds (other dispatchers skip them)."""
+def lease_due(session: Session, *, lease_s: float, keys: MasterKeys, limit: int = 10) -> list[DueDelivery]:
+    """Take up to ``limit`` due deliveries for ``lease_s`` seconds (other dispatchers skip them).
+
+    ``keys`` (``Settings.master_keys``) open the tenants' sealed webhook secrets for signing.
+    """
     now = utcnow()
     rows = session.scalars(
         select(WebhookDelivery)
@@ -47,11 +50,8 @@ def lease_due(session: Session, *, lease_s: float, limit: int = 10) -> list[DueD
             "delivery_id": row.id,
             "job": JobRead.model_validate(job_view(job)).model_dump(mode="json"),
         }
-        due.append(
-            DueDelivery(
-                row.id, row.job_id, row.url, row.event, row.attempts + 1, ensure_secret(session, job.tenant_id), payload
-            )
-        )
+        secret = ensure_secret(session, job.tenant_id, keys)
+        due.append(DueDelivery(row.id, row.job_id, row.url, row.event, row.attempts + 1, secret, payload))
     session.flush()
     return due
 

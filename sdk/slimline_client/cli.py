@@ -7,6 +7,7 @@ mounts the same commands next to its own.
     slimline models upload|list|show|rm, slimline datasets upload|list|show|rm
     slimline jobs submit RECIPE.json --model M --data D | list | show | watch | cancel | download
     slimline run MODEL DATA [--recipe R] [--out DIR]   # upload, submit, watch, download, print the report
+    slimline keys list | revoke KEY_ID                  # this tenant's API keys
 
 SLIMLINE_URL / SLIMLINE_API_KEY override the stored login. ``--json`` prints machine-readable output.
 Exit codes: 0 ok, 1 the server refused (the problem's detail is printed), 2 usage/config, 3 the job
@@ -39,6 +40,7 @@ console, err = Console(), Console(stderr=True)
 models_cli = typer.Typer(help="Models on the server.", no_args_is_help=True)
 datasets_cli = typer.Typer(help="Datasets on the server.", no_args_is_help=True)
 jobs_cli = typer.Typer(help="Optimization jobs.", no_args_is_help=True)
+keys_cli = typer.Typer(help="This tenant's API keys.", no_args_is_help=True)
 
 
 def _connect() -> Slimline:
@@ -339,13 +341,54 @@ def run(
     _finish(job, out, as_json, shown)
 
 
-def register(cli: typer.Typer) -> None:
-    """Mount the client commands on a ``slimline`` CLI (this module's, or the server's)."""
+def print_keys(items: list[dict[str, Any]], as_json: bool) -> None:
+    """A listing of API keys (as ``GET /v1/keys`` shows them): a table, or JSON."""
+    table = Table("id", "name", "prefix", "created", "expires", "revoked")
+    for item in items:
+        table.add_row(
+            item["id"],
+            item.get("name") or "",
+            item["prefix"],
+            str(item["created_at"]),
+            str(item.get("expires_at") or "never"),
+            str(item.get("revoked_at") or ""),
+        )
+    _print(items, as_json, table)
+
+
+def keys_list(as_json: JsonOpt = False) -> None:
+    """List this tenant's keys (ids, names, prefixes, expiry, revocation; never the keys)."""
+    try:
+        items = _connect().keys.list()
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    print_keys(items, as_json)
+
+
+def keys_revoke(key_id: str, as_json: JsonOpt = False) -> None:
+    """Revoke one of this tenant's keys (the logged-in one too: later commands then fail with 401)."""
+    try:
+        row = _connect().keys.revoke(key_id)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    _print(row, as_json) if as_json else console.print(f"revoked {key_id} at {row['revoked_at']}")
+
+
+def register(cli: typer.Typer, *, keys: bool = True) -> None:
+    """Mount the client commands on a ``slimline`` CLI (this module's, or the server's).
+
+    ``keys=False``: the server's CLI has a ``keys`` group of its own, which calls ``keys_list`` and
+    ``keys_revoke`` itself when no ``--tenant`` is given.
+    """
     cli.command("login")(login)
     cli.command("run")(run)
     cli.add_typer(models_cli, name="models")
     cli.add_typer(datasets_cli, name="datasets")
     cli.add_typer(jobs_cli, name="jobs")
+    if keys:
+        keys_cli.command("list")(keys_list)
+        keys_cli.command("revoke")(keys_revoke)
+        cli.add_typer(keys_cli, name="keys")
 
 
 cli = typer.Typer(

@@ -321,8 +321,27 @@ class Jobs:
         return _paged(page)
 
 
+class Keys:
+    """The tenant's own API keys: list them (never the keys themselves), revoke one."""
+
+    def __init__(self, client: Slimline) -> None:
+        self._client = client
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every key of this tenant: id, name, prefix, created_at, expires_at, revoked_at."""
+        response = self._client.http.get("/v1/keys")
+        raise_for_problem(response)
+        return list(response.json()["items"])
+
+    def revoke(self, key_id: str) -> dict[str, Any]:
+        """Revoke a key of this tenant (this client's own key too); returns the key as now stored."""
+        response = self._client.http.delete(f"/v1/keys/{key_id}")
+        raise_for_problem(response)
+        return dict(response.json())
+
+
 class Slimline:
-    """Entry point: ``Slimline(url, api_key)`` with ``.models``, ``.datasets``, ``.jobs``."""
+    """Entry point: ``Slimline(url, api_key)`` with ``.models``, ``.datasets``, ``.jobs``, ``.keys``."""
 
     def __init__(self, url: str, api_key: str, *, timeout: float = 30.0) -> None:
         self.api = AuthenticatedClient(
@@ -332,6 +351,7 @@ class Slimline:
         self.models = Models(self)
         self.datasets = Datasets(self)
         self.jobs = Jobs(self)
+        self.keys = Keys(self)
 
     def health(self) -> bool:
         try:

@@ -22,9 +22,17 @@ def test_readyz_reports_an_unreachable_broker(settings):
     assert response.json()["checks"]["broker"] == "unreachable"
 
 
-def test_metrics_expose_requests_and_jobs(client, auth):
-    client.get("/v1/models", headers=auth)
-    text = client.get("/metrics").text
+def test_metrics_expose_requests_and_jobs(settings, auth):
+    from fastapi.testclient import TestClient
+
+    from app.core.settings import Settings
+    from app.main import create_app
+
+    token = "metrics-token-for-the-tests-0123456789"  # /metrics is off without one (tests/api/test_metrics_auth.py)
+    scraped = settings.model_copy(update={"metrics_token": Settings(metrics_token=token).metrics_token})
+    with TestClient(create_app(scraped)) as client:
+        client.get("/v1/models", headers=auth)
+        text = client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).text
     assert 'slimline_http_requests_total{method="GET",route="/v1/models",status="200"}' in text
     assert "slimline_http_request_duration_seconds_bucket" in text
     assert "# TYPE slimline_jobs gauge" in text

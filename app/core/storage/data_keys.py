@@ -1,8 +1,10 @@
-"""Tenant-level secrets kept in the database: the wrapped data key used for blob encryption."""
+"""Tenant-level secrets kept in the database: the wrapped data key used for blob encryption (and for
+sealing the tenant's short secrets, such as its webhook signing secret)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from app.core.db import session_scope
 from app.core.models import Tenant
@@ -27,11 +29,25 @@ def store_wrapped_data_key(database_url: str, tenant_id: str, wrapped: str) -> s
     return winner
 
 
+def tenant_data_key(session: Session, tenant: Tenant, master: bytes, previous: bytes | None) -> bytes:
+    """The tenant's data key, unwrapped; created in this transaction if the tenant has none yet.
+
+    The caller holds the tenant row (SELECT ... FOR UPDATE), so a keyring in another process that
+    creates one at the same time waits and then finds this one (``store_wrapped_data_key``).
+    """
+    from app.core.crypto import new_data_key, unwrap_with_either, wrap_data_key
+
+    if tenant.data_key_wrapped is None:
+        tenant.data_key_wrapped = wrap_data_key(master, tenant.id, new_data_key())
+        session.flush()
+    return unwrap_with_either(master, previous, tenant.id, tenant.data_key_wrapped)
+
+
 def rewrap_data_keys(database_url: str, master: bytes, previous: bytes | None) -> tuple[int, int]:
     """Re-wrap every tenant's data key with ``master`` (opening it with ``master`` or ``previous``).
 
-    One transaction: either every key moves to the new master key or none does. No blob is
-    rewritten (blobs are sealed with the data keys, which do not change). Returns (re-wrapped,
+    One transaction: either every key moves to the new master key or none does. No blob and no sealed
+    secret is rewritten (both are sealed with the data keys, which do not change). Returns (re-wrapped,
     already current).
     """
     from app.core.crypto import BlobIntegrityError, unwrap_data_key, wrap_data_key
