@@ -16,9 +16,10 @@ def _scrape(settings, **headers: str):  # type: ignore[no-untyped-def]
         return client.get("/metrics", headers=headers)
 
 
-def test_metrics_are_off_without_a_token(settings):
-    assert settings.metrics_token is None and not settings.metrics_public
-    response = _scrape(settings)
+@pytest.mark.parametrize("token", [None, ""])  # "": compose's ${SLIMLINE_METRICS_TOKEN:-}
+def test_metrics_are_off_without_a_token(settings, token):
+    assert not settings.metrics_public
+    response = _scrape(settings.model_copy(update={"metrics_token": Settings(metrics_token=token).metrics_token}))
     assert response.status_code == 404 and "SLIMLINE_METRICS_TOKEN" in response.json()["detail"]
     assert "slimline_" not in response.text
 
