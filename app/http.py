@@ -12,6 +12,12 @@ from app.core.storage import BlobStore, stream_blob
 PROBLEM: dict[str, Any] = {
     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 }
+# A report served inline runs no script and loads nothing: it is shown in the API's origin, where a script
+# could call the API with the viewer's credentials. `sandbox` gives it an opaque origin besides.
+INLINE_CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'self'; sandbox"
+)
 RedirectQuery = Annotated[bool, Query(description="With S3 storage: answer 307 to a short-lived presigned URL.")]
 BLOB_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
@@ -34,15 +40,28 @@ def blob_download(
     sha256: str,
     redirect: bool,
 ) -> Response:
-    """Stream a stored blob as an attachment, or 307 to a presigned URL when asked and the store has one."""
+    """Stream a stored blob, or 307 to a presigned URL when asked and the store has one.
+
+    HTML and images open in the browser (``inline``), under ``INLINE_CSP``; anything else is an attachment.
+    """
     if redirect and (url := store.presigned_url(blob_key, filename=filename)):
         return RedirectResponse(url, status_code=307)
-    return StreamingResponse(
-        stream_blob(store, blob_key),
-        media_type=media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Content-Length": str(size_bytes),
-            "ETag": f'"{sha256}"',
-        },
-    )
+    headers = {
+        "Content-Disposition": f'{disposition(media_type)}; filename="{filename}"',
+        "Content-Length": str(size_bytes),
+        "ETag": f'"{sha256}"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    if disposition(media_type) == "inline":
+        headers["Content-Security-Policy"] = INLINE_CSP
+    return StreamingResponse(stream_blob(store, blob_key), media_type=media_type, headers=headers)
+
+
+def disposition(media_type: str) -> str:
+    """``inline`` for HTML and raster images (a report and its plots open in the browser), else ``attachment``.
+
+    SVG is not inline: as a top-level document it can carry script, and it is never a stored artifact.
+    """
+    kind = media_type.split(";", 1)[0].strip().lower()
+    inline = kind == "text/html" or (kind.startswith("image/") and kind != "image/svg+xml")
+    return "inline" if inline else "attachment"

@@ -52,7 +52,7 @@ def test_tune_job_trials_are_events_and_its_study_is_in_postgres(http, auth, wor
     assert [t["number"] for t in report["tuning"]["trials"]] == [e["data"]["number"] for e in trials]
     assert _study_trials(pg_url, job_id) == len(trials)
     names = {a["name"] for a in http.get(f"/v1/jobs/{job_id}/artifacts", headers=auth).json()}
-    assert {"tuning_pareto.png", "report.json", "model.onnx"} <= names
+    assert {"tradeoff.png", "report.html", "report.json", "model.onnx"} <= names
 
 
 @pytest.fixture()

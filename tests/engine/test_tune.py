@@ -86,10 +86,11 @@ def test_default_quantization_breaks_the_limit_and_tuning_keeps_sensitive_nodes_
     assert tuning.sensitivity[0].nodes[0] in chosen.float_nodes
     assert tuning.sensitivity[0].fidelity_loss > tuning.sensitivity[-1].fidelity_loss
     assert any(t.phase == "greedy" for t in tuning.trials)
-    assert {"tuning_pareto.png", "tuning_sensitivity.png"} <= set(result.artifacts)
-    assert result.artifacts["tuning_sensitivity.png"].read_bytes()[:4] == b"\x89PNG"
+    assert {"tradeoff.png", "sensitivity.png"} <= set(result.artifacts)
+    assert result.artifacts["sensitivity.png"].read_bytes()[:4] == b"\x89PNG"
     assert tuning.pareto and all(p.number in {t.number for t in tuning.trials} for p in tuning.pareto)
-    assert "Tuning" in result.artifacts["report.html"].read_text()
+    page = result.artifacts["report.html"].read_text()
+    assert "Tuning" in page and 'id="plot-sensitivity"' in page and 'id="trials"' in page
 
 
 def test_an_impossible_limit_succeeds_with_the_closest_model_and_says_by_how_much(tmp_path):

@@ -251,6 +251,8 @@ def _measurement(facts: dict[str, Any], latency: evaluate.Latency, quality: Qual
         "accuracy": quality.accuracy,
         "fidelity": quality.fidelity,
         "per_output": quality.per_output,
+        # every run, for the latency distribution (µs precision is plenty and keeps report.json small)
+        "latency_ms_rounds": [[round(float(ms), 4) for ms in runs] for runs in latency.rounds],
     }
 
 

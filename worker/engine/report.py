@@ -1,14 +1,33 @@
-"""report.json (validated against app.core.schemas.report.Report), report.html and its PNG plots."""
+"""report.json (validated against app.core.schemas.report.Report), report.html and its plots.
+
+report.html stands alone: every plot is an inline SVG, every section a table, the raw JSON only in a
+collapsed block, and nothing loads from anywhere (it opens from disk, and the API serves it under a CSP
+that forbids any load but ``data:`` images). The headline says what the table says: the speedup of the
+median run with its interval, and in words when throughput or p95 latency tell another story.
+"""
 
 from __future__ import annotations
 
 import html
 import json
 import platform
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from app.core.schemas.report import Report
+from worker.engine import plots
+from worker.engine.evaluate import BOOTSTRAP_RESAMPLES, CONFIDENCE, Ratio
+
+LOWER_IS_BETTER = frozenset({"accuracy_drop", "normalized_rmse", "rmse", "max_abs_error"})
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:3px 9px;text-align:right;
+vertical-align:top}th{text-align:left;background:#f4f4f4}td.text{text-align:left}.headline{font-size:1.15em}
+.bad{color:#b52a26;font-weight:bold}.good{color:#1d6b2f}figure{margin:1em 0}figcaption{font-size:.9em;color:#555}
+svg.plot{max-width:100%;height:auto}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.8em}
+details{margin:1em 0}summary{cursor:pointer;font-weight:bold}code{font-size:.95em}"""
 
 
 def environment(device: str, providers: list[str], threads: int, batch_size: int, runs: int) -> dict[str, Any]:
@@ -47,144 +66,582 @@ def environment(device: str, providers: list[str], threads: int, batch_size: int
     }
 
 
-def _plots(report: Report, out_dir: Path) -> dict[str, Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plots: dict[str, Path] = {}
-    labels = ["baseline", "optimized"]
-    series = {
-        "latency.png": ("latency p50 (ms)", [report.baseline.latency_ms_p50, report.optimized.latency_ms_p50]),
-        "size.png": ("size (MB)", [report.baseline.size_bytes / 1e6, report.optimized.size_bytes / 1e6]),
-    }
-    if report.baseline.accuracy and report.optimized.accuracy:
-        series["accuracy.png"] = ("top-1 accuracy", [report.baseline.accuracy.top1, report.optimized.accuracy.top1])
-    elif report.baseline.fidelity.cosine_mean is not None and report.optimized.fidelity.cosine_mean is not None:
-        series["fidelity.png"] = (
-            "cosine similarity to the original",
-            [report.baseline.fidelity.cosine_mean, report.optimized.fidelity.cosine_mean],
-        )
-    for name, (title, values) in series.items():
-        figure, axis = plt.subplots(figsize=(4, 3), dpi=100)
-        bars = axis.bar(labels, values, color=["#8a8a8a", "#2a7ae2"])
-        axis.bar_label(bars, fmt="%.3g")
-        axis.set_title(title)
-        figure.tight_layout()
-        path = out_dir / name
-        figure.savefig(path)
-        plt.close(figure)
-        plots[name] = path
-    return plots
+# -- small HTML helpers ------------------------------------------------------------------------------------
 
 
-def _row(name: str, base: Any, opt: Any) -> str:
-    return f"<tr><th>{html.escape(name)}</th><td>{html.escape(str(base))}</td><td>{html.escape(str(opt))}</td></tr>"
+def esc(value: Any) -> str:
+    return html.escape(str(value))
 
 
-def _tuning_html(report: Report) -> str:
-    tuning = report.tuning
-    if tuning is None:
-        return ""
-    head = "<tr><th>#</th><th>phase</th><th>state</th><th>options</th><th>score</th><th>quality</th></tr>"
-    rows = "".join(
+def table(head: list[str] | None, rows: list[list[str]], *, table_id: str = "", text_columns: int = 1) -> str:
+    """A table; cells are HTML already (escape them first); the first ``text_columns`` align left."""
+    ident = f' id="{table_id}"' if table_id else ""
+    heading = "<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>" if head else ""
+    body = "".join(
         "<tr>"
-        + "".join(
-            f"<td>{html.escape(str(cell))}</td>"
-            for cell in (
-                t.number,
-                t.phase,
-                t.state,
-                ", ".join(f"{k}={v}" for k, v in t.params.items()),
-                "" if t.score is None else f"{t.score:.2f}×",
-                (t.metrics or {}).get("quality", t.error or ""),
-            )
-        )
+        + "".join(f'<td class="text">{c}</td>' if i < text_columns else f"<td>{c}</td>" for i, c in enumerate(row))
         + "</tr>"
-        for t in tuning.trials
+        for row in rows
     )
-    verdict = "goal met" if tuning.goal_met else html.escape(tuning.shortfall or "goal not met")
-    return (
-        f"<h2>Tuning</h2><p>{tuning.trials_evaluated} of {tuning.trials_requested} trials "
-        f"({html.escape(tuning.sampler)}, objective {html.escape(tuning.objective)}), stopped by "
-        f"{html.escape(tuning.stopped)}; best trial {tuning.best_trial}; {verdict}.</p>"
-        f"<table>{head}{rows}</table>"
+    return f"<table{ident}>{heading}{body}</table>"
+
+
+def num(value: float | None, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}g}"
+
+
+def ratio_text(ratio: Ratio) -> str:
+    return f"{ratio.value:.2f}× ({ratio.confidence:.0%} interval {ratio.low:.2f}–{ratio.high:.2f})"
+
+
+def _yes(flag: bool | None, yes: str = "yes", no: str = "no") -> str:
+    if flag is None:
+        return "–"
+    return f'<span class="good">{yes}</span>' if flag else f'<span class="bad">{no}</span>'
+
+
+# -- what the numbers say -----------------------------------------------------------------------------------
+
+
+def rounds_of(measurement: Any) -> np.ndarray | None:
+    runs = measurement.latency_ms_rounds
+    return None if not runs else np.asarray(runs, dtype=float)
+
+
+def throughput_gain(report: Report) -> Ratio | None:
+    """optimized / baseline throughput (= baseline mean run time / optimized mean run time), with a
+    bootstrap interval over the same interleaved rounds as the speedup; None without the rounds."""
+    if report.unchanged:
+        return Ratio(1.0, 1.0, 1.0)
+    base, cand = rounds_of(report.baseline), rounds_of(report.optimized)
+    if base is None or cand is None:
+        return None
+    value = report.optimized.throughput_per_s / report.baseline.throughput_per_s
+    count = min(len(base), len(cand))
+    if count < 2:
+        return Ratio(value, value, value)
+    picks = np.random.default_rng(0).integers(0, count, size=(BOOTSTRAP_RESAMPLES, count))
+    ratios = base[picks].reshape(BOOTSTRAP_RESAMPLES, -1).mean(axis=1) / cand[picks].reshape(
+        BOOTSTRAP_RESAMPLES, -1
+    ).mean(axis=1)
+    tail = (1.0 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    return Ratio(value, float(min(low, value)), float(max(high, value)))
+
+
+def direction(ratio: Ratio) -> str:
+    if ratio.measurably_faster:
+        return "faster"
+    return "slower" if ratio.measurably_slower else "no measurable difference"
+
+
+def speedup_ratio(report: Report) -> Ratio:
+    interval = report.speedup_interval
+    return Ratio(report.speedup, interval.low, interval.high, interval.confidence)
+
+
+def headline(report: Report) -> tuple[str, list[str]]:
+    """The bold headline and the sentences under it; never a claim the table contradicts."""
+    b, o = report.baseline, report.optimized
+    batch = report.environment.batch_size
+    speedup = speedup_ratio(report)
+    if report.unchanged:
+        return (
+            f"The input comes back unchanged: speedup {ratio_text(speedup)}",
+            ["Nothing measured better within the quality limit; the warnings below say why."],
+        )
+    gain = throughput_gain(report)
+    latency_way = direction(speedup)
+    notes = [
+        f"Median (p50) latency at batch {batch}: {b.latency_ms_p50:.3f} ms → {o.latency_ms_p50:.3f} ms, "
+        f"speedup {ratio_text(speedup)}: {latency_way}."
+    ]
+    p95_worse = o.latency_ms_p95 > b.latency_ms_p95
+    throughput_fell = o.throughput_per_s < b.throughput_per_s
+    throughput_way = direction(gain) if gain is not None else ("slower" if throughput_fell else "faster")
+    gain_text = ratio_text(gain) if gain is not None else f"{o.throughput_per_s / b.throughput_per_s:.2f}×"
+    notes.append(
+        f"Throughput: {b.throughput_per_s:,.1f}/s → {o.throughput_per_s:,.1f}/s, {gain_text}; "
+        f"p95 latency {b.latency_ms_p95:.3f} ms → {o.latency_ms_p95:.3f} ms."
+    )
+    throughput_up = (gain.value if gain is not None else o.throughput_per_s / b.throughput_per_s) > 1.0
+    measurable = latency_way != "no measurable difference" or throughput_way != "no measurable difference"
+    disagree = (speedup.value > 1.0) != throughput_up and measurable
+    disagree = disagree or (speedup.measurably_faster and p95_worse)
+    if disagree:
+        title = (
+            f"Mixed: the median run is {speedup.value:.2f}× ({latency_way}), throughput "
+            f"{o.throughput_per_s / b.throughput_per_s:.2f}× ({throughput_way})"
+        )
+        slow = "and p95 latency rose" if p95_worse else "while p95 latency fell"
+        notes.append(
+            "Latency and throughput disagree: the speedup compares median runs, throughput counts every run "
+            f"(batch / mean run time), {slow}. The result's typical run and its slow runs changed differently; "
+            "see the latency distribution before relying on either number."
+        )
+    else:
+        way = {"faster": "faster than the input", "slower": "slower than the input"}.get(latency_way, latency_way)
+        title = f"Speedup {ratio_text(speedup)} at batch {batch}: {way}"
+    return title, notes
+
+
+# -- the quality axis of the trade-off plot -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QualityAxis:
+    """The metric plotted against latency: the limit's own metric on the first judged output."""
+
+    key: str  # accuracy | top1_agreement | cosine_mean | limit_gap
+    label: str
+    higher_is_better: bool
+    limit: float | None
+    base_top1: float | None = None
+
+    def of_fidelity(self, accuracy: dict[str, Any] | None, fidelity: dict[str, Any] | None) -> float | None:
+        if self.key == "accuracy":
+            return None if not accuracy else float(accuracy["top1"])
+        if self.key in ("top1_agreement", "cosine_mean"):
+            return None if not fidelity or fidelity.get(self.key) is None else float(fidelity[self.key])
+        return None
+
+    def of_trial(self, metrics: dict[str, Any]) -> float | None:
+        if self.key == "accuracy":
+            drop = metrics.get("accuracy_drop")
+            return None if drop is None or self.base_top1 is None else self.base_top1 - float(drop)
+        value = metrics.get(self.key)
+        return None if value is None else float(value)
+
+
+def quality_axis(report: Report) -> QualityAxis:
+    judged = [o for o in report.optimized.per_output if not o.ignored]
+    first = judged[0] if judged else None
+    limits = first.limits if first else {}
+    b, o = report.baseline, report.optimized
+    labelled = next((out for out in judged if "accuracy_drop" in out.limits), None)
+    if b.accuracy and o.accuracy and labelled is not None:
+        allowed = labelled.limits["accuracy_drop"]
+        return QualityAxis("accuracy", "top-1 accuracy", True, b.accuracy.top1 - allowed, b.accuracy.top1)
+    if o.fidelity.top1_agreement is not None:
+        return QualityAxis("top1_agreement", "top-1 agreement with the input", True, limits.get("top1_agreement"))
+    if o.fidelity.cosine_mean is not None:
+        return QualityAxis("cosine_mean", "cosine similarity to the input (mean)", True, limits.get("cosine_mean"))
+    return QualityAxis("limit_gap", "distance beyond the quality limit (≤ 0: within)", False, 0.0)
+
+
+def _worst_gap(measurement: Any) -> float | None:
+    gaps = [o.gap for o in measurement.per_output if not o.ignored]
+    return max(gaps) if gaps else None
+
+
+def tradeoff_points(report: Report, axis: QualityAxis) -> list[plots.Point]:
+    """The input, every pass's candidates, every tuning trial and the result, on the job's baseline latency.
+
+    A candidate's speedup was measured side by side with its own input; chaining the passes' speedups puts
+    every candidate on one scale: the baseline p50 of the final comparison (one baseline per job).
+    """
+    from worker.engine.tune.report import trial_points
+
+    b, o = report.baseline, report.optimized
+    base_ms = b.latency_ms_p50
+
+    def value(accuracy: Any, fidelity: Any, measurement: Any) -> float | None:
+        if axis.key == "limit_gap":
+            return _worst_gap(measurement)
+        if axis.key in ("top1_agreement", "cosine_mean") and measurement is b:
+            return 1.0  # the input agrees with itself
+        return axis.of_fidelity(accuracy, fidelity)
+
+    points = []
+    base_value = value(b.accuracy.model_dump() if b.accuracy else None, b.fidelity.model_dump(), b)
+    if base_value is not None:
+        points.append(plots.Point("input", base_ms, base_value, "baseline", True))
+    scale = base_ms  # the latency of the current pass's input, on the job's baseline
+    for index, summary in enumerate(report.passes):
+        chosen_speedup = summary.get("speedup") if summary.get("type") == "prune" else None
+        for row in summary.get("candidates") or []:
+            if not row.get("speedup"):
+                continue
+            quality = axis.of_fidelity(row.get("accuracy"), row.get("fidelity"))
+            if quality is not None:
+                label = f"{index + 1}: {row['name']}"
+                points.append(
+                    plots.Point(label, scale / row["speedup"], quality, "candidate", bool(row["within_limit"]))
+                )
+            if row.get("chosen") or row["name"] == summary.get("chosen"):
+                chosen_speedup = row["speedup"]
+        if chosen_speedup:
+            scale = scale / float(chosen_speedup)
+    if report.tuning is not None:
+        points.extend(trial_points(report.tuning, axis, base_ms))
+    result_value = value(o.accuracy.model_dump() if o.accuracy else None, o.fidelity.model_dump(), o)
+    if result_value is not None and not report.unchanged:
+        points.append(plots.Point("result", o.latency_ms_p50, result_value, "result", report.verdict.within))
+    return points
+
+
+def make_plots(report: Report) -> list[plots.Plot]:
+    """Every plot the report has data for: latency distribution, quality vs latency, sensitivity, sparsity."""
+    from worker.engine.tune.report import sensitivity_plot
+
+    made: list[plots.Plot | None] = []
+    base, result = rounds_of(report.baseline), rounds_of(report.optimized)
+    if base is not None:
+        samples = (
+            {"input (baseline)": base}
+            if report.unchanged or result is None
+            else {
+                "input (baseline)": base,
+                "optimized": result,
+            }
+        )
+        made.append(plots.latency_distribution(samples, report.environment.batch_size))
+    axis = quality_axis(report)
+    made.append(
+        plots.tradeoff(
+            tradeoff_points(report, axis),
+            metric=axis.label,
+            higher_is_better=axis.higher_is_better,
+            limit=axis.limit,
+            baseline_ms=report.baseline.latency_ms_p50,
+        )
+    )
+    if report.tuning is not None:
+        made.append(sensitivity_plot(report.tuning))
+    for index, summary in enumerate(report.passes):
+        made.append(sparsity_plot(index, summary))
+    return [p for p in made if p is not None]
+
+
+def sparsity_plot(index: int, summary: dict[str, Any]) -> plots.Plot | None:
+    """Per-layer sparsity of a prune pass: the zero fraction (unstructured) or channels removed (structured)."""
+    if summary.get("type") != "prune" or not summary.get("layers"):
+        return None
+    rows = []
+    for layer in summary["layers"]:
+        label = f"{layer['node']} ({layer.get('op', '?')})"
+        if "channels_before" in layer:
+            before = max(1, int(layer["channels_before"]))
+            rows.append((label, 1.0 - int(layer["channels_after"]) / before))
+        elif "sparsity" in layer:
+            rows.append((label, float(layer["sparsity"])))
+    structured = summary.get("method") != "unstructured"
+    what = "channels removed (fraction)" if structured else "weights set to zero (fraction)"
+    return plots.horizontal_bars(
+        rows,
+        name=f"sparsity-{index + 1}.png",
+        title=f"pass {index + 1}: prune ({summary.get('method')}, sparsity {summary.get('sparsity')}), per layer",
+        xlabel=what,
+        caption=f"Per-layer sparsity of pass {index + 1} (prune, {summary.get('method')}): {what}, graph order.",
+        color="#6a9f58",
     )
 
 
-def _verdict_html(report: Report) -> str:
-    """Every output, its kind, metrics and limits; the one that decided the verdict in bold."""
+# -- the page -------------------------------------------------------------------------------------------------
+
+
+def _summary_table(report: Report) -> str:
+    b, o = report.baseline, report.optimized
+    speedup, gain = speedup_ratio(report), throughput_gain(report)
+    rows = [
+        ["size (bytes)", f"{b.size_bytes:,}", f"{o.size_bytes:,}", f"{report.size_ratio:.3f}× the size"],
+        ["parameters", f"{b.parameter_count:,}", f"{o.parameter_count:,}", ""],
+        ["sparsity (zero weights)", f"{b.sparsity:.3f}", f"{o.sparsity:.3f}", ""],
+        ["latency p50 (ms)", f"{b.latency_ms_p50:.3f}", f"{o.latency_ms_p50:.3f}", f"speedup {ratio_text(speedup)}"],
+        [
+            "latency p95 (ms)",
+            f"{b.latency_ms_p95:.3f}",
+            f"{o.latency_ms_p95:.3f}",
+            f"{b.latency_ms_p95 / o.latency_ms_p95:.2f}× " + ("(worse)" if o.latency_ms_p95 > b.latency_ms_p95 else ""),
+        ],
+        [
+            "throughput (/s)",
+            f"{b.throughput_per_s:,.1f}",
+            f"{o.throughput_per_s:,.1f}",
+            ratio_text(gain) if gain is not None else f"{o.throughput_per_s / b.throughput_per_s:.2f}×",
+        ],
+    ]
+    if b.accuracy and o.accuracy:
+        drop = "" if report.accuracy_drop is None else f"drop {report.accuracy_drop * 100:.2f} points"
+        rows.append(["top-1 accuracy", f"{b.accuracy.top1:.4f}", f"{o.accuracy.top1:.4f}", drop])
+        rows.append(["macro F1", f"{b.accuracy.f1_macro:.4f}", f"{o.accuracy.f1_macro:.4f}", ""])
+    if o.fidelity.top1_agreement is not None:
+        rows.append(["top-1 agreement with the input", "1", f"{o.fidelity.top1_agreement:.4f}", ""])
+    if o.fidelity.cosine_mean is not None:
+        cos_min = "" if o.fidelity.cosine_min is None else f"min {o.fidelity.cosine_min:.4f}"
+        rows.append(["cosine to the input (mean)", "1", f"{o.fidelity.cosine_mean:.4f}", cos_min])
+    rows.append(["max abs error (first output)", "0", f"{o.fidelity.max_abs_error:.4g}", ""])
+    cells = [[esc(c) for c in row] for row in rows]
+    return table(["", "baseline", "optimized", "change"], cells, table_id="summary")
+
+
+def _limits_html(report: Report) -> str:
+    """Every limit applied, on every output, with its measured value: the verdict, line by line."""
     verdict = report.verdict
     how = (
         f"judged by rollout over {verdict.sequences} sequence(s), {verdict.steps} steps, each model carrying its "
         "own state (" + ", ".join(f"{a} → {b}" for a, b in verdict.state.items()) + ")"
         if verdict.judged_by == "rollout"
-        else f"judged on {verdict.steps} samples"
+        else f"judged on {verdict.steps} evaluation samples"
     )
-    head = "<tr><th>output</th><th>kind</th><th>metrics</th><th>limits</th><th>within</th></tr>"
     rows = []
     for output in report.optimized.per_output:
-        metrics = ", ".join(f"{k} {v:.4g}" for k, v in output.metrics.items() if v is not None)
-        limits = ", ".join(f"{k} {v:g}" for k, v in output.limits.items())
-        name = html.escape(output.name)
-        name = f"<b>{name}</b>" if output.name == verdict.decided_by else name
-        within = "ignored" if output.ignored else ("yes" if output.within else "<b>no</b>")
-        cells = [name, html.escape(output.kind), html.escape(metrics), html.escape(limits), within]
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        name = esc(output.name) + (" <b>(decides)</b>" if output.name == verdict.decided_by else "")
+        if output.ignored:
+            rows.append([name, esc(output.kind), "ignored", "–", "–", "–"])
+            continue
+        for metric, limit in output.limits.items():
+            measured = output.metrics.get(metric)
+            lower = metric in LOWER_IS_BETTER
+            ok = None if measured is None else (measured <= limit if lower else measured >= limit)
+            rows.append(
+                [
+                    name,
+                    esc(output.kind),
+                    esc(metric),
+                    num(measured, 6),
+                    ("≤ " if lower else "≥ ") + num(limit, 6),
+                    _yes(ok),
+                ]
+            )
+    limits = table(["output", "kind", "metric", "measured", "limit", "within"], rows, table_id="limits", text_columns=3)
+    other = []
+    for output in report.optimized.per_output:
+        extra = ", ".join(f"{k} {num(v)}" for k, v in output.metrics.items() if k not in output.limits)
+        other.append([esc(output.name), esc(output.kind), esc(extra or "–"), esc(output.why)])
+    metrics = table(["output", "kind", "other metrics", "verdict"], other, table_id="outputs", text_columns=4)
     return (
-        f"<h2>Verdict</h2><p>{'within' if verdict.within else '<b>outside</b>'} the quality limit; "
-        f"decided by <code>{html.escape(str(verdict.decided_by))}</code>; {html.escape(how)}.</p>"
-        f"<p>{html.escape(verdict.why)}</p><table>{head}{''.join(rows)}</table>"
+        f"<h2>Quality limits</h2><p>{_yes(verdict.within, 'Within', 'Outside')} the quality limit on every judged "
+        f"output; decided by <code>{esc(verdict.decided_by)}</code>; {esc(how)}. {esc(verdict.why)}</p>"
+        f"{limits}<h3>Per-output metrics</h3>{metrics}"
     )
+
+
+def _facts(effect: dict[str, Any] | None, key: str) -> str:
+    if not effect:
+        return "–"
+    before, after = effect.get("input", {}).get(key), effect.get("output", {}).get(key)
+    return "–" if before is None or after is None else f"{before:,} → {after:,}"
+
+
+def _passes_html(report: Report) -> str:
+    rows = []
+    for index, summary in enumerate(report.passes):
+        kind = summary.get("type", "?")
+        how = summary.get("mode") or summary.get("method") or ""
+        chosen = summary.get("chosen")
+        speedup = summary.get("speedup")
+        if speedup is None and summary.get("candidates"):
+            row = next((r for r in summary["candidates"] if r["name"] == chosen), None)
+            speedup = row["speedup"] if row else None
+        interval = summary.get("speedup_interval")
+        if speedup is None and kind == "tune":
+            speedup, interval = summary["metrics"].get("speedup"), summary["metrics"].get("speedup_interval")
+        speed = (
+            "–"
+            if speedup is None
+            else f"{speedup:.2f}×" + (f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
+        )
+        effect = summary.get("effect") or {"input": summary.get("input"), "output": summary.get("output")}
+        rows.append(
+            [
+                str(index + 1),
+                esc(kind),
+                esc(how),
+                esc("trial " + str(chosen) if kind == "tune" else chosen or "–"),
+                _facts(effect, "size_bytes"),
+                _facts(effect, "parameter_count"),
+                _facts(effect, "macs"),
+                speed,
+            ]
+        )
+    parts = [
+        "<h2>Passes</h2>",
+        table(
+            [
+                "#",
+                "type",
+                "mode / method",
+                "chosen",
+                "size (bytes)",
+                "parameters",
+                "MACs per sample",
+                "speedup vs its input",
+            ],
+            rows,
+            table_id="passes",
+            text_columns=4,
+        ),
+    ]
+    for index, summary in enumerate(report.passes):
+        parts.append(_candidates_html(index, summary))
+        parts.append(_layers_html(index, summary))
+    floats = [item for p in report.passes for item in p.get("kept_in_float", [])]
+    if floats:
+        parts.append("<h3>Ops left in float</h3>")
+        parts.append(
+            table(
+                ["node", "reason"],
+                [[f"<code>{esc(f['node'])}</code>", esc(f["reason"])] for f in floats],
+                table_id="floats",
+                text_columns=2,
+            )
+        )
+    return "".join(parts)
+
+
+def _candidates_html(index: int, summary: dict[str, Any]) -> str:
+    candidates = summary.get("candidates")
+    if not candidates:
+        return ""
+    rows = []
+    for row in candidates:
+        interval = row.get("speedup_interval")
+        speed = "–" if row.get("speedup") is None else f"{row['speedup']:.2f}×"
+        if interval:
+            speed += f" [{interval[0]:.2f}, {interval[1]:.2f}]"
+        chosen = row.get("chosen") or row["name"] == summary.get("chosen")
+        rows.append(
+            [
+                esc(row["name"]) + (" <b>(chosen)</b>" if chosen else ""),
+                f"{row['size_bytes']:,}",
+                num(row.get("latency_ms_p50")),
+                speed,
+                _yes(row.get("within_limit")),
+                esc(row.get("quality", "")),
+            ]
+        )
+    head = [
+        "candidate",
+        "size (bytes)",
+        "p50 (ms)",
+        "speedup vs the pass's input [95 %]",
+        "within the limit",
+        "quality",
+    ]
+    return f"<h3>Pass {index + 1}: candidates</h3>" + table(head, rows, table_id=f"candidates-{index + 1}")
+
+
+def _layers_html(index: int, summary: dict[str, Any]) -> str:
+    layers = summary.get("layers")
+    if summary.get("type") != "prune" or not layers:
+        return ""
+    if "channels_before" in layers[0]:
+        head = ["node", "op", "channels before", "channels after"]
+        rows = [
+            [
+                f"<code>{esc(r['node'])}</code>",
+                esc(r.get("op", "")),
+                str(r["channels_before"]),
+                str(r["channels_after"]),
+            ]
+            for r in layers
+        ]
+    else:
+        head = ["node", "op", "sparsity before", "sparsity after"]
+        rows = [
+            [
+                f"<code>{esc(r['node'])}</code>",
+                esc(r.get("op", "")),
+                num(r.get("sparsity_before")),
+                num(r.get("sparsity")),
+            ]
+            for r in layers
+        ]
+    not_pruned = "".join(
+        f"<li><code>{esc(n['node'])}</code>: {esc(n['reason'])}</li>" for n in summary.get("not_pruned", [])
+    )
+    rest = f"<p>Not pruned:</p><ul>{not_pruned}</ul>" if not_pruned else ""
+    return (
+        f"<h3>Pass {index + 1}: layers</h3>" + table(head, rows, table_id=f"layers-{index + 1}", text_columns=2) + rest
+    )
+
+
+def _timing_html(report: Report) -> str:
+    t = report.timing
+    rows = [
+        ["rounds × runs per round", f"{t.rounds} × {t.runs_per_round}"],
+        ["noisy", _yes(not t.noisy, "no", "yes")],
+        ["reasons", esc("; ".join(t.reasons) or "–")],
+        ["CPU steal (%)", num(t.steal_percent, 3)],
+        ["load average", num(t.load_average, 3)],
+        ["CPUs", str(t.cpus)],
+        ["widest interval (fraction of its ratio)", num(t.widest_interval, 3)],
+    ]
+    return "<h2>Timing</h2>" + table(None, rows, table_id="timing")
+
+
+def _environment_html(report: Report) -> str:
+    env = report.environment
+    rows = [
+        ["device", esc(env.device)],
+        ["providers", esc(", ".join(env.providers))],
+        ["threads", str(env.threads)],
+        ["batch size (timed)", str(env.batch_size)],
+        ["CPU", esc(env.cpu)],
+        ["timed runs per model", str(env.latency_runs)],
+        *[[esc(name), esc(version)] for name, version in sorted(env.libraries.items())],
+    ]
+    split = report.split
+    data = [
+        ["calibration samples", str(split.calibration_samples)],
+        ["evaluation samples", str(split.evaluation_samples)],
+        ["seed", str(split.seed)],
+    ]
+    if split.evaluation_sequences is not None:
+        data.append(["evaluation sequences", str(split.evaluation_sequences)])
+    return (
+        "<h2>Environment</h2>"
+        + table(None, rows, table_id="environment", text_columns=2)
+        + "<h2>Data</h2>"
+        + table(None, data, table_id="data")
+    )
+
+
+def render(report: Report, figures: list[plots.Plot]) -> str:
+    """report.html: one page, nothing loaded from anywhere."""
+    from worker.engine.tune.report import tuning_html
+
+    title, notes = headline(report)
+    quality = (
+        f"{_yes(report.verdict.within, 'within', 'outside')} the quality limit ({esc(report.verdict.why)}); "
+        f"size {report.size_ratio:.2f}× the input's; goal met: {_yes(report.goal_met)}"
+    )
+    if report.accuracy_drop is not None:
+        quality += f"; accuracy drop {report.accuracy_drop * 100:.2f} points"
+    figures_html = "".join(
+        f'<figure id="plot-{esc(Path(p.name).stem)}">{p.svg}<figcaption>{esc(p.caption)}</figcaption></figure>'
+        for p in figures
+    )
+    warnings = "".join(f"<li>{esc(w)}</li>" for w in report.warnings)
+    raw = esc(json.dumps(report.model_dump(mode="json"), indent=2))
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Slimline report</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>
+<body><h1>Slimline report</h1>
+<p class="headline" id="headline"><b>{esc(title)}</b></p>
+<ul id="headline-notes">{"".join(f"<li>{esc(n)}</li>" for n in notes)}</ul>
+<p id="quality">{quality}.</p>
+{_summary_table(report)}
+<h2>Warnings</h2><ul id="warnings">{warnings or "<li>none</li>"}</ul>
+{_limits_html(report)}
+<h2>Plots</h2>{figures_html or "<p>No plot: nothing was timed.</p>"}
+{_passes_html(report)}
+{tuning_html(report)}
+{_timing_html(report)}
+{_environment_html(report)}
+<details id="raw"><summary>Raw report.json</summary><pre>{raw}</pre></details>
+</body></html>"""
 
 
 def write(report_data: dict[str, Any], out_dir: Path) -> dict[str, Path]:
-    """Validate the report, write report.json, report.html and the plots; return the artifact paths."""
+    """Validate the report; write report.json, report.html (plots inline) and each plot as a PNG artifact."""
     report = Report.model_validate(report_data)
     artifacts = {"report.json": out_dir / "report.json"}
     artifacts["report.json"].write_text(json.dumps(report.model_dump(mode="json"), indent=2))
-    artifacts.update(_plots(report, out_dir))
-    if report.tuning is not None:
-        from worker.engine.tune.report import plots as tuning_plots
-
-        artifacts.update(tuning_plots(report.tuning, out_dir))
-    b, o = report.baseline, report.optimized
-    interval = (
-        "unchanged"
-        if report.unchanged
-        else f"95 % interval {report.speedup_interval.low:.2f}–{report.speedup_interval.high:.2f}"
-    )
-    rows = [
-        _row("size (bytes)", b.size_bytes, o.size_bytes),
-        _row("parameters", b.parameter_count, o.parameter_count),
-        _row("latency p50 (ms)", f"{b.latency_ms_p50:.3f}", f"{o.latency_ms_p50:.3f}"),
-        _row("latency p95 (ms)", f"{b.latency_ms_p95:.3f}", f"{o.latency_ms_p95:.3f}"),
-        _row("throughput (/s)", f"{b.throughput_per_s:.1f}", f"{o.throughput_per_s:.1f}"),
-    ]
-    if b.accuracy and o.accuracy:
-        rows.append(_row("top-1 accuracy", f"{b.accuracy.top1:.4f}", f"{o.accuracy.top1:.4f}"))
-    if b.fidelity.cosine_mean is not None and o.fidelity.cosine_mean is not None:
-        rows.append(_row("cosine to original (mean)", f"{b.fidelity.cosine_mean:.4f}", f"{o.fidelity.cosine_mean:.4f}"))
-    floats = [item for p in report.passes for item in p.get("kept_in_float", [])]
-    float_rows = "".join(f"<li><code>{html.escape(f['node'])}</code>: {html.escape(f['reason'])}</li>" for f in floats)
-    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in report.warnings)
-    images = "".join(f'<img src="{name}" alt="{name}">' for name in artifacts if name.endswith(".png"))
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Slimline report</title>
-<style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}th{{text-align:left}}img{{margin:4px}}</style></head>
-<body><h1>Slimline report</h1>
-<p>speedup <b>{report.speedup:.2f}×</b> ({interval}), size ratio <b>{report.size_ratio:.2f}</b>,
-goal met: <b>{report.goal_met}</b>
-{"" if report.accuracy_drop is None else f", accuracy drop <b>{report.accuracy_drop * 100:.2f} points</b>"}</p>
-<table><tr><th></th><th>baseline</th><th>optimized</th></tr>{"".join(rows)}</table>
-{_verdict_html(report)}
-<div>{images}</div>
-<h2>Warnings</h2><ul>{warnings or "<li>none</li>"}</ul>
-<h2>Ops left in float</h2><ul>{float_rows or "<li>none</li>"}</ul>
-{_tuning_html(report)}
-<h2>Environment</h2><pre>{html.escape(json.dumps(report.environment.model_dump(), indent=2))}</pre>
-<h2>Passes</h2><pre>{html.escape(json.dumps(report.passes, indent=2))}</pre></body></html>"""
+    figures = make_plots(report)
+    for figure in figures:
+        artifacts[figure.name] = out_dir / figure.name
+        artifacts[figure.name].write_bytes(figure.png)
     artifacts["report.html"] = out_dir / "report.html"
-    artifacts["report.html"].write_text(page)
+    artifacts["report.html"].write_text(render(report, figures))
     return artifacts

@@ -57,6 +57,11 @@ class Measurement(BaseModel):
     accuracy: Accuracy | None = None
     fidelity: Fidelity
     per_output: list[OutputQuality] = Field(default_factory=list)
+    latency_ms_rounds: list[list[float]] | None = Field(
+        None,
+        description="Every timed run in ms, round by round ([round][run]): the interleaved rounds the speedup "
+        "interval resamples (the latency distribution). Absent in reports written before it.",
+    )
 
 
 class DataSplitReport(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from worker.engine.context import PassContext
@@ -101,47 +100,118 @@ def shortfall(metrics: dict[str, Any], ctx: PassContext, objective: str) -> str:
     return f"best: {metrics['quality']} at {score:.2f}× {word}"
 
 
-def plots(tuning: Any, out_dir: Path) -> dict[str, Path]:
-    """tuning_pareto.png (objective vs quality, every trial) and tuning_sensitivity.png (the ranking)."""
-    import matplotlib
+def trial_points(tuning: Any, axis: Any, baseline_ms: float) -> list[Any]:
+    """Every measured trial on the quality/latency plane, at the job's baseline p50 / the trial's speedup.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    A trial's speedup was timed side by side with the input during the search; the job's baseline is the
+    final comparison's, so every trial, candidate and the result share one scale.
+    """
+    from worker.engine.plots import Point
 
+    points = []
+    for trial in tuning.trials:
+        metrics = trial.metrics
+        if trial.state != "complete" or not metrics or not metrics.get("speedup"):
+            continue
+        quality = axis.of_trial(metrics)
+        if quality is not None:
+            within = bool(metrics["within_limit"])
+            points.append(Point(f"trial {trial.number}", baseline_ms / metrics["speedup"], quality, "trial", within))
+    return points
+
+
+def sensitivity_plot(tuning: Any) -> Any:
+    """Per-node sensitivity to int8, most sensitive on top, with the nodes' names and op types readable."""
+    from worker.engine.plots import horizontal_bars
+
+    rows = []
+    for entry in tuning.sensitivity:
+        more = f" +{len(entry.nodes) - 1}" if len(entry.nodes) > 1 else ""
+        ops = "/".join(dict.fromkeys(entry.op_types))
+        rows.append((f"{entry.nodes[0]}{more} ({ops})", entry.fidelity_loss))
+    return horizontal_bars(
+        rows,
+        name="sensitivity.png",
+        title="sensitivity to int8: quantizing only this node (group), most sensitive on top",
+        xlabel="1 - cosine similarity to the input",
+        caption="Per-layer sensitivity: what quantizing only this node (or group) costs, measured on the "
+        "evaluation split; the search keeps the most sensitive ones in float.",
+        color="#e2a72a",
+    )
+
+
+def tuning_html(report: Any) -> str:
+    """The tuning section: the study in one sentence, the final vs the trial timing, trials and sensitivity."""
+    import html
+
+    from worker.engine.report import num, table
+
+    tuning = report.tuning
+    if tuning is None:
+        return ""
+    esc = html.escape
     word = objective_word(tuning.objective)
-    made: dict[str, Path] = {}
-    measured = [t for t in tuning.trials if t.metrics and t.state == "complete"]
-    if measured:
-        figure, axis = plt.subplots(figsize=(5.5, 4), dpi=100)
-        for ok, color, label in ((True, "#2a7ae2", "within the limit"), (False, "#d9534f", "breaks the limit")):
-            chosen = [t for t in measured if bool(t.metrics["within_limit"]) == ok]
-            axis.scatter(
-                [quality_loss(t.metrics) for t in chosen],
-                [t.score for t in chosen],
-                c=color,
-                label=label,
-                alpha=0.75,
+    verdict = "goal met" if tuning.goal_met else esc(tuning.shortfall or "goal not met")
+    parts = [
+        f"<h2>Tuning</h2><p>{tuning.trials_evaluated} of {tuning.trials_requested} trials "
+        f"({esc(tuning.sampler)}, objective {esc(tuning.objective)}), stopped by {esc(tuning.stopped)} after "
+        f"{tuning.elapsed_s:.1f} s; best trial {tuning.best_trial}; {verdict}.</p>",
+        f"<p>Each trial's {esc(word)} was timed briefly, side by side with the input, during the search; the "
+        "plot puts every trial on the job's one baseline (the final comparison's p50 divided by the trial's "
+        "speedup). The job's result is the final comparison, timed longer.</p>",
+    ]
+    best = next((t for t in tuning.trials if t.number == tuning.best_trial), None)
+    interval = report.speedup_interval
+    if best is not None and best.metrics and best.metrics.get("speedup_interval") and not report.unchanged:
+        low, high = best.metrics["speedup_interval"]
+        final = f"{report.speedup:.2f}× [{interval.low:.2f}, {interval.high:.2f}]"
+        during = f"{best.metrics['speedup']:.2f}× [{low:.2f}, {high:.2f}]"
+        if high < interval.low or low > interval.high:
+            parts.append(
+                f'<p class="bad">Trial {best.number} measured {during} during the search and {final} in the final '
+                "comparison: the intervals do not overlap, so the machine's speed changed between the two timings "
+                "(or the short search timing was off). The final comparison is the one this report stands on.</p>"
             )
-        front = sorted(tuning.pareto, key=lambda p: p.quality_loss)
-        axis.plot([p.quality_loss for p in front], [p.score for p in front], "k--", lw=1, label="Pareto front")
-        axis.set_xlabel("quality loss (accuracy points, or 1 - agreement / cosine)")
-        axis.set_ylabel(f"{word} (×, vs the input)")
-        axis.set_title("tuning trials")
-        axis.legend(fontsize=8)
-        figure.tight_layout()
-        made["tuning_pareto.png"] = out_dir / "tuning_pareto.png"
-        figure.savefig(made["tuning_pareto.png"])
-        plt.close(figure)
+        else:
+            parts.append(f"<p>Trial {best.number}: {during} during the search, {final} in the final comparison.</p>")
+    rows = []
+    for t in tuning.trials:
+        metrics = t.metrics or {}
+        speed = "–"
+        if metrics.get("speedup") is not None:
+            speed = f"{metrics['speedup']:.2f}×"
+            if metrics.get("speedup_interval"):
+                speed += " [{:.2f}, {:.2f}]".format(*metrics["speedup_interval"])
+        options = ", ".join(f"{k.split('.', 1)[-1]}={v}" for k, v in t.params.items())
+        within = metrics.get("within_limit")
+        rows.append(
+            [
+                str(t.number) + (" <b>(chosen)</b>" if t.number == tuning.best_trial else ""),
+                esc(t.phase),
+                esc(t.state + (f" of {t.duplicate_of}" if t.duplicate_of is not None else "")),
+                esc(options),
+                "–" if t.score is None else f"{t.score:.2f}×",
+                speed,
+                num(metrics.get("latency_ms_p50")),
+                "–" if within is None else ("yes" if within else '<span class="bad">no</span>'),
+                esc(metrics.get("quality", t.error or "")),
+            ]
+        )
+    head = ["#", "phase", "state", "options", word, "speedup vs the input [95 %]", "p50 (ms)", "within", "quality"]
+    parts.append(table(head, rows, table_id="trials", text_columns=4))
     if tuning.sensitivity:
-        rows = tuning.sensitivity[:16]
-        figure, axis = plt.subplots(figsize=(6, 0.35 * len(rows) + 1.2), dpi=100)
-        labels = [(r.nodes[0] + (f" +{len(r.nodes) - 1}" if len(r.nodes) > 1 else ""))[:40] for r in rows]
-        values = [r.fidelity_loss for r in rows]
-        axis.barh(labels[::-1], values[::-1], color="#e2a72a")
-        axis.set_xlabel("1 - cosine to the original, quantizing only this node (group)")
-        axis.set_title("sensitivity to int8, most sensitive on top")
-        figure.tight_layout()
-        made["tuning_sensitivity.png"] = out_dir / "tuning_sensitivity.png"
-        figure.savefig(made["tuning_sensitivity.png"])
-        plt.close(figure)
-    return made
+        sens = [
+            [
+                str(e.rank),
+                esc(", ".join(e.nodes)),
+                esc(", ".join(e.op_types)),
+                num(e.fidelity_loss),
+                num(e.top1_agreement),
+                num(e.accuracy_drop),
+                esc(e.quality),
+            ]
+            for e in tuning.sensitivity
+        ]
+        head = ["rank", "nodes", "ops", "1 - cosine", "top-1 agreement", "accuracy drop", "quality"]
+        parts.append("<h3>Sensitivity</h3>" + table(head, sens, table_id="sensitivity", text_columns=3))
+    return "".join(parts)

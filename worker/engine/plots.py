@@ -1,0 +1,249 @@
+"""The report's plots, drawn with matplotlib: each one an inline SVG for report.html and a PNG artifact.
+
+The drawing functions take plain numbers (the report module picks them out of the report); each returns
+a ``Plot`` or None when there is nothing worth drawing. The SVG has no XML prolog, no metadata and no
+reference outside itself, so report.html opens the same from disk, from the API and under a strict CSP.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+BASE_COLOR, RESULT_COLOR, FAIL_COLOR, FRONT_COLOR = "#8a8a8a", "#2a7ae2", "#d9534f", "#222222"
+LABEL_CHARS = 48  # node names longer than this are shortened in the middle, where they repeat least
+MAX_BARS = 40
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One figure: its artifact name (``.png``), caption, the ``<svg>`` element and the PNG bytes."""
+
+    name: str
+    caption: str
+    svg: str
+    png: bytes
+
+
+@dataclass(frozen=True)
+class Point:
+    """One model on the quality/latency plane: ``latency_ms`` on the job's baseline, ``quality`` in the
+    plotted metric's units (higher is better unless the metric says otherwise)."""
+
+    label: str
+    latency_ms: float
+    quality: float
+    role: str  # baseline, candidate, trial, result
+    within: bool
+
+
+def short(name: str, limit: int = LABEL_CHARS) -> str:
+    """``name`` cut in the middle to ``limit`` characters (both ends of a node name say the most)."""
+    if len(name) <= limit:
+        return name
+    head = (limit - 1) // 2
+    return name[:head] + "…" + name[-(limit - 1 - head) :]
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _render(figure: Any, name: str, caption: str) -> Plot:
+    plt = _pyplot()
+    import matplotlib
+
+    svg_buffer, png_buffer = io.StringIO(), io.BytesIO()
+    figure.tight_layout()  # once, rather than a tight bounding box per format (each one draws the figure twice)
+    # text stays text (small, selectable); ids are salted per plot so two inline SVGs never share one
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name}):
+        figure.savefig(svg_buffer, format="svg", metadata={"Date": None})
+    figure.savefig(png_buffer, format="png", dpi=100)
+    plt.close(figure)
+    svg = svg_buffer.getvalue()
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.DOTALL)
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{html.escape(caption)}" class="plot" ', 1)
+    return Plot(name, caption, svg, png_buffer.getvalue())
+
+
+def latency_distribution(samples: dict[str, np.ndarray], batch_size: int) -> Plot | None:
+    """Every timed run of each variant as a box (whiskers at p5/p95) with the rounds' medians as dots.
+
+    ``samples`` maps a variant's name to its runs in ms, shaped [round, run] (the interleaved rounds).
+    """
+    named = [(name, np.asarray(runs, dtype=float)) for name, runs in samples.items() if np.size(runs)]
+    if not named:
+        return None
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6.4, 1.1 + 0.75 * len(named)), dpi=100)
+    positions = list(range(len(named), 0, -1))
+    flat = [runs.ravel() for _, runs in named]
+    boxes = axis.boxplot(
+        flat,
+        positions=positions,
+        orientation="horizontal",
+        whis=(5, 95),
+        widths=0.5,
+        showfliers=True,
+        patch_artist=True,
+    )
+    colors = [BASE_COLOR] + [RESULT_COLOR] * (len(named) - 1)
+    for patch, color in zip(boxes["boxes"], colors, strict=True):
+        patch.set_facecolor(color)
+        patch.set_alpha(0.35)
+    for flier in boxes["fliers"]:
+        flier.set_markersize(3)
+    jitter = np.random.default_rng(0)
+    for y, (_, runs), color in zip(positions, named, colors, strict=True):
+        medians = np.median(runs.reshape(runs.shape[0], -1), axis=1)
+        axis.scatter(medians, y + jitter.uniform(-0.12, 0.12, len(medians)), s=12, c=color, zorder=3)
+        p50, p95 = np.percentile(runs, [50, 95])
+        axis.annotate(f"p50 {p50:.3g} ms, p95 {p95:.3g} ms", (p50, y + 0.3), fontsize=8, ha="center")
+    everything = np.concatenate(flat)
+    right = float(np.percentile(everything, 99)) * 1.15
+    beyond = int(np.sum(everything > right))
+    axis.set_xlim(0.0, right)
+    if beyond:
+        axis.text(
+            0.99,
+            0.02,
+            f"{beyond} slower run(s) off the chart",
+            transform=axis.transAxes,
+            fontsize=7,
+            ha="right",
+            va="bottom",
+        )
+    axis.set_yticks(positions, [name for name, _ in named])
+    axis.set_ylim(0.4, len(named) + 0.75)
+    axis.set_xlabel(f"latency per run at batch {batch_size} (ms)")
+    axis.set_title("latency over every timed run (box: p25–p75, whiskers: p5–p95, dots: round medians)", fontsize=9)
+    axis.grid(axis="x", alpha=0.3)
+    caption = "Latency distribution: every timed run of each model, timed side by side in interleaved rounds."
+    return _render(figure, "latency.png", caption)
+
+
+def pareto_front(points: Sequence[Point], higher_is_better: bool) -> list[Point]:
+    """Points no other point beats on both latency (lower) and quality, fastest first."""
+    sign = 1.0 if higher_is_better else -1.0
+
+    def beats(q: Point, p: Point) -> bool:
+        better_or_equal = q.latency_ms <= p.latency_ms and sign * q.quality >= sign * p.quality
+        return better_or_equal and (q.latency_ms < p.latency_ms or sign * q.quality > sign * p.quality)
+
+    front = [p for p in points if not any(beats(q, p) for q in points)]
+    return sorted(front, key=lambda p: p.latency_ms)
+
+
+def tradeoff(
+    points: Sequence[Point],
+    *,
+    metric: str,
+    higher_is_better: bool,
+    limit: float | None,
+    baseline_ms: float,
+    name: str = "tradeoff.png",
+) -> Plot | None:
+    """Quality against latency for every candidate and trial, the Pareto front and the limit marked."""
+    if len(points) < 2:
+        return None
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6.4, 4.2), dpi=100)
+    styles = {
+        "baseline": {"marker": "s", "s": 60, "label": "the input (baseline)"},
+        "candidate": {"marker": "o", "s": 34, "label": "candidate"},
+        "trial": {"marker": "o", "s": 26, "label": "trial"},
+        "result": {"marker": "*", "s": 180, "label": "the result (final comparison)"},
+    }
+    for role, style in styles.items():
+        for within in (True, False):
+            chosen = [p for p in points if p.role == role and p.within == within]
+            if not chosen:
+                continue
+            color = BASE_COLOR if role == "baseline" else (RESULT_COLOR if within else FAIL_COLOR)
+            label = style["label"] + ("" if role in ("baseline", "result") or within else ", breaks the limit")
+            axis.scatter(
+                [p.latency_ms for p in chosen],
+                [p.quality for p in chosen],
+                marker=style["marker"],
+                s=style["s"],
+                c=color,
+                alpha=0.85,
+                edgecolors="black" if role == "result" else "none",
+                label=label,
+                zorder=4 if role == "result" else 3,
+            )
+    front = pareto_front(points, higher_is_better)
+    axis.step(
+        [p.latency_ms for p in front],
+        [p.quality for p in front],
+        where="post",
+        color=FRONT_COLOR,
+        lw=1,
+        ls="--",
+        label="Pareto front",
+        zorder=2,
+    )
+    axis.scatter(
+        [p.latency_ms for p in front],
+        [p.quality for p in front],
+        s=110,
+        facecolors="none",
+        edgecolors=FRONT_COLOR,
+        zorder=2,
+    )
+    for point in points:
+        if point.role in ("candidate", "result") or (point.role == "trial" and point in front):
+            axis.annotate(
+                short(point.label, 24),
+                (point.latency_ms, point.quality),
+                fontsize=7,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
+    if limit is not None:
+        axis.axhline(limit, color=FAIL_COLOR, lw=1, ls=":", label=f"quality limit ({limit:.4g})")
+    axis.axvline(baseline_ms, color=BASE_COLOR, lw=1, ls=":")
+    axis.set_xlabel("p50 latency (ms) on the job's baseline: baseline p50 / measured speedup")
+    axis.set_ylabel(metric + ("" if higher_is_better else " (lower is better)"))
+    axis.set_title("quality against latency, every model measured in this job", fontsize=9)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7, loc="best")
+    caption = (
+        f"{metric} against p50 latency for the input, every candidate and trial, and the result; "
+        "ringed points are the Pareto front (nothing else is both faster and better)."
+    )
+    return _render(figure, name, caption)
+
+
+def horizontal_bars(
+    rows: Sequence[tuple[str, float]], *, name: str, title: str, xlabel: str, caption: str, color: str
+) -> Plot | None:
+    """One bar per row, labels readable (shortened in the middle), in the order given (the first on top)."""
+    if not rows:
+        return None
+    rows = list(rows)[:MAX_BARS]
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(7.2, 0.28 * len(rows) + 1.3), dpi=100)
+    labels = [short(label) for label, _ in rows]
+    values = [value for _, value in rows]
+    positions = list(range(len(rows), 0, -1))
+    bars = axis.barh(positions, values, color=color)
+    axis.bar_label(bars, fmt="%.3g", fontsize=7, padding=2)
+    axis.set_yticks(positions, labels, fontsize=8)
+    axis.set_xlabel(xlabel)
+    axis.set_title(title, fontsize=9)
+    axis.margins(x=0.12)
+    axis.grid(axis="x", alpha=0.3)
+    return _render(figure, name, caption)
