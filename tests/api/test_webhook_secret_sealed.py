@@ -156,3 +156,18 @@ def test_secrets_stored_before_encryption_was_on_get_sealed(sealed):
     with session_scope(sealed.database_url) as session:
         assert ensure_secret(session, tenant_id, sealed.master_keys) == plaintext
         assert seal_plaintext_secrets(session, sealed.master_keys) == 0
+
+
+def test_a_sealed_secret_copied_to_another_tenant_does_not_open(sealed):
+    keys = [new_api_key(sealed.database_url) for _ in range(2)]
+    tenants = [_tenant_id(sealed.database_url, key) for key in keys]
+    with session_scope(sealed.database_url) as session:
+        ensure_secret(session, tenants[0], sealed.master_keys)
+        ensure_secret(session, tenants[1], sealed.master_keys)
+    with session_scope(sealed.database_url) as session:
+        first, second = (session.get(Tenant, tenant_id) for tenant_id in tenants)
+        assert first is not None and second is not None
+        second.webhook_secret = first.webhook_secret  # a database writer swaps the sealed values
+    with TestClient(create_app(sealed), raise_server_exceptions=False) as client:
+        response = client.get("/v1/webhooks/secret", headers={"Authorization": f"Bearer {keys[1]}"})
+    assert response.status_code == 503 and "does not open" in response.json()["detail"]
