@@ -43,7 +43,8 @@ def lock_tenant(session: Session, tenant_id: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
     else:
-        session.execute(update(Tenant.__table__).where(Tenant.id == tenant_id).values(name=Tenant.name))
+        no_op = update(Tenant).where(Tenant.id == tenant_id).values(name=Tenant.name)
+        session.execute(no_op.execution_options(synchronize_session=False))
 
 
 def check_job_creation(session: Session, tenant_id: str, settings: Settings) -> None:
