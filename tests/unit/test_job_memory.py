@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from tests.helpers import REPO
 from worker.engine.errors import Cancelled, EngineError
 from worker.job_memory import (
     GIB,
@@ -192,3 +195,33 @@ def test_a_process_killed_by_a_signal_is_named():
 
     with pytest.raises(ChildDied, match="killed by SIGKILL"):
         run_in_child(dies, limit_bytes=_limit_above_us(GIB), progress=_never, is_cancelled=_never)
+
+
+def test_a_worker_killed_outright_takes_its_jobs_process_with_it(tmp_path):
+    # what Celery's hard time limit does to a pool process: SIGKILL, no chance to clean up
+    pid_file = tmp_path / "child.pid"
+    script = (
+        "import os, sys, time\n"
+        "from worker.jobproc import run_in_child\n"
+        "def forever(progress, is_cancelled):\n"
+        f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(600)\n"
+        "run_in_child(forever, limit_bytes=2**40, progress=lambda *a, **k: None, is_cancelled=lambda: False)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", script], cwd=REPO)
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline and worker.poll() is None, "the job's process never started"
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        worker.kill()
+        worker.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not Path(f"/proc/{child}").exists(), "the job's process outlived its worker"
+    finally:
+        worker.kill()
+        if pid_file.exists() and pid_file.read_text() and Path(f"/proc/{pid_file.read_text()}").exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)  # not left behind when the test fails
