@@ -128,7 +128,7 @@ def latency_distribution(samples: dict[str, np.ndarray], batch_size: int) -> Plo
     axis.set_yticks(positions, [name for name, _ in named])
     axis.set_ylim(0.4, len(named) + 0.75)
     axis.set_xlabel(f"latency per run at batch {batch_size} (ms)")
-    axis.set_title("latency over every timed run (box: p25–p75, whiskers: p5–p95, dots: round medians)", fontsize=9)
+    axis.set_title("every timed run: box p25–p75, whiskers p5–p95, dots round medians", fontsize=9)
     axis.grid(axis="x", alpha=0.3)
     caption = "Latency distribution: every timed run of each model, timed side by side in interleaved rounds."
     return _render(figure, "latency.png", caption)
