@@ -209,7 +209,8 @@ def test_a_faster_median_with_a_lower_throughput_is_a_mixed_headline(dynamic, tm
     out.mkdir()
     page = Page(report_writer.write(data_, out)["report.html"].read_text())
     headline = page.texts["headline"]
-    assert headline.startswith("Mixed") and "throughput" in headline
+    assert headline.startswith("Mixed: speedup") and "but throughput" in headline
+    assert f"{ratio.value:.2f}× (95% interval {ratio.low:.2f}–{ratio.high:.2f})" in headline
     notes = page.texts["headline-notes"]
     assert f"{timings['baseline'].throughput_per_s:,.1f}/s → {timings['optimized'].throughput_per_s:,.1f}/s" in notes
     assert "Latency and throughput disagree" in notes and "p95 latency rose" in notes

@@ -1,7 +1,8 @@
 """The report's plots, drawn with matplotlib: each one an inline SVG for report.html and a PNG artifact.
 
-The drawing functions take plain numbers (the report module picks them out of the report); each returns
-a ``Plot`` or None when there is nothing worth drawing. The SVG has no XML prolog, no metadata and no
+The drawing functions take plain numbers; ``for_report`` picks them out of a report (one baseline per job:
+every candidate and trial on the final comparison's baseline latency). Each returns a ``Plot`` or None
+when there is nothing worth drawing. The SVG has no XML prolog, no metadata and no
 reference outside itself, so report.html opens the same from disk, from the API and under a strict CSP.
 """
 
@@ -12,9 +13,12 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from app.core.schemas.report import Report
 
 BASE_COLOR, RESULT_COLOR, FAIL_COLOR, FRONT_COLOR = "#8a8a8a", "#2a7ae2", "#d9534f", "#222222"
 LABEL_CHARS = 48  # node names longer than this are shortened in the middle, where they repeat least
@@ -160,7 +164,7 @@ def tradeoff(
         return None
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(6.4, 4.2), dpi=100)
-    styles = {
+    styles: dict[str, dict[str, Any]] = {
         "baseline": {"marker": "s", "s": 60, "label": "the input (baseline)"},
         "candidate": {"marker": "o", "s": 34, "label": "candidate"},
         "trial": {"marker": "o", "s": 26, "label": "trial"},
@@ -247,3 +251,162 @@ def horizontal_bars(
     axis.margins(x=0.12)
     axis.grid(axis="x", alpha=0.3)
     return _render(figure, name, caption)
+
+
+# -- what each plot shows, picked out of a report ----------------------------------------------------------
+
+
+def rounds_of(measurement: Any) -> np.ndarray | None:
+    """A measurement's timed runs in ms, [round, run]; None for a report written before they were kept."""
+    runs = measurement.latency_ms_rounds
+    return None if not runs else np.asarray(runs, dtype=float)
+
+
+# -- the quality axis of the trade-off plot -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QualityAxis:
+    """The metric plotted against latency: the limit's own metric on the first judged output."""
+
+    key: str  # accuracy | top1_agreement | cosine_mean | limit_gap
+    label: str
+    higher_is_better: bool
+    limit: float | None
+    base_top1: float | None = None
+
+    def of_fidelity(self, accuracy: dict[str, Any] | None, fidelity: dict[str, Any] | None) -> float | None:
+        if self.key == "accuracy":
+            return None if not accuracy else float(accuracy["top1"])
+        if self.key in ("top1_agreement", "cosine_mean"):
+            return None if not fidelity or fidelity.get(self.key) is None else float(fidelity[self.key])
+        return None
+
+    def of_trial(self, metrics: dict[str, Any]) -> float | None:
+        if self.key == "accuracy":
+            drop = metrics.get("accuracy_drop")
+            return None if drop is None or self.base_top1 is None else self.base_top1 - float(drop)
+        value = metrics.get(self.key)
+        return None if value is None else float(value)
+
+
+def quality_axis(report: Report) -> QualityAxis:
+    judged = [o for o in report.optimized.per_output if not o.ignored]
+    first = judged[0] if judged else None
+    limits = first.limits if first else {}
+    b, o = report.baseline, report.optimized
+    labelled = next((out for out in judged if "accuracy_drop" in out.limits), None)
+    if b.accuracy and o.accuracy and labelled is not None:
+        allowed = labelled.limits["accuracy_drop"]
+        return QualityAxis("accuracy", "top-1 accuracy", True, b.accuracy.top1 - allowed, b.accuracy.top1)
+    if o.fidelity.top1_agreement is not None:
+        return QualityAxis("top1_agreement", "top-1 agreement with the input", True, limits.get("top1_agreement"))
+    if o.fidelity.cosine_mean is not None:
+        return QualityAxis("cosine_mean", "cosine similarity to the input (mean)", True, limits.get("cosine_mean"))
+    return QualityAxis("limit_gap", "distance beyond the quality limit (≤ 0: within)", False, 0.0)
+
+
+def _worst_gap(measurement: Any) -> float | None:
+    gaps = [o.gap for o in measurement.per_output if not o.ignored]
+    return max(gaps) if gaps else None
+
+
+def tradeoff_points(report: Report, axis: QualityAxis) -> list[Point]:
+    """The input, every pass's candidates, every tuning trial and the result, on the job's baseline latency.
+
+    A candidate's speedup was measured side by side with its own input; chaining the passes' speedups puts
+    every candidate on one scale: the baseline p50 of the final comparison (one baseline per job).
+    """
+    from worker.engine.tune.report import trial_points
+
+    b, o = report.baseline, report.optimized
+    base_ms = b.latency_ms_p50
+
+    def value(accuracy: Any, fidelity: Any, measurement: Any) -> float | None:
+        if axis.key == "limit_gap":
+            return _worst_gap(measurement)
+        if axis.key in ("top1_agreement", "cosine_mean") and measurement is b:
+            return 1.0  # the input agrees with itself
+        return axis.of_fidelity(accuracy, fidelity)
+
+    points = []
+    base_value = value(b.accuracy.model_dump() if b.accuracy else None, b.fidelity.model_dump(), b)
+    if base_value is not None:
+        points.append(Point("input", base_ms, base_value, "baseline", True))
+    scale = base_ms  # the latency of the current pass's input, on the job's baseline
+    for index, summary in enumerate(report.passes):
+        chosen_speedup = summary.get("speedup") if summary.get("type") == "prune" else None
+        for row in summary.get("candidates") or []:
+            if not row.get("speedup"):
+                continue
+            quality = axis.of_fidelity(row.get("accuracy"), row.get("fidelity"))
+            if quality is not None:
+                label = f"{index + 1}: {row['name']}"
+                points.append(Point(label, scale / row["speedup"], quality, "candidate", bool(row["within_limit"])))
+            if row.get("chosen") or row["name"] == summary.get("chosen"):
+                chosen_speedup = row["speedup"]
+        if chosen_speedup:
+            scale = scale / float(chosen_speedup)
+    if report.tuning is not None:
+        points.extend(trial_points(report.tuning, axis, base_ms))
+    result_value = value(o.accuracy.model_dump() if o.accuracy else None, o.fidelity.model_dump(), o)
+    if result_value is not None and not report.unchanged:
+        points.append(Point("result", o.latency_ms_p50, result_value, "result", report.verdict.within))
+    return points
+
+
+def for_report(report: Report) -> list[Plot]:
+    """Every plot the report has data for: latency distribution, quality vs latency, sensitivity, sparsity."""
+    from worker.engine.tune.report import sensitivity_plot
+
+    made: list[Plot | None] = []
+    base, result = rounds_of(report.baseline), rounds_of(report.optimized)
+    if base is not None:
+        samples = (
+            {"input (baseline)": base}
+            if report.unchanged or result is None
+            else {
+                "input (baseline)": base,
+                "optimized": result,
+            }
+        )
+        made.append(latency_distribution(samples, report.environment.batch_size))
+    axis = quality_axis(report)
+    made.append(
+        tradeoff(
+            tradeoff_points(report, axis),
+            metric=axis.label,
+            higher_is_better=axis.higher_is_better,
+            limit=axis.limit,
+            baseline_ms=report.baseline.latency_ms_p50,
+        )
+    )
+    if report.tuning is not None:
+        made.append(sensitivity_plot(report.tuning))
+    for index, summary in enumerate(report.passes):
+        made.append(sparsity_plot(index, summary))
+    return [p for p in made if p is not None]
+
+
+def sparsity_plot(index: int, summary: dict[str, Any]) -> Plot | None:
+    """Per-layer sparsity of a prune pass: the zero fraction (unstructured) or channels removed (structured)."""
+    if summary.get("type") != "prune" or not summary.get("layers"):
+        return None
+    rows = []
+    for layer in summary["layers"]:
+        label = f"{layer['node']} ({layer.get('op', '?')})"
+        if "channels_before" in layer:
+            before = max(1, int(layer["channels_before"]))
+            rows.append((label, 1.0 - int(layer["channels_after"]) / before))
+        elif "sparsity" in layer:
+            rows.append((label, float(layer["sparsity"])))
+    structured = summary.get("method") != "unstructured"
+    what = "channels removed (fraction)" if structured else "weights set to zero (fraction)"
+    return horizontal_bars(
+        rows,
+        name=f"sparsity-{index + 1}.png",
+        title=f"pass {index + 1}: prune ({summary.get('method')}, sparsity {summary.get('sparsity')}), per layer",
+        xlabel=what,
+        caption=f"Per-layer sparsity of pass {index + 1} (prune, {summary.get('method')}): {what}, graph order.",
+        color="#6a9f58",
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import json
 import platform
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -103,17 +102,12 @@ def _yes(flag: bool | None, yes: str = "yes", no: str = "no") -> str:
 # -- what the numbers say -----------------------------------------------------------------------------------
 
 
-def rounds_of(measurement: Any) -> np.ndarray | None:
-    runs = measurement.latency_ms_rounds
-    return None if not runs else np.asarray(runs, dtype=float)
-
-
 def throughput_gain(report: Report) -> Ratio | None:
     """optimized / baseline throughput (= baseline mean run time / optimized mean run time), with a
     bootstrap interval over the same interleaved rounds as the speedup; None without the rounds."""
     if report.unchanged:
         return Ratio(1.0, 1.0, 1.0)
-    base, cand = rounds_of(report.baseline), rounds_of(report.optimized)
+    base, cand = plots.rounds_of(report.baseline), plots.rounds_of(report.optimized)
     if base is None or cand is None:
         return None
     value = report.optimized.throughput_per_s / report.baseline.throughput_per_s
@@ -170,8 +164,8 @@ def headline(report: Report) -> tuple[str, list[str]]:
     disagree = disagree or (speedup.measurably_faster and p95_worse)
     if disagree:
         title = (
-            f"Mixed: the median run is {speedup.value:.2f}× ({latency_way}), throughput "
-            f"{o.throughput_per_s / b.throughput_per_s:.2f}× ({throughput_way})"
+            f"Mixed: speedup {ratio_text(speedup)} for the median run ({latency_way}), but throughput "
+            f"{gain_text} ({throughput_way}) at batch {batch}"
         )
         slow = "and p95 latency rose" if p95_worse else "while p95 latency fell"
         notes.append(
@@ -183,158 +177,6 @@ def headline(report: Report) -> tuple[str, list[str]]:
         way = {"faster": "faster than the input", "slower": "slower than the input"}.get(latency_way, latency_way)
         title = f"Speedup {ratio_text(speedup)} at batch {batch}: {way}"
     return title, notes
-
-
-# -- the quality axis of the trade-off plot -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QualityAxis:
-    """The metric plotted against latency: the limit's own metric on the first judged output."""
-
-    key: str  # accuracy | top1_agreement | cosine_mean | limit_gap
-    label: str
-    higher_is_better: bool
-    limit: float | None
-    base_top1: float | None = None
-
-    def of_fidelity(self, accuracy: dict[str, Any] | None, fidelity: dict[str, Any] | None) -> float | None:
-        if self.key == "accuracy":
-            return None if not accuracy else float(accuracy["top1"])
-        if self.key in ("top1_agreement", "cosine_mean"):
-            return None if not fidelity or fidelity.get(self.key) is None else float(fidelity[self.key])
-        return None
-
-    def of_trial(self, metrics: dict[str, Any]) -> float | None:
-        if self.key == "accuracy":
-            drop = metrics.get("accuracy_drop")
-            return None if drop is None or self.base_top1 is None else self.base_top1 - float(drop)
-        value = metrics.get(self.key)
-        return None if value is None else float(value)
-
-
-def quality_axis(report: Report) -> QualityAxis:
-    judged = [o for o in report.optimized.per_output if not o.ignored]
-    first = judged[0] if judged else None
-    limits = first.limits if first else {}
-    b, o = report.baseline, report.optimized
-    labelled = next((out for out in judged if "accuracy_drop" in out.limits), None)
-    if b.accuracy and o.accuracy and labelled is not None:
-        allowed = labelled.limits["accuracy_drop"]
-        return QualityAxis("accuracy", "top-1 accuracy", True, b.accuracy.top1 - allowed, b.accuracy.top1)
-    if o.fidelity.top1_agreement is not None:
-        return QualityAxis("top1_agreement", "top-1 agreement with the input", True, limits.get("top1_agreement"))
-    if o.fidelity.cosine_mean is not None:
-        return QualityAxis("cosine_mean", "cosine similarity to the input (mean)", True, limits.get("cosine_mean"))
-    return QualityAxis("limit_gap", "distance beyond the quality limit (≤ 0: within)", False, 0.0)
-
-
-def _worst_gap(measurement: Any) -> float | None:
-    gaps = [o.gap for o in measurement.per_output if not o.ignored]
-    return max(gaps) if gaps else None
-
-
-def tradeoff_points(report: Report, axis: QualityAxis) -> list[plots.Point]:
-    """The input, every pass's candidates, every tuning trial and the result, on the job's baseline latency.
-
-    A candidate's speedup was measured side by side with its own input; chaining the passes' speedups puts
-    every candidate on one scale: the baseline p50 of the final comparison (one baseline per job).
-    """
-    from worker.engine.tune.report import trial_points
-
-    b, o = report.baseline, report.optimized
-    base_ms = b.latency_ms_p50
-
-    def value(accuracy: Any, fidelity: Any, measurement: Any) -> float | None:
-        if axis.key == "limit_gap":
-            return _worst_gap(measurement)
-        if axis.key in ("top1_agreement", "cosine_mean") and measurement is b:
-            return 1.0  # the input agrees with itself
-        return axis.of_fidelity(accuracy, fidelity)
-
-    points = []
-    base_value = value(b.accuracy.model_dump() if b.accuracy else None, b.fidelity.model_dump(), b)
-    if base_value is not None:
-        points.append(plots.Point("input", base_ms, base_value, "baseline", True))
-    scale = base_ms  # the latency of the current pass's input, on the job's baseline
-    for index, summary in enumerate(report.passes):
-        chosen_speedup = summary.get("speedup") if summary.get("type") == "prune" else None
-        for row in summary.get("candidates") or []:
-            if not row.get("speedup"):
-                continue
-            quality = axis.of_fidelity(row.get("accuracy"), row.get("fidelity"))
-            if quality is not None:
-                label = f"{index + 1}: {row['name']}"
-                points.append(
-                    plots.Point(label, scale / row["speedup"], quality, "candidate", bool(row["within_limit"]))
-                )
-            if row.get("chosen") or row["name"] == summary.get("chosen"):
-                chosen_speedup = row["speedup"]
-        if chosen_speedup:
-            scale = scale / float(chosen_speedup)
-    if report.tuning is not None:
-        points.extend(trial_points(report.tuning, axis, base_ms))
-    result_value = value(o.accuracy.model_dump() if o.accuracy else None, o.fidelity.model_dump(), o)
-    if result_value is not None and not report.unchanged:
-        points.append(plots.Point("result", o.latency_ms_p50, result_value, "result", report.verdict.within))
-    return points
-
-
-def make_plots(report: Report) -> list[plots.Plot]:
-    """Every plot the report has data for: latency distribution, quality vs latency, sensitivity, sparsity."""
-    from worker.engine.tune.report import sensitivity_plot
-
-    made: list[plots.Plot | None] = []
-    base, result = rounds_of(report.baseline), rounds_of(report.optimized)
-    if base is not None:
-        samples = (
-            {"input (baseline)": base}
-            if report.unchanged or result is None
-            else {
-                "input (baseline)": base,
-                "optimized": result,
-            }
-        )
-        made.append(plots.latency_distribution(samples, report.environment.batch_size))
-    axis = quality_axis(report)
-    made.append(
-        plots.tradeoff(
-            tradeoff_points(report, axis),
-            metric=axis.label,
-            higher_is_better=axis.higher_is_better,
-            limit=axis.limit,
-            baseline_ms=report.baseline.latency_ms_p50,
-        )
-    )
-    if report.tuning is not None:
-        made.append(sensitivity_plot(report.tuning))
-    for index, summary in enumerate(report.passes):
-        made.append(sparsity_plot(index, summary))
-    return [p for p in made if p is not None]
-
-
-def sparsity_plot(index: int, summary: dict[str, Any]) -> plots.Plot | None:
-    """Per-layer sparsity of a prune pass: the zero fraction (unstructured) or channels removed (structured)."""
-    if summary.get("type") != "prune" or not summary.get("layers"):
-        return None
-    rows = []
-    for layer in summary["layers"]:
-        label = f"{layer['node']} ({layer.get('op', '?')})"
-        if "channels_before" in layer:
-            before = max(1, int(layer["channels_before"]))
-            rows.append((label, 1.0 - int(layer["channels_after"]) / before))
-        elif "sparsity" in layer:
-            rows.append((label, float(layer["sparsity"])))
-    structured = summary.get("method") != "unstructured"
-    what = "channels removed (fraction)" if structured else "weights set to zero (fraction)"
-    return plots.horizontal_bars(
-        rows,
-        name=f"sparsity-{index + 1}.png",
-        title=f"pass {index + 1}: prune ({summary.get('method')}, sparsity {summary.get('sparsity')}), per layer",
-        xlabel=what,
-        caption=f"Per-layer sparsity of pass {index + 1} (prune, {summary.get('method')}): {what}, graph order.",
-        color="#6a9f58",
-    )
 
 
 # -- the page -------------------------------------------------------------------------------------------------
@@ -638,7 +480,7 @@ def write(report_data: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     report = Report.model_validate(report_data)
     artifacts = {"report.json": out_dir / "report.json"}
     artifacts["report.json"].write_text(json.dumps(report.model_dump(mode="json"), indent=2))
-    figures = make_plots(report)
+    figures = plots.for_report(report)
     for figure in figures:
         artifacts[figure.name] = out_dir / figure.name
         artifacts[figure.name].write_bytes(figure.png)

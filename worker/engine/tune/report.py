@@ -6,6 +6,7 @@ from typing import Any
 
 from worker.engine.context import PassContext
 
+DRIFT = 1.25  # the input timed this much apart during the search and in the final comparison: worth saying
 OBJECTIVE_WORDS = {"latency": "speedup", "throughput": "throughput gain", "size": "size reduction"}
 
 
@@ -160,6 +161,25 @@ def tuning_html(report: Any) -> str:
         "plot puts every trial on the job's one baseline (the final comparison's p50 divided by the trial's "
         "speedup). The job's result is the final comparison, timed longer.</p>",
     ]
+    inputs = [
+        t.metrics["input_latency_ms_p50"] for t in tuning.trials if t.metrics and t.metrics.get("input_latency_ms_p50")
+    ]
+    final_ms = report.baseline.latency_ms_p50
+    if inputs and final_ms > 0:
+        search_ms = sorted(inputs)[len(inputs) // 2]
+        apart = max(search_ms, final_ms) / min(search_ms, final_ms)
+        sentence = (
+            f"The input itself timed at {search_ms:.3f} ms p50 during the search (median over the trials) and "
+            f"{final_ms:.3f} ms in the final comparison"
+        )
+        if apart > DRIFT:
+            parts.append(
+                f'<p class="bad">{sentence}: {apart:.2f}× apart, so the machine ran at another speed during the '
+                "search. Speedups measured side by side stay fair; absolute latencies from the search are not "
+                "comparable with the final ones, which is why the plot uses the speedups only.</p>"
+            )
+        else:
+            parts.append(f"<p>{sentence}.</p>")
     best = next((t for t in tuning.trials if t.number == tuning.best_trial), None)
     interval = report.speedup_interval
     if best is not None and best.metrics and best.metrics.get("speedup_interval") and not report.unchanged:
