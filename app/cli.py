@@ -160,6 +160,7 @@ def serve(
     )
     url = f"http://{host}:{port}"
     typer.echo(f"Slimline is running at {url}  (docs: {url}/docs, data: {settings.data_dir})")
+    typer.echo(f"Dashboard: {url}/ui/  (upload, submit, follow and compare jobs; log in with the key below)")
     if new_key:
         typer.echo(f"API key (shown once, keep it): {new_key}")
     elif settings.bootstrap_api_key is not None:

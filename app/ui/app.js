@@ -1,14 +1,18 @@
 // Slimline dashboard: one page, plain modules. The API key lives in sessionStorage only.
+import { compareTable, fixed, speedupText } from "./compare.js";
+import { buildJob, loadSchemas } from "./recipe.js";
+
 const $ = (selector) => document.querySelector(selector);
-const state = { key: sessionStorage.getItem("slimline.key"), selected: null, stream: null, blobs: [] };
+const state = { key: sessionStorage.getItem("slimline.key"), selected: null, stream: null, blobs: [], picked: new Set() };
 
 async function api(path, options = {}) {
   const response = await fetch(path, { ...options, headers: { Authorization: `Bearer ${state.key}`, ...(options.headers || {}) } });
   if (!response.ok) {
-    let detail = response.statusText;
-    try { detail = (await response.json()).detail; } catch { /* not JSON */ }
-    const error = new Error(detail);
+    let problem = null;
+    try { problem = await response.json(); } catch { /* not JSON */ }
+    const error = new Error((problem && problem.detail) || response.statusText);
     error.status = response.status;
+    error.problem = problem;
     throw error;
   }
   return response;
@@ -38,6 +42,10 @@ async function login(key) {
   $("#who").textContent = `key …${key.slice(-4)}`;
   refreshJobs();
   setInterval(refreshJobs, 2000);
+  for (const kind of ["models", "datasets"]) {
+    refreshUploads(kind).catch((error) => { $(`#${kind.slice(0, -1)}-status`).textContent = `Cannot list ${kind}: ${error.message}`; });
+  }
+  loadSchemas().catch((error) => { $("#submit-status").textContent = `recipe schema unavailable (${error.message}): the server will check it`; });
 }
 
 // Rows are updated in place (keyed by job id), so a row never goes stale under the user's click.
@@ -48,20 +56,40 @@ function upsertRow(job) {
     row = document.createElement("tr");
     row.className = "job";
     row.dataset.id = job.id;
-    cell(row, job.id);
+    // the id is a button, so a keyboard opens a job as a click on its row does
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "open";
+    open.textContent = job.id;
+    open.addEventListener("click", () => openJob(job.id, { focus: true }));
+    row.insertCell().appendChild(open);
     cell(row, "");
     cell(row, "");
     const progress = document.createElement("progress");
     progress.max = 1;
+    progress.setAttribute("aria-label", `progress of ${job.id}`);
     row.insertCell().appendChild(progress);
     cell(row, new Date(job.created_at).toLocaleString());
-    row.addEventListener("click", () => openJob(job.id));
+    const pick = document.createElement("input");
+    pick.type = "checkbox";
+    pick.className = "pick";
+    pick.setAttribute("aria-label", `compare ${job.id}`);
+    pick.addEventListener("change", () => {
+      if (pick.checked) state.picked.add(job.id);
+      else state.picked.delete(job.id);
+      updateCompareButton();
+    });
+    row.insertCell().appendChild(pick);
+    row.addEventListener("click", (event) => { if (!event.target.closest("button, input")) openJob(job.id); });
   }
   row.dataset.status = job.status;
   row.cells[1].textContent = job.status;
   row.cells[1].className = `status ${job.status}`;
   row.cells[2].textContent = job.stage || "";
   row.cells[3].firstChild.value = job.progress;
+  const pick = row.cells[5].firstChild;
+  pick.disabled = job.status !== "succeeded"; // only a finished job has a report to compare
+  pick.title = pick.disabled ? "only a succeeded job has a report to compare" : "";
   return row;
 }
 
@@ -82,16 +110,6 @@ function renderJob(job) {
   status.className = `status ${job.status}`;
   $("#detail-progress").value = job.progress;
   $("#detail-stage").textContent = job.error ? `${job.error.code}: ${job.error.message}` : (job.stage || "");
-}
-
-const fixed = (value, digits) => (value == null ? "—" : Number(value).toFixed(digits));
-
-// "1.42× (95 % interval 1.30–1.51)", or "1.00× (unchanged)": the same words as the terminal's report.
-function speedupText(report) {
-  if (report.unchanged) return `${fixed(report.speedup, 2)}× (unchanged)`;
-  const interval = report.speedup_interval;
-  if (!interval) return `${fixed(report.speedup, 2)}×`;
-  return `${fixed(report.speedup, 2)}× (${Math.round(interval.confidence * 100)} % interval ${fixed(interval.low, 2)}–${fixed(interval.high, 2)})`;
 }
 
 function headerRow(table, labels) {
@@ -209,6 +227,8 @@ async function renderArtifacts(job) {
   plots.replaceChildren();
   state.blobs.forEach((url) => URL.revokeObjectURL(url));
   state.blobs = [];
+  $("#full-report").hidden = true;
+  $("#report-frame").srcdoc = "";
   if (job.status !== "succeeded") return;
   const artifacts = await (await api(`/v1/jobs/${job.id}/artifacts`)).json();
   for (const artifact of artifacts) {
@@ -226,6 +246,7 @@ async function renderArtifacts(job) {
     const item = document.createElement("li");
     item.appendChild(link);
     list.appendChild(item);
+    if (artifact.name === "report.html") await embedReport(path);
     if (artifact.media_type === "image/png") {
       const image = document.createElement("img");
       image.alt = artifact.name;
@@ -277,19 +298,133 @@ async function showJob(jobId) {
   return job;
 }
 
-async function openJob(jobId) {
+async function openJob(jobId, { focus = false } = {}) {
   if (state.stream) state.stream.abort();
   state.selected = jobId;
   $("#events").replaceChildren();
   delete $("#report").dataset.done;
   $("#report").replaceChildren();
+  $("#full-report").hidden = true;
+  $("#report-frame").srcdoc = "";
   await showJob(jobId);
+  if (focus) $("#detail-title").focus();
   state.stream = new AbortController();
   follow(jobId, state.stream).then(() => showJob(jobId)).catch((error) => {
     if (error.name !== "AbortError") addEvent({ type: "warning", message: `event stream: ${error.message}` });
   });
 }
 
+// report.html is fetched with the key (an iframe cannot send it) and shown in a sandbox: no script, no origin.
+async function embedReport(path) {
+  const html = await (await api(path)).text();
+  $("#report-frame").srcdoc = html;
+  $("#full-report").hidden = false;
+}
+
+async function refreshUploads(kind, chosen) {
+  const select = $(kind === "models" ? "#model-select" : "#dataset-select");
+  const page = await (await api(`/v1/${kind}?limit=200`)).json();
+  const keep = chosen || select.value;
+  select.replaceChildren(select.options[0]);
+  for (const item of page.items) {
+    const option = document.createElement("option");
+    option.value = item.id;
+    option.textContent = `${item.name} (${item.id}, ${item.size_bytes.toLocaleString("en-US")} bytes)`;
+    select.appendChild(option);
+  }
+  if (keep) select.value = keep;
+}
+
+async function upload(kind) {
+  const singular = kind === "models" ? "model" : "dataset";
+  const input = $(`#${singular}-file`);
+  const status = $(`#${singular}-status`);
+  const file = input.files[0];
+  if (!file) {
+    status.textContent = `Choose a ${singular} file first.`;
+    status.className = "note error";
+    return;
+  }
+  const form = new FormData();
+  form.append("file", file, file.name);
+  status.className = "note";
+  status.textContent = `Uploading ${file.name} (${file.size.toLocaleString("en-US")} bytes)…`;
+  try {
+    const item = await (await api(`/v1/${kind}`, { method: "POST", body: form })).json();
+    input.value = "";
+    await refreshUploads(kind, item.id); // chosen in its list before the page says it is there
+    status.textContent = `Uploaded ${item.name} as ${item.id}.`;
+    (item.warnings || []).forEach((warning) => { status.textContent += ` Warning: ${warning}`; });
+  } catch (error) {
+    status.className = "note error";
+    status.textContent = `Upload refused: ${error.message}`;
+  }
+}
+
+function showSubmitErrors(errors) {
+  const list = $("#submit-errors");
+  list.replaceChildren();
+  for (const { field, message } of errors) {
+    const item = document.createElement("li");
+    item.className = "field-error";
+    item.dataset.field = field || "";
+    if (field) {
+      const code = document.createElement("code");
+      code.textContent = field;
+      item.append(code, text(": "));
+    }
+    item.appendChild(text(message));
+    list.appendChild(item);
+  }
+  $("#recipe").setAttribute("aria-invalid", errors.length ? "true" : "false");
+}
+
+async function submitJob() {
+  const status = $("#submit-status");
+  status.textContent = "";
+  const { body, errors } = buildJob($("#recipe").value, $("#model-select").value, $("#dataset-select").value);
+  showSubmitErrors(errors);
+  if (errors.length) {
+    status.textContent = "Not sent: fix the recipe first.";
+    return;
+  }
+  $("#submit-job").disabled = true;
+  try {
+    const job = await (await api("/v1/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })).json();
+    status.textContent = `Submitted ${job.id}.`;
+    await refreshJobs();
+    openJob(job.id);
+  } catch (error) {
+    const problem = error.problem || {};
+    showSubmitErrors(problem.errors && problem.errors.length ? problem.errors : [{ field: "", message: error.message }]);
+    status.textContent = `The server refused the job (${error.status}${problem.title ? ` ${problem.title}` : ""}).`;
+  } finally {
+    $("#submit-job").disabled = false;
+  }
+}
+
+function updateCompareButton() {
+  const count = state.picked.size;
+  $("#compare-button").disabled = count < 2;
+  $("#compare-status").textContent = count ? `${count} selected` : "";
+}
+
+async function compareJobs() {
+  const ids = [...state.picked];
+  try {
+    const jobs = await Promise.all(ids.map(async (id) => (await api(`/v1/jobs/${id}`)).json()));
+    $("#compare-body").replaceChildren(compareTable(jobs));
+    $("#compare").hidden = false;
+    $("#compare-title").scrollIntoView();
+  } catch (error) {
+    $("#compare-status").textContent = `Cannot compare: ${error.message}`;
+  }
+}
+
+$("#model-upload").addEventListener("click", () => upload("models"));
+$("#dataset-upload").addEventListener("click", () => upload("datasets"));
+$("#job-form").addEventListener("submit", (event) => { event.preventDefault(); submitJob(); });
+$("#compare-button").addEventListener("click", compareJobs);
 $("#login-form").addEventListener("submit", (event) => { event.preventDefault(); login($("#api-key").value.trim()); });
 $("#logout").addEventListener("click", () => { sessionStorage.removeItem("slimline.key"); location.reload(); });
 if (state.key) login(state.key);
