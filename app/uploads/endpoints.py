@@ -116,8 +116,17 @@ def make_router(kind: UploadKind[Any]) -> APIRouter:
                 read_timeout_s=settings.body_read_timeout_s,
                 on_chunk=_slot_keeper(session, slot_id, settings),
             )
+            columns = await service.inspect(kind, staged, settings)
             row = await run_in_threadpool(
-                service.create, session, store, settings, kind, tenant_id=tenant.id, staged=staged, slot_id=slot_id
+                service.record,
+                session,
+                store,
+                settings,
+                kind,
+                tenant_id=tenant.id,
+                staged=staged,
+                columns=columns,
+                slot_id=slot_id,
             )
             await run_in_threadpool(session.commit)
         except BaseException:

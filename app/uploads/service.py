@@ -5,8 +5,10 @@ Every function takes the ``UploadKind`` (``MODELS`` or ``DATASETS``) it works on
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import lru_cache
+from typing import Any, Literal
 
+import anyio
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,6 +27,7 @@ from app.tenants.limits import (
 )
 from app.uploads.kinds import RowT, UploadKind
 from app.uploads.receive import StagedUpload
+from app.uploads.validation import isolated
 
 MAX_NAME = 255
 
@@ -47,11 +50,25 @@ def renew_slot(session: Session, slot_id: int, settings: Settings) -> None:
 
 
 def release_slot(session: Session, slot_id: int) -> None:
-    """Give an upload's slot back (the upload failed; ``create`` releases it on success)."""
+    """Give an upload's slot back (the upload failed; ``record`` releases it on success)."""
     release_upload_slot(session, slot_id)
 
 
-def create(
+async def inspect(kind: UploadKind[RowT], staged: StagedUpload, settings: Settings) -> dict[str, Any]:
+    """Validate an uploaded model (ONNX or torch.export .pt2) or ``.npz`` dataset; the kind's own columns.
+
+    Checks run in child processes, a few at once (``isolated.limits.max_concurrent``); uploads beyond
+    that wait here without a thread or a database connection, so a burst cannot starve other requests.
+    """
+    return await anyio.to_thread.run_sync(kind.inspect, staged, settings, limiter=_inspect_limiter())
+
+
+@lru_cache(maxsize=1)
+def _inspect_limiter() -> anyio.CapacityLimiter:
+    return anyio.CapacityLimiter(isolated.limits.max_concurrent)
+
+
+def record(
     session: Session,
     store: BlobStore,
     settings: Settings,
@@ -59,16 +76,15 @@ def create(
     *,
     tenant_id: str,
     staged: StagedUpload,
+    columns: dict[str, Any],
     slot_id: int | None = None,
 ) -> RowT:
-    """Validate an uploaded model (ONNX or torch.export .pt2) or ``.npz`` dataset and store it.
+    """Store a validated upload's blob and record its row (``columns`` from ``inspect``).
 
-    Validation runs before the first query, so no connection is held while it runs. The blob goes
-    next, outside any write transaction (a sealed store may write the tenant's data key in its own
-    transaction; SQLite allows one writer). The row replaces the upload's slot; a failed flush
-    removes the blob; the edge commits.
+    The blob goes first, outside any write transaction (a sealed store may write the tenant's data
+    key in its own transaction; SQLite allows one writer). The row replaces the upload's slot; a
+    failed flush removes the blob; the edge commits.
     """
-    columns = kind.inspect(staged, settings)
     check_storage_quota(session, tenant_id, settings, staged.size_bytes)
     row_id = new_id(kind.name)
     key = kind.blob_key(tenant_id, row_id)
