@@ -236,6 +236,13 @@ def _execute(settings: Settings, job: ClaimedJob, memory_limit_bytes: int) -> No
             if ctx.is_cancelled():
                 raise Cancelled("cancelled", "the job was cancelled")
             ctx.progress("storing artifacts", 0.99)
+            ctx.progress(
+                "storing artifacts",
+                0.99,
+                f"the job's process peaked at {peak_bytes // MIB} MB of its {memory_limit_bytes // MIB} MB limit",
+                type="log",
+                data={"peak_rss_bytes": peak_bytes, "memory_limit_bytes": memory_limit_bytes},
+            )
             stored = _store_artifacts(store, job, result.artifacts)
             with session_scope(settings.database_url) as session:
                 done = succeed(

@@ -14,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from tests.e2e.serve import serving
 from tests.factories import npz_bytes
-from tests.helpers import submit_job
+from tests.helpers import events, submit_job
 
 pytestmark = pytest.mark.e2e
 MIB = 1024**2
@@ -117,3 +117,6 @@ def test_a_memory_bomb_fails_with_resource_limit_exceeded_and_the_worker_runs_th
         done = submit_job(http, served.auth, cnn_bytes, images_npz, recipe=recipe, timeout=120)
         assert done["status"] == "succeeded", (done, served.server.tail())
         assert served.server.proc.poll() is None
+        peaks = [e["data"] for e in events(http, served.auth, done["id"]) if "peak_rss_bytes" in (e["data"] or {})]
+        assert len(peaks) == 1 and peaks[0]["memory_limit_bytes"] == LIMIT_BYTES, peaks
+        assert 0 < peaks[0]["peak_rss_bytes"] <= LIMIT_BYTES
