@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app.core.errors import DomainError
 from app.core.pagination import MAX_LIMIT
 from app.core.schemas.common import Page
 from app.core.settings import Settings
@@ -104,7 +105,11 @@ def make_router(kind: UploadKind[Any]) -> APIRouter:
         request: Request, tenant: TenantDep, session: SessionDep, store: StoreDep, settings: SettingsDep
     ) -> Any:
         # Admission commits at once: no database connection is held while the body streams.
-        slot_id = await run_in_threadpool(service.admit_upload, session, tenant.id, settings)
+        try:
+            slot_id = await run_in_threadpool(service.admit_upload, session, tenant.id, settings)
+        except DomainError as exc:
+            exc.headers.setdefault("Connection", "close")  # else the socket waits for a body nobody reads
+            raise
         await run_in_threadpool(session.commit)
         row: Any = None
         staged = None

@@ -62,6 +62,19 @@ def test_200_concurrent_job_creations_admit_exactly_the_active_limit(limited, cn
         assert len(queued) == 50
 
 
+def test_concurrent_job_creations_admit_exactly_the_per_minute_limit(limited, cnn_bytes, images_npz):
+    with limited(tenant_max_active_jobs=1000, tenant_jobs_per_minute=20) as client:
+        auth = _auth(client)
+        model = upload_ok(client, auth, "models", "cnn.onnx", cnn_bytes)
+        dataset = upload_ok(client, auth, "datasets", "d.npz", images_npz)
+        body = {"model_id": model["id"], "dataset_id": dataset["id"]}
+
+        responses = _all_at_once(40, lambda: client.post("/v1/jobs", headers=auth, json=body))
+
+        assert Counter(r.status_code for r in responses) == {202: 20, 429: 20}
+        _refusals_are_429_with_retry_after(responses, 202)
+
+
 def test_concurrent_uploads_admit_exactly_the_per_minute_limit(limited, mlp_bytes):
     with limited(tenant_uploads_per_minute=20, tenant_max_concurrent_uploads=30) as client:
         auth = _auth(client)
