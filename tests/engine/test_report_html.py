@@ -218,3 +218,13 @@ def test_a_faster_median_with_a_lower_throughput_is_a_mixed_headline(dynamic, tm
     assert throughput[3].startswith(
         f"{timings['optimized'].throughput_per_s / timings['baseline'].throughput_per_s:.2f}×"
     )
+
+
+def test_a_report_written_before_the_timed_runs_were_kept_still_renders(dynamic, tmp_path):
+    old = {**dynamic.report}
+    for name in ("baseline", "optimized"):
+        old[name] = {k: v for k, v in old[name].items() if k != "latency_ms_rounds"}
+    page = Page(report_writer.write(old, tmp_path)["report.html"].read_text())
+    assert "plot-latency" not in page.figures and "plot-tradeoff" in page.figures  # no runs, no distribution
+    interval = dynamic.report["speedup_interval"]
+    assert f"(95% interval {interval['low']:.2f}–{interval['high']:.2f})" in page.texts["headline"]

@@ -72,13 +72,19 @@ def esc(value: Any) -> str:
     return html.escape(str(value))
 
 
-def table(head: list[str] | None, rows: list[list[str]], *, table_id: str = "", text_columns: int = 1) -> str:
-    """A table; cells are HTML already (escape them first); the first ``text_columns`` align left."""
+def table(
+    head: list[str] | None, rows: list[list[str]], *, table_id: str = "", text_columns: int = 1, text_last: bool = False
+) -> str:
+    """A table; cells are HTML already (escape them first); the first ``text_columns`` (and the last, with
+    ``text_last``) align left, as words do; numbers align right."""
     ident = f' id="{table_id}"' if table_id else ""
     heading = "<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>" if head else ""
     body = "".join(
         "<tr>"
-        + "".join(f'<td class="text">{c}</td>' if i < text_columns else f"<td>{c}</td>" for i, c in enumerate(row))
+        + "".join(
+            f'<td class="text">{c}</td>' if i < text_columns or (text_last and i == len(row) - 1) else f"<td>{c}</td>"
+            for i, c in enumerate(row)
+        )
         + "</tr>"
         for row in rows
     )
@@ -361,7 +367,9 @@ def _candidates_html(index: int, summary: dict[str, Any]) -> str:
         "within the limit",
         "quality",
     ]
-    return f"<h3>Pass {index + 1}: candidates</h3>" + table(head, rows, table_id=f"candidates-{index + 1}")
+    return f"<h3>Pass {index + 1}: candidates</h3>" + table(
+        head, rows, table_id=f"candidates-{index + 1}", text_last=True
+    )
 
 
 def _layers_html(index: int, summary: dict[str, Any]) -> str:

@@ -218,7 +218,7 @@ def tuning_html(report: Any) -> str:
             ]
         )
     head = ["#", "phase", "state", "options", word, "speedup vs the input [95 %]", "p50 (ms)", "within", "quality"]
-    parts.append(table(head, rows, table_id="trials", text_columns=4))
+    parts.append(table(head, rows, table_id="trials", text_columns=4, text_last=True))
     if tuning.sensitivity:
         sens = [
             [
@@ -233,5 +233,5 @@ def tuning_html(report: Any) -> str:
             for e in tuning.sensitivity
         ]
         head = ["rank", "nodes", "ops", "1 - cosine", "top-1 agreement", "accuracy drop", "quality"]
-        parts.append("<h3>Sensitivity</h3>" + table(head, sens, table_id="sensitivity", text_columns=3))
+        parts.append("<h3>Sensitivity</h3>" + table(head, sens, table_id="sensitivity", text_columns=3, text_last=True))
     return "".join(parts)
