@@ -228,3 +228,21 @@ def test_a_report_written_before_the_timed_runs_were_kept_still_renders(dynamic,
     assert "plot-latency" not in page.figures and "plot-tradeoff" in page.figures  # no runs, no distribution
     interval = dynamic.report["speedup_interval"]
     assert f"(95% interval {interval['low']:.2f}–{interval['high']:.2f})" in page.texts["headline"]
+
+
+def test_node_names_are_printed_as_written_in_the_plots():
+    from worker.engine import plots
+
+    # exporters name nodes freely: a '$' would start matplotlib's math (and an unbalanced one fails the job)
+    names = ["/blocks.0/attn$proj^{", "<script>alert(1)</script>", "x" * 80]
+    plot = plots.horizontal_bars(
+        [(name, 0.1 * i) for i, name in enumerate(names)],
+        name="t.png",
+        title="t",
+        xlabel="x",
+        caption="c",
+        color="#000",
+    )
+    assert plot is not None and plot.png[:4] == b"\x89PNG"
+    assert "/blocks.0/attn$proj^{" in plot.svg and "&lt;script&gt;" in plot.svg and "<script" not in plot.svg
+    assert plots.short("x" * 80) in plot.svg and len(plots.short("x" * 80)) == plots.LABEL_CHARS

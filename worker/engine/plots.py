@@ -55,6 +55,11 @@ def short(name: str, limit: int = LABEL_CHARS) -> str:
     return name[:head] + "…" + name[-(limit - 1 - head) :]
 
 
+def literal(text: str) -> str:
+    """``text`` as matplotlib prints it: a ``$`` in a node name would otherwise start math (and can fail)."""
+    return text.replace("$", r"\$")
+
+
 def _pyplot() -> Any:
     import matplotlib
 
@@ -210,7 +215,7 @@ def tradeoff(
     for point in points:
         if point.role in ("candidate", "result") or (point.role == "trial" and point in front):
             axis.annotate(
-                short(point.label, 24),
+                literal(short(point.label, 24)),
                 (point.latency_ms, point.quality),
                 fontsize=7,
                 xytext=(4, 4),
@@ -240,14 +245,14 @@ def horizontal_bars(
     rows = list(rows)[:MAX_BARS]
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(7.2, 0.28 * len(rows) + 1.3), dpi=100)
-    labels = [short(label) for label, _ in rows]
+    labels = [literal(short(label)) for label, _ in rows]
     values = [value for _, value in rows]
     positions = list(range(len(rows), 0, -1))
     bars = axis.barh(positions, values, color=color)
     axis.bar_label(bars, fmt="%.3g", fontsize=7, padding=2)
     axis.set_yticks(positions, labels, fontsize=8)
     axis.set_xlabel(xlabel)
-    axis.set_title(title, fontsize=9)
+    axis.set_title(literal(title), fontsize=9)
     axis.margins(x=0.12)
     axis.grid(axis="x", alpha=0.3)
     return _render(figure, name, caption)
