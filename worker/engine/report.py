@@ -200,7 +200,8 @@ def _summary_table(report: Report) -> str:
             "latency p95 (ms)",
             f"{b.latency_ms_p95:.3f}",
             f"{o.latency_ms_p95:.3f}",
-            f"{b.latency_ms_p95 / o.latency_ms_p95:.2f}× " + ("(worse)" if o.latency_ms_p95 > b.latency_ms_p95 else ""),
+            f"speedup {b.latency_ms_p95 / o.latency_ms_p95:.2f}×"
+            + (" (worse)" if o.latency_ms_p95 > b.latency_ms_p95 else ""),
         ],
         [
             "throughput (/s)",
