@@ -16,11 +16,11 @@ from app.core.storage import BlobStore
 from app.tenants.keys import authenticate, cached_tenant
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:  # async: no I/O, so no thread hop per request
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_store(request: Request) -> BlobStore:
+async def get_store(request: Request) -> BlobStore:
     return request.app.state.store  # type: ignore[no-any-return]
 
 

@@ -57,6 +57,15 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+def lscpu() -> dict[str, str]:
+    """lscpu's fields (Model name, Flags, ...); empty where lscpu is missing."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in out.splitlines())}
+
+
 def describe(result: dict[str, float]) -> str:
     return f"{result['rps']:.0f} req/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
 
@@ -357,12 +366,14 @@ def main() -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         subprocess.run(["rm", "-rf", str(data_dir)], check=False)
 
+    cpu = lscpu()
     print(
-        f"Service benchmark, {datetime.now(UTC):%Y-%m-%d}, {platform.processor() or platform.machine()}, "
+        f"Service benchmark, {datetime.now(UTC):%Y-%m-%d}, {cpu.get('Model name', platform.machine())}, "
         f"{psutil.cpu_count()} cores, Python {platform.python_version()}; "
         f"`python benchmarks/service.py --duration {args.duration} --connections {args.connections}`; "
         f"1-minute load average {load_before:.2f} before the run, {os.getloadavg()[0]:.2f} after\n"
     )
+    print(f"CPU flags (lscpu): {cpu.get('Flags', 'unknown')}\n")
     print("| measurement | result |\n| --- | --- |")
     for name, value in rows:
         print(f"| {name} | {value} |")

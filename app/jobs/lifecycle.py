@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.core.models import Artifact, Dataset, Job, Model, utcnow
+from app.jobs.snapshots import touch
 from app.jobs.states import JobStatus, add_event, transition
 
 
@@ -85,6 +86,7 @@ def record_progress(
         values["progress"] = min(max(float(progress), 0.0), 1.0)
     if session.execute(_ours(job_id, attempt).values(**values)).rowcount != 1:  # type: ignore[attr-defined]
         return False
+    touch(session, job_id)  # stage and progress are in the job's document: its snapshot goes stale on commit
     if event_type is not None:
         add_event(session, job_id, event_type, message, data)
     return True

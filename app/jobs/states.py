@@ -15,6 +15,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from app.core.models import Job, JobEvent, WebhookDelivery, utcnow
+from app.jobs.snapshots import touch
 
 
 class JobStatus(StrEnum):
@@ -55,6 +56,7 @@ def next_event_seq(session: Session, job_id: str) -> int:
 
 def add_event(session: Session, job_id: str, type_: str, message: str, data: dict[str, Any] | None = None) -> int:
     seq = next_event_seq(session, job_id)
+    touch(session, job_id)  # event_seq is in the job's ETag: its snapshot goes stale on commit
     session.execute(
         insert(JobEvent).values(job_id=job_id, seq=seq, at=utcnow(), type=type_, message=message, data=data or {})
     )
@@ -93,6 +95,7 @@ def transition(
     ).all()
     if len(rows) != 1:
         return False
+    touch(session, job_id)  # the job's cached snapshot is replaced once this transaction commits
     add_event(
         session,
         job_id,
