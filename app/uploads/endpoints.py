@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.core.errors import DomainError
+from app.core.errors import DomainError, PayloadTooLarge, UnsupportedMediaType
 from app.core.pagination import MAX_LIMIT
 from app.core.schemas.common import Page
 from app.core.settings import Settings
@@ -134,7 +134,9 @@ def make_router(kind: UploadKind[Any]) -> APIRouter:
                 slot_id=slot_id,
             )
             await run_in_threadpool(session.commit)
-        except BaseException:
+        except BaseException as exc:
+            if staged is None and isinstance(exc, PayloadTooLarge | UnsupportedMediaType):  # body left unread
+                exc.headers.setdefault("Connection", "close")
             await run_in_threadpool(session.rollback)
             if row is not None:
                 store.delete(row.blob_key)

@@ -92,3 +92,15 @@ def test_a_crashed_uploads_slot_lapses(embedded, mlp_bytes):
                 slot.expires_at = utcnow() - timedelta(seconds=1)
         assert upload(client, auth, "models", "m.onnx", mlp_bytes).status_code == 201
         assert _slots(client, tenant_id) == 0
+
+
+def test_refusals_before_the_body_close_the_connection(embedded):
+    """The unread rest of a refused upload would tie up the socket: the answer says Connection: close."""
+    with embedded(tenant_max_concurrent_uploads=1, max_upload_bytes=1024) as client:
+        tenant_id, auth = _new_tenant(client)
+        too_large = upload(client, auth, "models", "m.onnx", b"\0" * (128 * 1024))
+        assert too_large.status_code == 413 and too_large.headers["connection"] == "close"
+        with session_scope(client.app.state.settings.database_url) as session:
+            session.add(UploadSlot(tenant_id=tenant_id, expires_at=utcnow() + timedelta(seconds=60)))
+        busy = upload(client, auth, "models", "m.onnx", b"\0" * 16)
+        assert busy.status_code == 429 and busy.headers["connection"] == "close"
