@@ -43,6 +43,7 @@ _OUT_OF_MEMORY = re.compile(
     r"|can't allocate memory|Cannot allocate memory|out of memory",
     re.IGNORECASE,
 )
+_GPU = re.compile(r"\bCUDA\b|\bGPU\b|cudaMalloc", re.IGNORECASE)
 _REQUESTED = re.compile(r"requested bytes of (\d+)|Unable to allocate ([\d.]+) (KiB|MiB|GiB|TiB)")
 
 
@@ -209,7 +210,7 @@ def _child_main(
         answer = ("cancelled",)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent as data
         refused = _out_of_memory(exc)
-        if refused is not None:
+        if refused is not None and not (isinstance(exc, EngineError) and "memory" in exc.code):
             answer = ("memory", refused or None)
         elif isinstance(exc, EngineError):
             answer = ("error", exc.code, exc.message)
@@ -236,6 +237,8 @@ def _out_of_memory(exc: BaseException) -> int | None:
     seen: BaseException | None = exc
     while seen is not None:
         text = str(seen)
+        if _GPU.search(text):  # the GPU's memory is not the job's limit (the engine names it: gpu_out_of_memory)
+            return None
         if isinstance(seen, MemoryError) or _OUT_OF_MEMORY.search(text):
             match = _REQUESTED.search(text)
             if match is None:

@@ -225,3 +225,26 @@ def test_a_worker_killed_outright_takes_its_jobs_process_with_it(tmp_path):
         worker.kill()
         if pid_file.exists() and pid_file.read_text() and Path(f"/proc/{pid_file.read_text()}").exists():
             os.kill(int(pid_file.read_text()), signal.SIGKILL)  # not left behind when the test fails
+
+
+def test_an_engine_error_about_gpu_memory_keeps_its_code():
+    def gpu_oom(progress, is_cancelled):
+        try:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        except RuntimeError:
+            raise EngineError("gpu_out_of_memory", "fine-tuning ran out of GPU memory at batch_size 512") from None
+
+    with pytest.raises(EngineError) as raised:
+        run_in_child(gpu_oom, limit_bytes=_limit_above_us(GIB), progress=_never, is_cancelled=_never)
+    assert raised.value.code == "gpu_out_of_memory"
+
+
+def test_an_engine_error_that_wraps_a_refused_allocation_is_a_resource_limit():
+    def wrapped(progress, is_cancelled):
+        try:
+            raise RuntimeError("std::bad_alloc")
+        except RuntimeError:
+            raise EngineError("model_run_failed", "onnxruntime cannot run the model: std::bad_alloc") from None
+
+    with pytest.raises(ResourceLimitExceeded):
+        run_in_child(wrapped, limit_bytes=_limit_above_us(GIB), progress=_never, is_cancelled=_never)
