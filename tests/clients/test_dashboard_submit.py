@@ -126,6 +126,8 @@ def test_upload_submit_follow_and_compare_from_the_page(
     assert theirs["status"] == "succeeded"
     _screenshot(browser, "submitted")
     browser.execute_script("document.getElementById('full-report').scrollIntoView()")
+    # the sandboxed frame paints in its own process once in view: two animation frames later
+    browser.execute_async_script("const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(done))")
     _screenshot(browser, "report")
 
     # compare the two, with the keyboard: space ticks a job, Enter asks for the table
@@ -153,10 +155,11 @@ def test_upload_submit_follow_and_compare_from_the_page(
     # readable on a narrow window: nothing wider than the screen but the tables' own scrollers
     browser.set_window_size(420, 1400)
     wait.until(lambda d: d.execute_script("return window.innerWidth") <= 420)
-    overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    width = "document.documentElement.clientWidth"  # the window less its scroll bar
+    overflow = browser.execute_script(f"return document.documentElement.scrollWidth - {width}")
     wide = browser.execute_script(
         "return [...document.querySelectorAll('body *')].filter(e => !e.closest('.scroll')"
-        " && e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.tagName + '#' + e.id).slice(0, 8)"
+        f" && e.getBoundingClientRect().right > {width}).map(e => e.tagName + '#' + e.id).slice(0, 8)"
     )
     assert overflow <= 0, f"the page is {overflow}px wider than a 420px window: {wide}"
     _screenshot(browser, "narrow")
