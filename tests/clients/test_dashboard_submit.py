@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.clients.test_dashboard import browser  # noqa: F401 - the shared headless-Chromium fixture
-from tests.helpers import new_api_key, upload_ok, wait_for_job
+from tests.helpers import REPO, new_api_key, upload_ok, wait_for_job
 
 pytestmark = pytest.mark.e2e
 SCREENSHOTS = Path("/tmp")
@@ -163,3 +163,12 @@ def test_upload_submit_follow_and_compare_from_the_page(
     )
     assert overflow <= 0, f"the page is {overflow}px wider than a 420px window: {wide}"
     _screenshot(browser, "narrow")
+
+
+def test_the_readme_links_the_dashboard_on_the_port_serve_uses():
+    import inspect
+
+    from app.cli import serve
+
+    port = inspect.signature(serve).parameters["port"].default
+    assert f"http://127.0.0.1:{port}/ui/" in (REPO / "README.md").read_text()

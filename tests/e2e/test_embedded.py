@@ -53,6 +53,9 @@ def test_serve_with_a_bootstrap_key_accepts_it_and_prints_no_new_key(tmp_path):
         assert httpx.get(f"{served.url}/v1/models", headers=served.auth, timeout=30).status_code == 200
         assert any("SLIMLINE_BOOTSTRAP_API_KEY" in line for line in served.server.lines)
         assert not any("shown once" in line for line in served.server.lines)
+        dashboard = served.server.wait_for("Dashboard:").split()[1]  # the banner links the dashboard; / leads there
+        assert dashboard == f"{served.url}/ui/"
+        assert 'id="job-form"' in httpx.get(f"{served.url}/", follow_redirects=True, timeout=30).text
         # SIGTERM to the server alone (a supervisor's stop, not the whole process group): it stops its worker too.
         worker_name = f"slimline-cpu-gpu-{served.server.proc.pid}@"
         assert _running(worker_name)
