@@ -70,17 +70,19 @@ async function submitJob(onSubmitted) {
     return;
   }
   $("#submit-job").disabled = true;
+  let job;
   try {
-    const job = await (await api("/v1/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })).json();
-    status.textContent = `Submitted ${job.id}.`;
-    await onSubmitted(job);
+    job = await (await api("/v1/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })).json();
   } catch (error) {
     const problem = error.problem || {};
     showSubmitErrors(problem.errors && problem.errors.length ? problem.errors : [{ field: "", message: error.message }]);
     status.textContent = `The server refused the job (${error.status}${problem.title ? ` ${problem.title}` : ""}).`;
+    return;
   } finally {
     $("#submit-job").disabled = false;
   }
+  status.textContent = `Submitted ${job.id}.`;
+  await onSubmitted(job);
 }
 
 /** Wire the form; onSubmitted(job) runs after the server accepted a job. */

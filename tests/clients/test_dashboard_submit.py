@@ -69,6 +69,12 @@ def test_upload_submit_follow_and_compare_from_the_page(
     browser.find_element(By.ID, "login-button").click()
     wait.until(ec.visibility_of_element_located((By.ID, "job-form")))
 
+    # a file that is no model is refused with the server's reason, next to its input
+    (tmp_path / "notes.onnx").write_bytes(b"not a model")
+    browser.find_element(By.ID, "model-file").send_keys(str(tmp_path / "notes.onnx"))
+    browser.find_element(By.ID, "model-upload").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "model-status"), "Upload refused: "))
+    assert browser.find_element(By.ID, "model-select").get_attribute("value") == ""
     # upload both files through the page's file inputs
     for singular, path in (("model", model_path), ("dataset", dataset_path)):
         browser.find_element(By.ID, f"{singular}-file").send_keys(str(path))
