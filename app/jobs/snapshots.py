@@ -297,10 +297,14 @@ def _store_of_writer(session: Session) -> SnapshotStore | None:
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     touched = session.info.pop(_TOUCHED, None)
-    if touched:
+    if not touched:
+        return
+    try:
         store = _store_of_writer(session)
         if store is not None:
             store.invalidate(touched)
+    except Exception:  # noqa: BLE001 - the write is committed: a failed invalidation must not fail it (bound: TTLs)
+        log.exception("job snapshots: could not invalidate %s", sorted(touched))
 
 
 @event.listens_for(Session, "after_rollback")
