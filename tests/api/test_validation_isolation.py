@@ -132,7 +132,24 @@ def nested_model(location: str | None) -> bytes:
     return _model([node], inputs, "y")
 
 
+def function_model(location: str | None) -> bytes:
+    """The external tensor is the value of a Constant node inside a model-local function."""
+    body = [
+        helper.make_node("Constant", [], ["w_fn"], value=_weight("w_fn_value", location)),
+        helper.make_node("Add", ["a", "w_fn"], ["b"]),
+    ]
+    function = helper.make_function("local", "AddWeight", ["a"], ["b"], body, [helper.make_opsetid("", 17)])
+    graph = helper.make_graph(
+        [helper.make_node("AddWeight", ["x"], ["y"], domain="local")], "main", [_vec("x")], [_vec("y")]
+    )
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("local", 1)]
+    model = helper.make_model(graph, opset_imports=opsets, functions=[function])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
 SUBGRAPH_MODELS = {"if": if_model, "loop": loop_model, "scan": scan_model, "nested": nested_model}
+REFUSED_MODELS = {**SUBGRAPH_MODELS, "function": function_model}
 
 
 @pytest.mark.parametrize("build", SUBGRAPH_MODELS.values(), ids=SUBGRAPH_MODELS.keys())
@@ -161,7 +178,7 @@ def outside_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("build", SUBGRAPH_MODELS.values(), ids=SUBGRAPH_MODELS.keys())
+@pytest.mark.parametrize("build", REFUSED_MODELS.values(), ids=REFUSED_MODELS.keys())
 def test_external_data_in_subgraphs_is_refused_whether_the_file_exists_or_not(client, auth, build, outside_file):
     for case, exists, missing in _names(outside_file):
         answers = []
