@@ -250,9 +250,16 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
     schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer", "description": "API key"}}
     schema["security"] = [{"bearer": []}]
-    for path in ("/healthz", "/readyz", "/metrics"):
+    schema["components"]["securitySchemes"]["metrics"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "SLIMLINE_METRICS_TOKEN (not an API key); none when SLIMLINE_METRICS_PUBLIC is on",
+    }
+    for path in ("/healthz", "/readyz"):
         for op in schema["paths"].get(path, {}).values():
             op["security"] = []
+    for op in schema["paths"].get("/metrics", {}).values():
+        op["security"] = [{"metrics": []}, {}]
     app.openapi_schema = schema
     return schema
 

@@ -30,7 +30,7 @@ def list_keys(tenant: TenantDep, session: SessionDep) -> Any:
 @router.delete(
     "/{key_id}",
     response_model=ApiKeyRead,
-    responses=problems(401, 404),
+    responses=problems(401, 404, 422),
     operation_id="revoke_key",
     summary="Revoke one of this tenant's keys (the one making the request too); other API processes "
     "stop accepting it within SLIMLINE_API_KEY_CACHE_S",

@@ -1,6 +1,8 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .accuracy import Accuracy
+from .api_key_list import ApiKeyList
+from .api_key_read import ApiKeyRead
 from .artifact_read import ArtifactRead
 from .data_split import DataSplit
 from .data_split_report import DataSplitReport
@@ -82,6 +84,8 @@ from .webhook_secret import WebhookSecret
 
 __all__ = (
     "Accuracy",
+    "ApiKeyList",
+    "ApiKeyRead",
     "ArtifactRead",
     "DataSplit",
     "DataSplitReport",

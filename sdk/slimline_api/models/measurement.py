@@ -32,6 +32,9 @@ class Measurement:
             ``per_output``).
         accuracy (Accuracy | None | Unset):
         per_output (list[OutputQuality] | Unset):
+        latency_ms_rounds (list[list[float]] | None | Unset): Every timed run in ms, round by round ([round][run]): the
+            interleaved rounds the speedup interval resamples (the latency distribution). Absent in reports written before
+            it.
     """
 
     size_bytes: int
@@ -43,6 +46,7 @@ class Measurement:
     fidelity: Fidelity
     accuracy: Accuracy | None | Unset = UNSET
     per_output: list[OutputQuality] | Unset = UNSET
+    latency_ms_rounds: list[list[float]] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,6 +81,19 @@ class Measurement:
                 per_output_item = per_output_item_data.to_dict()
                 per_output.append(per_output_item)
 
+        latency_ms_rounds: list[list[float]] | None | Unset
+        if isinstance(self.latency_ms_rounds, Unset):
+            latency_ms_rounds = UNSET
+        elif isinstance(self.latency_ms_rounds, list):
+            latency_ms_rounds = []
+            for latency_ms_rounds_type_0_item_data in self.latency_ms_rounds:
+                latency_ms_rounds_type_0_item = latency_ms_rounds_type_0_item_data
+
+                latency_ms_rounds.append(latency_ms_rounds_type_0_item)
+
+        else:
+            latency_ms_rounds = self.latency_ms_rounds
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -94,6 +111,8 @@ class Measurement:
             field_dict["accuracy"] = accuracy
         if per_output is not UNSET:
             field_dict["per_output"] = per_output
+        if latency_ms_rounds is not UNSET:
+            field_dict["latency_ms_rounds"] = latency_ms_rounds
 
         return field_dict
 
@@ -144,6 +163,30 @@ class Measurement:
 
                 per_output.append(per_output_item)
 
+        def _parse_latency_ms_rounds(data: object) -> list[list[float]] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                latency_ms_rounds_type_0 = []
+                _latency_ms_rounds_type_0 = data
+                for latency_ms_rounds_type_0_item_data in _latency_ms_rounds_type_0:
+                    latency_ms_rounds_type_0_item = cast(
+                        list[float], latency_ms_rounds_type_0_item_data
+                    )
+
+                    latency_ms_rounds_type_0.append(latency_ms_rounds_type_0_item)
+
+                return latency_ms_rounds_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[list[float]] | None | Unset, data)
+
+        latency_ms_rounds = _parse_latency_ms_rounds(d.pop("latency_ms_rounds", UNSET))
+
         measurement = cls(
             size_bytes=size_bytes,
             parameter_count=parameter_count,
@@ -154,6 +197,7 @@ class Measurement:
             fidelity=fidelity,
             accuracy=accuracy,
             per_output=per_output,
+            latency_ms_rounds=latency_ms_rounds,
         )
 
         measurement.additional_properties = d
