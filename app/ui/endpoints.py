@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -24,5 +25,16 @@ def ui_index() -> FileResponse:
     return FileResponse(UI_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+class _PageAssets(StaticFiles):
+    """The page's own files only (scripts, styles, images): the package's Python files are not assets."""
+
+    SUFFIXES = frozenset({".js", ".css", ".html", ".svg", ".png", ".ico"})
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        if Path(path).suffix.lower() not in self.SUFFIXES:
+            return "", None  # answered 404, like a file that is not there
+        return super().lookup_path(path)
+
+
 def static_files() -> StaticFiles:
-    return StaticFiles(directory=UI_DIR)
+    return _PageAssets(directory=UI_DIR)

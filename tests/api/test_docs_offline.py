@@ -23,3 +23,9 @@ def test_the_reference_pages_use_only_local_assets(client, page):
 def test_the_front_page_is_the_dashboard(client):
     response = client.get("/", follow_redirects=False)
     assert response.status_code == 307 and response.headers["location"] == "/ui/"
+
+
+@pytest.mark.parametrize("path", ["/ui/static/endpoints.py", "/ui/static/__init__.py", "/ui/static/ENDPOINTS.PY"])
+def test_the_dashboard_serves_its_assets_not_its_python_files(client, path):
+    assert client.get("/ui/static/app.js").status_code == 200
+    assert client.get(path).status_code == 404
