@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -53,12 +55,30 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+AUTH_LOCK_STRIPES = 64
+_auth_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[asyncio.Lock]] = weakref.WeakKeyDictionary()
+
+
+def _auth_lock(token: str | None) -> asyncio.Lock:
+    """One lock per key (striped, so random tokens cannot grow a table), per event loop."""
+    loop = asyncio.get_running_loop()
+    stripes = _auth_locks.get(loop)
+    if stripes is None:
+        stripes = _auth_locks[loop] = [asyncio.Lock() for _ in range(AUTH_LOCK_STRIPES)]
+    return stripes[hash(token) % AUTH_LOCK_STRIPES]
+
+
 async def current_tenant(request: Request, session: SessionDep) -> Tenant:
     token = _bearer(request)
     tenant = cached_tenant(token)
     if tenant is None:
-        cache_s = request.app.state.settings.api_key_cache_s  # revocation and expiry bound (docs/security.md)
-        tenant = await run_in_threadpool(authenticate, session, token, cache_s=cache_s)
+        # When a busy key's cache entry expires, every request in flight with it would re-authenticate at
+        # once (a burst of database reads and thread hops); one does, the others find its result cached.
+        async with _auth_lock(token):
+            tenant = cached_tenant(token)
+            if tenant is None:
+                cache_s = request.app.state.settings.api_key_cache_s  # revocation bound (docs/security.md)
+                tenant = await run_in_threadpool(authenticate, session, token, cache_s=cache_s)
     request.state.tenant_id = tenant.id
     return tenant
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 import uuid
@@ -272,6 +273,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from app.core.migrate import ensure_database_ready
 
         ensure_database_ready(settings)
+        # Everything loaded at start-up lives as long as the process: keep it out of the collector's full
+        # passes, which otherwise stall every request in flight (~90 ms at 127k objects, the p99 of polling).
+        gc.collect()
+        gc.freeze()
         yield
         from app.uploads.validation import isolated
 
