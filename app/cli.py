@@ -77,6 +77,28 @@ def _check_schema(settings: Settings) -> None:
         raise typer.Exit(2) from None
 
 
+def _operator_settings(data_dir: Path | None, *, init: bool = False) -> Settings:
+    """Settings for a command that works on an existing deployment's database (the `keys` commands).
+
+    The same settings as `serve` (SLIMLINE_* and --data-dir). An embedded database that does not exist is
+    an error, not a new empty one: a key created there would belong to no running server.
+    """
+    settings = _settings(data_dir)
+    if settings.is_sqlite and not init:
+        path = Path(settings.database_url.removeprefix("sqlite:///"))
+        if not path.exists():
+            typer.echo(
+                f"error: there is no Slimline database at {path}. Pass the --data-dir (or SLIMLINE_DATABASE_URL) "
+                "that `slimline serve` uses, or --init to create a new one there.",
+                err=True,
+            )
+            raise typer.Exit(2)
+    if init:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _check_schema(settings)
+    return settings
+
+
 def worker_command(queues: str, concurrency: int, loglevel: str = "INFO") -> list[str]:
     return [
         sys.executable,
@@ -166,7 +188,10 @@ def serve(
     elif settings.bootstrap_api_key is not None:
         typer.echo("API key: the value of SLIMLINE_BOOTSTRAP_API_KEY")
     else:
-        typer.echo("API key: the one printed at first start (or run `slimline keys create --tenant default`)")
+        typer.echo(
+            "API key: the one printed at first start "
+            f"(or run `slimline keys create --tenant default --data-dir {settings.data_dir}`)"
+        )
     sys.stdout.flush()
     stopping, worker_died = threading.Event(), threading.Event()
 
@@ -298,6 +323,10 @@ def keys_create(
     expires_in: Annotated[
         str | None, typer.Option("--expires-in", help="Expire after this long: 90d, 12h, 30m, 3600s.")
     ] = None,
+    data_dir: DataDirOpt = None,
+    init: Annotated[
+        bool, typer.Option("--init", help="Create the embedded database if it does not exist yet.")
+    ] = False,
 ) -> None:
     """Create an API key for TENANT and print it once (only its sha256 is stored)."""
     from datetime import timedelta
@@ -307,8 +336,7 @@ def keys_create(
     from app.tenants.keys import create_key
 
     expires_at = None if expires_in is None else utcnow() + timedelta(seconds=parse_duration_s(expires_in))
-    settings = _settings()
-    _check_schema(settings)
+    settings = _operator_settings(data_dir, init=init)
     with session_scope(settings.database_url) as session:
         t, row, plaintext = create_key(session, tenant, name=name, expires_at=expires_at)
         created = {"tenant": t.name, "key_id": row.id, "api_key": plaintext, "name": row.name}
@@ -317,7 +345,9 @@ def keys_create(
 
 
 @keys_cli.command("list")
-def keys_list(tenant: TenantOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def keys_list(
+    tenant: TenantOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False, data_dir: DataDirOpt = None
+) -> None:
     """List a tenant's keys (ids, names, prefixes, expiry, revocation; never the keys)."""
     from slimline_client.cli import keys_list as list_over_api
     from slimline_client.cli import print_keys
@@ -331,8 +361,7 @@ def keys_list(tenant: TenantOpt = None, as_json: Annotated[bool, typer.Option("-
     from app.core.models import Tenant
     from app.tenants.service import list_keys
 
-    settings = _settings()
-    _check_schema(settings)
+    settings = _operator_settings(data_dir)
     with session_scope(settings.database_url) as session:
         tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == tenant))
         if tenant_id is None:
@@ -344,7 +373,10 @@ def keys_list(tenant: TenantOpt = None, as_json: Annotated[bool, typer.Option("-
 
 @keys_cli.command("revoke")
 def keys_revoke(
-    key_id: str, tenant: TenantOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False
+    key_id: str,
+    tenant: TenantOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    data_dir: DataDirOpt = None,
 ) -> None:
     """Revoke a key. API processes stop accepting it within SLIMLINE_API_KEY_CACHE_S seconds."""
     from slimline_client.cli import keys_revoke as revoke_over_api
@@ -359,8 +391,7 @@ def keys_revoke(
     from app.core.models import Tenant
     from app.tenants.service import revoke_key
 
-    settings = _settings()
-    _check_schema(settings)
+    settings = _operator_settings(data_dir)
     try:
         with session_scope(settings.database_url) as session:
             tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == tenant))
@@ -373,7 +404,7 @@ def keys_revoke(
 
 
 @keys_cli.command("rewrap")
-def keys_rewrap() -> None:
+def keys_rewrap(data_dir: DataDirOpt = None) -> None:
     """Re-wrap tenants' data keys with SLIMLINE_ENCRYPTION_KEY after a master-key rotation.
 
     Rotation: set SLIMLINE_ENCRYPTION_KEY to the new key and SLIMLINE_ENCRYPTION_KEY_PREVIOUS to the
@@ -384,8 +415,7 @@ def keys_rewrap() -> None:
     from app.core.crypto import BlobIntegrityError
     from app.core.storage.data_keys import rewrap_data_keys
 
-    settings = _settings()
-    _check_schema(settings)
+    settings = _operator_settings(data_dir)
     master, previous = settings.master_keys
     if master is None:
         typer.echo("error: SLIMLINE_ENCRYPTION_KEY is not set: there is nothing to re-wrap with", err=True)

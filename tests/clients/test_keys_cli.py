@@ -70,3 +70,31 @@ def test_operator_and_tenant_manage_keys(live_api, service_env):
 def test_metrics_are_off_on_a_server_without_a_metrics_token(live_api):
     response = httpx.get(live_api + "/metrics")
     assert response.status_code == 404 and "SLIMLINE_METRICS_TOKEN" in response.json()["detail"]
+
+
+def test_keys_commands_take_the_servers_data_dir_and_never_create_a_database_silently(tmp_path, monkeypatch):
+    """`keys create` beside `slimline serve --data-dir X` must reach X's database, not a new default one."""
+    # --data-dir is passed on through SLIMLINE_DATA_DIR: set it here so the test's environment is restored
+    monkeypatch.setenv("SLIMLINE_DATA_DIR", str(tmp_path / "unused"))
+    from sqlalchemy import select
+
+    from app.core.db import session_scope
+    from app.core.models import ApiKey
+    from app.tenants.keys import hash_key
+
+    home, elsewhere = tmp_path / "served", tmp_path / "nothing-here"
+    missing = _run(["keys", "create", "--tenant", "default", "--data-dir", str(elsewhere)], {})
+    assert missing.returncode == 2 and "no Slimline database" in missing.stderr and "--init" in missing.stderr
+    assert not elsewhere.exists(), "nothing was created"
+    assert _run(["keys", "list", "--tenant", "default", "--data-dir", str(elsewhere)], {}).returncode == 2
+
+    created = _run(["keys", "create", "--tenant", "default", "--data-dir", str(home), "--init"], {})
+    assert created.returncode == 0, created.stderr
+    key = json.loads(created.stdout)
+    again = _run(["keys", "create", "--tenant", "default", "--data-dir", str(home)], {})  # exists now: no --init
+    assert again.returncode == 0, again.stderr
+    listed = json.loads(_run(["keys", "list", "--tenant", "default", "--data-dir", str(home), "--json"], {}).stdout)
+    assert {k["id"] for k in listed} == {key["key_id"], json.loads(again.stdout)["key_id"]}
+    with session_scope(f"sqlite:///{home / 'slimline.db'}") as session:
+        stored = session.scalar(select(ApiKey.id).where(ApiKey.key_sha256 == hash_key(key["api_key"])))
+    assert stored == key["key_id"]
