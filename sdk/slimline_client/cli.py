@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 CONFIG = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "slimline" / "config.json"
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-console, err = Console(), Console(stderr=True)
+# Piped output is not cut to 80 columns: ids must survive `| grep`, `| cut`, copy and paste.
+console, err = Console(width=None if sys.stdout.isatty() else 100_000), Console(stderr=True)
 
 models_cli = typer.Typer(help="Models on the server.", no_args_is_help=True)
 datasets_cli = typer.Typer(help="Datasets on the server.", no_args_is_help=True)
@@ -84,10 +85,21 @@ def _read_recipe(path: Path | None) -> dict[str, Any] | None:
     return recipe
 
 
+def _listing(*columns: str) -> Table:
+    """A table whose first column holds ids: they are never shortened (the other columns wrap first)."""
+    table = Table()
+    table.add_column(columns[0], no_wrap=True, overflow="fold")
+    for column in columns[1:]:
+        table.add_column(column)
+    return table
+
+
 def _print(data: Any, as_json: bool, table: Table | None = None) -> None:
     if as_json:
         sys.stdout.write(json.dumps(data, default=str) + "\n")
     elif table is not None:
+        ids = table.columns[0]
+        ids.min_width = max((len(str(cell)) for cell in ids._cells), default=0) or None  # whole ids first
         console.print(table)
     else:
         console.print_json(json.dumps(data, default=str))
@@ -153,7 +165,7 @@ def _register_uploads(group: typer.Typer, kind: str) -> None:
             items = [item.data.to_dict() for item in getattr(_connect(), kind).list(limit=limit)]
         except Exception as exc:  # noqa: BLE001
             raise _fail(exc) from None
-        table = Table("id", "name", "size", "created")
+        table = _listing("id", "name", "size", "created")
         for item in items:
             table.add_row(item["id"], item["name"], f"{item['size_bytes']:,}", str(item["created_at"]))
         _print(items, as_json, table)
@@ -262,7 +274,7 @@ def jobs_list(
         jobs = [j.data.to_dict() for j in _connect().jobs.list(status=status, limit=limit)]
     except Exception as exc:  # noqa: BLE001
         raise _fail(exc) from None
-    table = Table("id", "status", "stage", "progress", "created")
+    table = _listing("id", "status", "stage", "progress", "created")
     for j in jobs:
         table.add_row(j["id"], j["status"], str(j.get("stage") or ""), f"{j['progress']:.0%}", str(j["created_at"]))
     _print(jobs, as_json, table)
@@ -343,7 +355,7 @@ def run(
 
 def print_keys(items: list[dict[str, Any]], as_json: bool) -> None:
     """A listing of API keys (as ``GET /v1/keys`` shows them): a table, or JSON."""
-    table = Table("id", "name", "prefix", "created", "expires", "revoked")
+    table = _listing("id", "name", "prefix", "created", "expires", "revoked")
     for item in items:
         table.add_row(
             item["id"],

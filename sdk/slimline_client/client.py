@@ -16,7 +16,7 @@ from slimline_api.api.models import get_model, list_models
 from slimline_api.models import DatasetRead, JobRead, JobResult, ModelRead
 from slimline_api.types import UNSET
 
-from slimline_client.errors import SlimlineError, raise_for_problem
+from slimline_client.errors import ReportingTransport, ServerUnavailableError, SlimlineError, raise_for_problem
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 EVENTS_PAGE = 500  # the server's default (and a reasonable) page of events
@@ -69,18 +69,20 @@ class Model:
     def __init__(self, data: ModelRead) -> None:
         self.data = data
         self.id = data.id
+        self.name = data.name
 
     def __repr__(self) -> str:
-        return f"Model({self.id!r}, name={self.data.name!r}, size_bytes={self.data.size_bytes})"
+        return f"Model({self.id!r}, name={self.name!r}, size_bytes={self.data.size_bytes})"
 
 
 class Dataset:
     def __init__(self, data: DatasetRead) -> None:
         self.data = data
         self.id = data.id
+        self.name = data.name
 
     def __repr__(self) -> str:
-        return f"Dataset({self.id!r}, samples={self.data.num_samples})"
+        return f"Dataset({self.id!r}, name={self.name!r}, samples={self.data.num_samples})"
 
 
 W = TypeVar("W", Model, Dataset)
@@ -345,7 +347,11 @@ class Slimline:
 
     def __init__(self, url: str, api_key: str, *, timeout: float = 30.0) -> None:
         self.api = AuthenticatedClient(
-            base_url=url.rstrip("/"), token=api_key, timeout=httpx.Timeout(timeout), raise_on_unexpected_status=False
+            base_url=url.rstrip("/"),
+            token=api_key,
+            timeout=httpx.Timeout(timeout),
+            raise_on_unexpected_status=False,
+            httpx_args={"transport": ReportingTransport()},  # unreachable server -> ServerUnavailableError
         )
         self.http = self.api.get_httpx_client()
         self.models = Models(self)
@@ -371,4 +377,4 @@ class Slimline:
 
 Client = Slimline  # the name most SDKs use: ``Client(url, api_key)``
 
-__all__ = ["Client", "Dataset", "Job", "Model", "Slimline", "SlimlineError"]
+__all__ = ["Client", "Dataset", "Job", "Model", "ServerUnavailableError", "Slimline", "SlimlineError"]

@@ -43,6 +43,11 @@ class RateLimitedError(SlimlineError):
         return float(value) if value else None
 
 
+class ServerUnavailableError(SlimlineError, httpx.TransportError):
+    """The server could not be reached (refused, unknown host, TLS, connect timeout: ``status`` 0), or it
+    answered 503. Also an ``httpx.TransportError``, so code that retries transport failures keeps working."""
+
+
 BY_STATUS = {
     401: UnauthorizedError,
     404: NotFoundError,
@@ -50,7 +55,23 @@ BY_STATUS = {
     413: PayloadTooLargeError,
     422: ValidationError,
     429: RateLimitedError,
+    503: ServerUnavailableError,
 }
+
+
+class ReportingTransport(httpx.HTTPTransport):
+    """httpx's transport, with a failure to reach the server raised as :class:`ServerUnavailableError`."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return super().handle_request(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            where = f"{request.url.scheme}://{request.url.netloc.decode('ascii', 'replace')}"
+            error = ServerUnavailableError(
+                0, "server_unavailable", f"cannot reach the Slimline server at {where}: {exc or type(exc).__name__}"
+            )
+            error.request = request
+            raise error from exc
 
 
 def raise_for_problem(response: httpx.Response) -> None:

@@ -274,3 +274,40 @@ def test_generated_sdk_is_current(tmp_path):
         return found
 
     assert differences(comparison) == [], "sdk/slimline_api is stale: run sdk/generate.sh"
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"  # nothing listens there once the probe is closed
+
+
+def test_sdk_names_uploads_and_reports_an_unreachable_server(client, files):
+    import httpx
+    from slimline_client import ServerUnavailableError, Slimline
+
+    dataset = client.datasets.upload(files[1], name="digits for the demo")
+    assert dataset.name == "digits for the demo" and client.datasets.get(dataset.id).name == dataset.name
+    assert client.models.upload(files[0]).name == "cnn.onnx"
+
+    with Slimline(_closed_port_url(), "sk_unused") as down:
+        assert down.health() is False
+        with pytest.raises(ServerUnavailableError) as failure:
+            down.models.get("mdl_x")
+        assert failure.value.status == 0 and failure.value.code == "server_unavailable"
+        assert "cannot reach the Slimline server" in failure.value.detail
+        assert isinstance(failure.value, httpx.TransportError)  # code that retries transport errors still does
+
+
+def test_cli_tables_keep_whole_ids_and_an_unreachable_server_is_one_line(cli_env, files):
+    model = json.loads(_cli(["models", "upload", str(files[0]), "--name", "n" * 60, "--json"], cli_env).stdout)
+    narrow = {**cli_env, "COLUMNS": "40"}
+    listed = _cli(["models", "list"], narrow)
+    assert listed.returncode == 0, listed.stderr
+    assert model["id"] in listed.stdout, listed.stdout  # piped output is never cut to the terminal's width
+    down = _cli(["models", "list"], {**cli_env, "SLIMLINE_URL": _closed_port_url()})
+    assert down.returncode == 1 and "cannot reach the Slimline server" in down.stderr
+    assert "Traceback" not in down.stderr
