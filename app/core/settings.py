@@ -79,8 +79,11 @@ class Settings(BaseSettings):
         5.0, gt=0, description="Wait for a database connection at most this long, then answer 503 with Retry-After."
     )
     api_key_cache_s: float = Field(
-        5.0, ge=0, le=300, description="How long a verified API key is trusted without a database read; a revoked "
-        "or expired key stops working within this time."
+        5.0,
+        ge=0,
+        le=300,
+        description="How long a verified API key is trusted without a database read; a revoked "
+        "or expired key stops working within this time.",
     )
     metrics_token: SecretStr | None = Field(
         None, description="Bearer token for GET /metrics. Unset: /metrics is off unless SLIMLINE_METRICS_PUBLIC=true."
