@@ -66,7 +66,9 @@ def test_default_quantization_breaks_the_limit_and_tuning_keeps_sensitive_nodes_
         outlier_data,
         tmp_path / "out",
         passes=STATIC,
-        tune={"objective": "size", "max_accuracy_drop": 0.01, "trials": 6},
+        # 3 points: the one layer left quantized costs 0 to 2.5 points (of 80 samples) depending on the CPU's
+        # int8 kernels (exact with VNNI, not with AVX2 alone); the pass as written loses about 90.
+        tune={"objective": "size", "max_accuracy_drop": 0.03, "trials": 6},
     )
     report = Report.model_validate(result.report)
     tuning = report.tuning
@@ -75,7 +77,7 @@ def test_default_quantization_breaks_the_limit_and_tuning_keeps_sensitive_nodes_
     assert reference.phase == "reference" and reference.metrics is not None
     assert reference.metrics["within_limit"] is False  # the pass as written breaks the limit
     assert report.goal_met is True and tuning.goal_met is True and tuning.shortfall is None
-    assert report.accuracy_drop is not None and report.accuracy_drop <= 0.01  # measured on the returned model
+    assert report.accuracy_drop is not None and report.accuracy_drop <= 0.03  # measured on the returned model
     assert report.optimized.size_bytes < report.baseline.size_bytes and not report.unchanged
     chosen = next(t for t in tuning.trials if t.number == tuning.best_trial)
     assert chosen.float_nodes and chosen.params["quantize.float_nodes"] >= 1

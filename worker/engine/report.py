@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from app.core.schemas.report import Report
-from worker.engine import plots
+from worker.engine import hardware, plots
 from worker.engine.evaluate import BOOTSTRAP_RESAMPLES, CONFIDENCE, Ratio
 
 LOWER_IS_BETTER = frozenset({"accuracy_drop", "normalized_rmse", "rmse", "max_abs_error"})
@@ -60,6 +60,7 @@ def environment(device: str, providers: list[str], threads: int, batch_size: int
         "threads": threads,
         "batch_size": batch_size,
         "cpu": cpu,
+        "cpu_flags": hardware.int8_features(),  # what int8 speed and exactness depend on
         "latency_runs": runs,
         "libraries": libraries,
     }

@@ -36,7 +36,12 @@ class QuantizePass(_Strict):
         "fp32 graph optimized offline) and keeps the fastest that stays within the quality limit.",
     )
     per_channel: bool = Field(True, description="Per-channel weight scales (static and dynamic).")
-    reduce_range: bool = Field(False, description="7-bit weights; helps on CPUs without VNNI (dynamic).")
+    reduce_range: bool | None = Field(
+        None,
+        description="7-bit weights. Unset: on where the worker's CPU is x86 without int8 dot-product "
+        "instructions (no VNNI/AMX), whose int8 kernels can saturate with 8-bit weights (onnxruntime's advice); "
+        "off elsewhere. The report says which was used.",
+    )
     weight_type: Literal["int8", "uint8"] = "int8"
     activation_type: Literal["int8", "uint8"] = Field("uint8", description="Static mode only.")
     symmetric_weights: bool = True

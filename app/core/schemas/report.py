@@ -120,6 +120,11 @@ class Environment(BaseModel):
     threads: int
     batch_size: int
     cpu: str
+    cpu_flags: list[str] = Field(
+        default_factory=list,
+        description="The CPU's int8-relevant features (avx2, avx512f, avx512_vnni, avx_vnni, amx_int8, asimddp…): "
+        "int8 speed and exactness depend on them.",
+    )
     latency_runs: int
     libraries: dict[str, str]
 

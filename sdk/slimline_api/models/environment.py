@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.environment_libraries import EnvironmentLibraries
 
@@ -24,6 +26,8 @@ class Environment:
         cpu (str):
         latency_runs (int):
         libraries (EnvironmentLibraries):
+        cpu_flags (list[str] | Unset): The CPU's int8-relevant features (avx2, avx512f, avx512_vnni, avx_vnni, amx_int8,
+            asimddp…): int8 speed and exactness depend on them.
     """
 
     device: str
@@ -33,6 +37,7 @@ class Environment:
     cpu: str
     latency_runs: int
     libraries: EnvironmentLibraries
+    cpu_flags: list[str] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,6 +55,10 @@ class Environment:
 
         libraries = self.libraries.to_dict()
 
+        cpu_flags: list[str] | Unset = UNSET
+        if not isinstance(self.cpu_flags, Unset):
+            cpu_flags = self.cpu_flags
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -63,6 +72,8 @@ class Environment:
                 "libraries": libraries,
             }
         )
+        if cpu_flags is not UNSET:
+            field_dict["cpu_flags"] = cpu_flags
 
         return field_dict
 
@@ -85,6 +96,8 @@ class Environment:
 
         libraries = EnvironmentLibraries.from_dict(d.pop("libraries"))
 
+        cpu_flags = cast(list[str], d.pop("cpu_flags", UNSET))
+
         environment = cls(
             device=device,
             providers=providers,
@@ -93,6 +106,7 @@ class Environment:
             cpu=cpu,
             latency_runs=latency_runs,
             libraries=libraries,
+            cpu_flags=cpu_flags,
         )
 
         environment.additional_properties = d

@@ -30,7 +30,9 @@ class QuantizePass:
             the fp32 graph optimized offline) and keeps the fastest that stays within the quality limit. Default:
             QuantizePassMode.AUTO.
         per_channel (bool | Unset): Per-channel weight scales (static and dynamic). Default: True.
-        reduce_range (bool | Unset): 7-bit weights; helps on CPUs without VNNI (dynamic). Default: False.
+        reduce_range (bool | None | Unset): 7-bit weights. Unset: on where the worker's CPU is x86 without int8 dot-
+            product instructions (no VNNI/AMX), whose int8 kernels can saturate with 8-bit weights (onnxruntime's advice);
+            off elsewhere. The report says which was used.
         weight_type (QuantizePassWeightType | Unset):  Default: QuantizePassWeightType.INT8.
         activation_type (QuantizePassActivationType | Unset): Static mode only. Default:
             QuantizePassActivationType.UINT8.
@@ -48,7 +50,7 @@ class QuantizePass:
     type_: Literal["quantize"] | Unset = "quantize"
     mode: QuantizePassMode | Unset = QuantizePassMode.AUTO
     per_channel: bool | Unset = True
-    reduce_range: bool | Unset = False
+    reduce_range: bool | None | Unset = UNSET
     weight_type: QuantizePassWeightType | Unset = QuantizePassWeightType.INT8
     activation_type: QuantizePassActivationType | Unset = (
         QuantizePassActivationType.UINT8
@@ -71,7 +73,11 @@ class QuantizePass:
 
         per_channel = self.per_channel
 
-        reduce_range = self.reduce_range
+        reduce_range: bool | None | Unset
+        if isinstance(self.reduce_range, Unset):
+            reduce_range = UNSET
+        else:
+            reduce_range = self.reduce_range
 
         weight_type: str | Unset = UNSET
         if not isinstance(self.weight_type, Unset):
@@ -158,7 +164,14 @@ class QuantizePass:
 
         per_channel = d.pop("per_channel", UNSET)
 
-        reduce_range = d.pop("reduce_range", UNSET)
+        def _parse_reduce_range(data: object) -> bool | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | None | Unset, data)
+
+        reduce_range = _parse_reduce_range(d.pop("reduce_range", UNSET))
 
         _weight_type = d.pop("weight_type", UNSET)
         weight_type: QuantizePassWeightType | Unset

@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 
 from app.core.schemas.recipe import QuantizePass
-from worker.engine import modelio, rollout
+from worker.engine import hardware, modelio, rollout
 from worker.engine.context import PassContext
 from worker.engine.errors import EngineError
 from worker.engine.graph import analysis, repair
@@ -90,6 +90,20 @@ def prepare(ctx: PassContext, source: Path, *, min_opset: int) -> tuple[Path, li
     return prepared, notes, analysis.sensitive_nodes(modelio.load(prepared))
 
 
+def reduce_range(config: QuantizePass) -> bool:
+    """The recipe's ``reduce_range``, or where unset what this CPU favours (worker/engine/hardware.py)."""
+    return hardware.prefers_reduced_range() if config.reduce_range is None else config.reduce_range
+
+
+def _range_note(config: QuantizePass) -> list[str]:
+    if config.reduce_range is None and reduce_range(config):
+        return [
+            "7-bit weights (reduce_range): this x86 CPU has no int8 dot-product instructions (no VNNI/AMX), "
+            "where 8-bit weights can saturate int16 sums"
+        ]
+    return []
+
+
 def _qtype(name: str) -> Any:
     from onnxruntime.quantization import QuantType
 
@@ -105,7 +119,7 @@ def quantize_dynamic_file(prepared: Path, out: Path, config: QuantizePass, exclu
             str(prepared),
             str(out),
             per_channel=config.per_channel,
-            reduce_range=config.reduce_range,
+            reduce_range=reduce_range(config),
             weight_type=_qtype(config.weight_type),
             nodes_to_exclude=exclude,
             op_types_to_quantize=config.op_types_to_quantize,
@@ -140,7 +154,7 @@ def quantize_static_file(
             None if calibrated else _Calibration(ctx, config.calibration_samples, prepared),
             quant_format=QuantFormat.QDQ,
             per_channel=config.per_channel,
-            reduce_range=config.reduce_range,
+            reduce_range=reduce_range(config),
             activation_type=_qtype(config.activation_type),
             weight_type=_qtype(config.weight_type),
             nodes_to_quantize=only,
@@ -171,7 +185,7 @@ def dynamic(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
     out = ctx.scratch("dynamic") / "model.onnx"
     quantize_dynamic_file(prepared, out, config, sorted(set(config.nodes_to_exclude) | set(sensitive)))
     granularity = "per-channel" if config.per_channel else "per-tensor"
-    return Candidate(f"dynamic int8 ({granularity})", out, notes, sensitive)
+    return Candidate(f"dynamic int8 ({granularity})", out, notes + _range_note(config), sensitive)
 
 
 def static(ctx: PassContext, source: Path, config: QuantizePass, *, float_stem: bool = False) -> Candidate:
@@ -183,7 +197,8 @@ def static(ctx: PassContext, source: Path, config: QuantizePass, *, float_stem: 
     quantize_static_file(ctx, prepared, out, config, sorted(set(config.nodes_to_exclude) | set(sensitive)))
     granularity = "per-channel" if config.per_channel else "per-tensor"
     stem = ", stem in float" if float_stem else ""
-    return Candidate(f"static int8 QDQ ({config.calibration}, {granularity}{stem})", out, notes, sensitive)
+    name = f"static int8 QDQ ({config.calibration}, {granularity}{stem})"
+    return Candidate(name, out, notes + _range_note(config), sensitive)
 
 
 def static_float_stem(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
