@@ -41,7 +41,9 @@ def lock_tenant(session: Session, tenant_id: str) -> None:
     writer can count and insert in between; the driver opens the transaction at that UPDATE.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+        # FOR NO KEY UPDATE: serializes the lockers, but not the inserts elsewhere whose foreign key checks
+        # take FOR KEY SHARE on the tenant (a plain FOR UPDATE blocks them, and can deadlock with them).
+        session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update(key_share=True))
     else:
         no_op = update(Tenant).where(Tenant.id == tenant_id).values(name=Tenant.name)
         session.execute(no_op.execution_options(synchronize_session=False))
