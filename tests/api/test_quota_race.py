@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from tests.helpers import new_api_key, own_broker, upload, upload_ok
+from tests.helpers import cancel_all, new_api_key, own_broker, upload, upload_ok
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
@@ -56,6 +56,7 @@ def test_concurrent_job_creations_admit_exactly_the_per_minute_limit(limited, cn
         body = {"model_id": model["id"], "dataset_id": dataset["id"]}
 
         responses = _all_at_once(40, lambda: client.post("/v1/jobs", headers=auth, json=body))
+        cancel_all(client, auth, [r.json()["id"] for r in responses if r.status_code == 202])
 
         assert Counter(r.status_code for r in responses) == {202: 20, 429: 20}
         _refusals_are_429_with_retry_after(responses, 202)

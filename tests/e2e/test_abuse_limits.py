@@ -20,7 +20,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.helpers import new_api_key, own_broker, start_api, upload, upload_ok
+from tests.helpers import cancel_all, new_api_key, own_broker, start_api, upload, upload_ok
 
 pytestmark = pytest.mark.e2e
 BOUNDARY = "stall-boundary"
@@ -163,5 +163,6 @@ def test_200_concurrent_job_creations_admit_exactly_the_active_limit(server: Ser
         body = {"model_id": model["id"], "dataset_id": dataset["id"]}
         with ThreadPoolExecutor(max_workers=32) as pool:
             responses = list(pool.map(lambda _: http.post("/v1/jobs", headers=auth, json=body), range(200)))
+        cancel_all(http, auth, [r.json()["id"] for r in responses if r.status_code == 202])
     assert Counter(r.status_code for r in responses) == {202: 50, 429: 150}
     assert all(int(r.headers["retry-after"]) >= 1 for r in responses if r.status_code == 429)

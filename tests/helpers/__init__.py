@@ -2,7 +2,7 @@
 start (``processes``), the real services they use (``services``), and a static import scan (``imports``,
 for tests/unit/test_boundaries.py). Fixtures stay in conftest.py."""
 
-from tests.helpers.api import TERMINAL, events, submit_job, upload, upload_ok, wait_for_job
+from tests.helpers.api import TERMINAL, cancel_all, events, submit_job, upload, upload_ok, wait_for_job
 from tests.helpers.processes import (
     LOG_DIR,
     REPO,
@@ -24,6 +24,7 @@ __all__ = [
     "TERMINAL",
     "TEST_LATENCY_BUDGET_S",
     "Process",
+    "cancel_all",
     "events",
     "free_port",
     "new_api_key",

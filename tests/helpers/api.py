@@ -77,3 +77,12 @@ def events(client: httpx.Client, auth: dict[str, str], job_id: str) -> list[dict
     response = client.get(f"/v1/jobs/{job_id}/events", headers=auth)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+def cancel_all(client: httpx.Client, auth: dict[str, str], job_ids: list[str]) -> None:
+    """Cancel jobs a test left queued. Queued jobs live on in the shared test database: a worker started
+    later with a fresh broker re-sends every queued job it finds there (app.jobs.reaper.reconcile_broker)
+    and would spend minutes running another test's leftovers."""
+    for job_id in job_ids:
+        response = client.post(f"/v1/jobs/{job_id}/cancel", headers=auth)
+        assert response.status_code in (200, 409), response.text  # 409: it had ended already
