@@ -6,6 +6,7 @@ stream ourselves lets us stop at the size cap and never hold the file in memory.
 
 from __future__ import annotations
 
+import difflib
 import errno
 import hashlib
 import os
@@ -30,6 +31,7 @@ from app.core.errors import (
 )
 
 MAX_FIELD_BYTES = 4096
+FORM_FIELDS = ("name",)  # the form's fields besides the file
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
@@ -90,6 +92,15 @@ class _Receiver:
         _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
         self._part_name = options.get(b"name", b"").decode("utf-8", "replace")
         filename = options.get(b"filename")
+        if self._part_name not in (self.file_field, *FORM_FIELDS):
+            what = "the file" if filename is not None else "a value"
+            close = difflib.get_close_matches(self._part_name, [self.file_field, *FORM_FIELDS], n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            raise InvalidInput(
+                f"unknown form field `{self._part_name}` ({what}): send the file as `{self.file_field}` "
+                f"and optionally a display `name`{hint}",
+                errors=[{"field": self._part_name, "message": f"unknown field; expected `{self.file_field}`{hint}"}],
+            )
         if self._part_name == self.file_field:
             if self.seen_file:
                 raise InvalidInput(f"only one `{self.file_field}` part is accepted")

@@ -42,3 +42,15 @@ def test_an_unknown_field_with_nothing_close_lists_the_valid_names(client, auth)
     body = {"model_id": "mdl_x", "dataset_id": "ds_x", "tune": {"zzzzzz": 1}}
     [error] = _errors(client.post("/v1/jobs", headers=auth, json=body))
     assert error["message"].startswith("unknown field `zzzzzz`; valid here: ") and "seed" in error["message"]
+
+
+@pytest.mark.parametrize("field", ["model", "dataset", "fil"])
+def test_a_file_in_an_unknown_form_field_names_the_expected_one(client, auth, field):
+    files = {field: ("m.onnx", b"\x00" * 8000, "application/octet-stream")}
+    response = client.post("/v1/models", headers=auth, files=files)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert f"unknown form field `{field}` (the file): send the file as `file`" in problem["detail"]
+    assert problem["errors"][0]["field"] == field
+    if field == "fil":
+        assert "did you mean `file`?" in problem["detail"]

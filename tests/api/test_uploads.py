@@ -107,4 +107,7 @@ def test_upload_without_multipart_is_415(client, auth):
 def test_upload_without_file_part_is_422(client, auth):
     response = client.post("/v1/models", headers=auth, data={"name": "x"}, files={"other": ("a", b"b")})
     assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "file"
+    [error] = response.json()["errors"]
+    assert error["field"] == "other" and "expected `file`" in error["message"]  # the part that is wrong
+    only_a_name = client.post("/v1/models", headers=auth, files={"name": (None, b"x")})
+    assert only_a_name.status_code == 422 and only_a_name.json()["errors"][0]["field"] == "file"
