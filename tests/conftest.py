@@ -20,6 +20,7 @@ from tests.factories import cnn_onnx, image_dataset
 from tests.helpers import (
     TEST_LATENCY_BUDGET_S,
     Process,
+    cancel_queued_jobs,
     new_api_key,
     pg_admin,
     start_api,
@@ -105,7 +106,9 @@ def auth(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def worker(service_env: dict[str, str]) -> Iterator[Process]:
+def worker(service_env: dict[str, str], settings: Settings) -> Iterator[Process]:
+    """The session's worker, started on a clean queue: jobs earlier tests left queued are cancelled first."""
+    cancel_queued_jobs(settings.database_url)
     process = start_worker(service_env)
     yield process
     process.stop()

@@ -15,7 +15,7 @@ from tests.helpers.processes import (
     start_worker,
     wait_until_up,
 )
-from tests.helpers.services import new_api_key, own_broker, pg_admin, s3_settings_for
+from tests.helpers.services import cancel_queued_jobs, new_api_key, own_broker, pg_admin, s3_settings_for
 
 __all__ = [
     "LOG_DIR",
@@ -25,6 +25,7 @@ __all__ = [
     "TEST_LATENCY_BUDGET_S",
     "Process",
     "cancel_all",
+    "cancel_queued_jobs",
     "events",
     "free_port",
     "new_api_key",

@@ -48,3 +48,24 @@ def s3_settings_for(endpoint: str, bucket: str) -> dict[str, str]:
         "SLIMLINE_S3_SECRET_ACCESS_KEY": "test",
         "SLIMLINE_S3_MULTIPART_CHUNK_BYTES": str(5 * 1024**2),
     }
+
+
+def cancel_queued_jobs(database_url: str) -> int:
+    """Cancel every job still queued in the test database; returns how many.
+
+    Tests without a worker (the in-process ``client``) leave their jobs queued in the session broker.
+    The session's worker would otherwise run them all first (minutes of other tests' jobs) before the
+    job of the test that started it.
+    """
+    from sqlalchemy import select
+
+    from app.core.db import session_scope
+    from app.core.models import Job
+    from app.jobs.service import cancel_job
+    from app.jobs.states import JobStatus
+
+    with session_scope(database_url) as session:
+        queued = session.execute(select(Job.id, Job.tenant_id).where(Job.status == JobStatus.queued.value)).all()
+        for job_id, tenant_id in queued:
+            cancel_job(session, tenant_id, job_id)
+    return len(queued)
