@@ -15,7 +15,7 @@ from functools import cache
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 
 class _Evil:
@@ -295,3 +295,21 @@ HOSTILE_DATASETS: list[Case] = [
     ("negative-shape", "data.npz", npz_negative_shape, 422, "invalid_dataset"),
     ("only-non-array-member", "data.npz", npz_only_non_array_member, 422, "invalid_dataset"),
 ]
+
+
+def expand_bomb(side: int = 16384) -> bytes:
+    """The issue's model, a few hundred bytes: x [1, 4] -> Expand to [1, side, side, 4] (4 GiB) -> ReduceSum."""
+    shape = numpy_helper.from_array(np.array([1, side, side, 4], dtype=np.int64), "shape")
+    axes = numpy_helper.from_array(np.array([1, 2], dtype=np.int64), "axes")
+    graph = helper.make_graph(
+        [
+            helper.make_node("Expand", ["x", "shape"], ["big"]),
+            helper.make_node("ReduceSum", ["big", "axes"], ["total"], keepdims=0),
+        ],
+        "expand-bomb",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("total", TensorProto.FLOAT, [1, 4])],
+        [shape, axes],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return model.SerializeToString()  # type: ignore[no-any-return]

@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
 from tests.e2e.serve import serving
 from tests.factories import npz_bytes
 from tests.helpers import events, submit_job
+from tests.hostile import expand_bomb
 
 pytestmark = pytest.mark.e2e
 MIB = 1024**2
@@ -23,24 +23,6 @@ LIMIT_BYTES = 1536 * MIB
 WATCH_SLACK_BYTES = 256 * MIB
 JOB_PROCESS_NAME = "slimline-job"
 BOOTSTRAP_KEY = "bootstrap-key-for-memory-tests-0123456789"
-
-
-def expand_bomb(side: int = 16384) -> bytes:
-    """The issue's model, a few hundred bytes: x [1, 4] -> Expand to [1, side, side, 4] (4 GiB) -> ReduceSum."""
-    shape = numpy_helper.from_array(np.array([1, side, side, 4], dtype=np.int64), "shape")
-    axes = numpy_helper.from_array(np.array([1, 2], dtype=np.int64), "axes")
-    graph = helper.make_graph(
-        [
-            helper.make_node("Expand", ["x", "shape"], ["big"]),
-            helper.make_node("ReduceSum", ["big", "axes"], ["total"], keepdims=0),
-        ],
-        "expand-bomb",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-        [helper.make_tensor_value_info("total", TensorProto.FLOAT, [1, 4])],
-        [shape, axes],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    return model.SerializeToString()  # type: ignore[no-any-return]
 
 
 class JobMemorySampler:

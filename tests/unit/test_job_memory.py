@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
 from tests.helpers import REPO
+from tests.hostile import expand_bomb
 from worker.engine.errors import Cancelled, EngineError
 from worker.job_memory import (
     GIB,
@@ -119,20 +119,8 @@ def test_one_huge_allocation_is_refused_at_once_by_the_address_space_limit():
 
 
 def test_onnxruntime_refuses_a_tensor_beyond_the_limit_inside_the_session(tmp_path):
-    shape = numpy_helper.from_array(np.array([1, 16384, 16384, 4], dtype=np.int64), "shape")
-    axes = numpy_helper.from_array(np.array([1, 2], dtype=np.int64), "axes")
-    graph = helper.make_graph(
-        [
-            helper.make_node("Expand", ["x", "shape"], ["big"]),
-            helper.make_node("ReduceSum", ["big", "axes"], ["total"], keepdims=0),
-        ],
-        "expand-bomb",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-        [helper.make_tensor_value_info("total", TensorProto.FLOAT, [1, 4])],
-        [shape, axes],
-    )
     path = tmp_path / "bomb.onnx"
-    path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+    path.write_bytes(expand_bomb())
 
     def run_bomb(progress, is_cancelled):
         from worker.engine import modelio
