@@ -88,62 +88,34 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    def unavailable(request: Request, code: str, detail: str, retry_after_s: int) -> JSONResponse:
+        """A 503 the client should retry: overload or a database that is away, never a bug (never 500)."""
+        headers = {"Retry-After": str(retry_after_s)}
+        return problem(503, code, "Service unavailable", detail, instance=request.url.path, headers=headers)
+
     @app.exception_handler(PoolTimeout)
     async def _pool_exhausted(request: Request, exc: PoolTimeout) -> JSONResponse:
-        # Every pooled connection stayed busy for db_pool_timeout_s: overload, not a bug (never 500).
+        # Every pooled connection stayed busy for db_pool_timeout_s.
         log.warning("database pool exhausted", extra={"error": str(exc)})
-        return problem(
-            503,
-            "database_busy",
-            "Service unavailable",
-            "the server is busy: no database connection came free in time; retry shortly",
-            instance=request.url.path,
-            headers={"Retry-After": "2"},
-        )
+        detail = "the server is busy: no database connection came free in time; retry shortly"
+        return unavailable(request, "database_busy", detail, 2)
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
         if "database is locked" in str(exc.orig):  # SQLite: another writer held the lock past busy_timeout
             log.warning("database busy", extra={"error": str(exc.orig)})
-            return problem(
-                503,
-                "database_busy",
-                "Service unavailable",
-                "the database is busy; retry shortly",
-                instance=request.url.path,
-                headers={"Retry-After": "2"},
-            )
+            return unavailable(request, "database_busy", "the database is busy; retry shortly", 2)
         if getattr(exc.orig, "sqlstate", None) in ("40P01", "40001"):  # deadlock / serialization failure
             log.warning("transient database conflict", extra={"error": str(exc.orig)})
-            return problem(
-                503,
-                "transient_conflict",
-                "Service unavailable",
-                "the request collided with a concurrent one; retry it",
-                instance=request.url.path,
-                headers={"Retry-After": "1"},
-            )
+            detail = "the request collided with a concurrent one; retry it"
+            return unavailable(request, "transient_conflict", detail, 1)
         log.error("database unavailable", extra={"error": str(exc.orig)})
-        return problem(
-            503,
-            "database_unavailable",
-            "Service unavailable",
-            "the database is unreachable; retry shortly",
-            instance=request.url.path,
-            headers={"Retry-After": "5"},
-        )
+        return unavailable(request, "database_unavailable", "the database is unreachable; retry shortly", 5)
 
     @app.exception_handler(DBAPIError)
     async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
         if exc.connection_invalidated:
-            return problem(
-                503,
-                "database_unavailable",
-                "Service unavailable",
-                "the database connection was lost; retry shortly",
-                instance=request.url.path,
-                headers={"Retry-After": "5"},
-            )
+            return unavailable(request, "database_unavailable", "the database connection was lost; retry shortly", 5)
         log.exception("database error")
         return problem(
             500, "internal_error", "Internal error", "an unexpected database error occurred", instance=request.url.path
