@@ -168,7 +168,7 @@ def run_job(settings: Settings, job_id: str, *, worker: str, memory_limit_bytes:
         job_id_var.reset(token)
 
 
-def _engine_call(settings: Settings, job: ClaimedJob, recipe: Recipe, work: Path) -> EngineCall:
+def _engine_call(settings: Settings, job: ClaimedJob, recipe: Recipe, model_path: Path, work: Path) -> EngineCall:
     """The engine's run of the job, as the job's child process calls it (it sees only files and the pipe)."""
 
     def call(progress: ProgressFn, is_cancelled: Callable[[], bool]) -> OptimizeResult:
@@ -179,7 +179,7 @@ def _engine_call(settings: Settings, job: ClaimedJob, recipe: Recipe, work: Path
         out_dir = work / "out"
         out_dir.mkdir()
         return optimize(
-            work / ("model.pt2" if job.model_format == "torch_export" else "model.onnx"),
+            model_path,
             work / "data.npz",
             recipe,
             out_dir,
@@ -226,7 +226,7 @@ def _execute(settings: Settings, job: ClaimedJob, memory_limit_bytes: int) -> No
             store.get_to_file(job.dataset_blob_key, work / "data.npz")
             _preload_engine(recipe, job.model_format)
             result, peak_bytes = run_in_child(
-                _engine_call(settings, job, recipe, work),
+                _engine_call(settings, job, recipe, model_path, work),
                 limit_bytes=memory_limit_bytes,
                 progress=ctx.progress,
                 is_cancelled=ctx.is_cancelled,
