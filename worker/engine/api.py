@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.core.schemas.recipe import PrunePass, Recipe
-from worker.engine import evaluate, modelio, passes, rollout
+from worker.engine import evaluate, modelio, passes, preflight, rollout
 from worker.engine import report as report_writer
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.data import load_dataset, split
 from worker.engine.errors import EngineError
 from worker.engine.graph import repair
+from worker.engine.passes.quantize.candidates import op_mix
 from worker.engine.progress import ProgressFn, Reporter
 from worker.engine.verdict import Judge, Quality
 
@@ -72,6 +73,13 @@ def load_model(model_path: Path, model_format: str, work: Path, reporter: Report
     return source
 
 
+def run_preflight(source: Path, recipe: Recipe, machine: preflight.Hardware, reporter: Reporter) -> preflight.Preflight:
+    """Decide what this hardware favours for the input graph before any candidate is built, and say it once."""
+    decision = preflight.decide(machine, recipe.target.device, op_mix(modelio.load(source)))
+    reporter.log(f"pre-flight ({decision.hardware_class}): " + "; ".join(decision.notes), decision.describe())
+    return decision
+
+
 def require_hardware(recipe: Recipe) -> None:
     """The ``no_gpu`` error before any work, not when the fine-tuning starts, for a pass that must train on cuda."""
     from worker.engine.passes import prune
@@ -90,8 +98,12 @@ def measure_baseline(
     reporter: Reporter,
     threads: int,
     latency_budget_s: float = LATENCY_BUDGET_S,
+    machine: preflight.Hardware | None = None,
 ) -> Evaluation:
-    """Load the data, decide how outputs are judged (state pairs, kinds), and run the input on it."""
+    """Load the data, decide how outputs are judged (state pairs, kinds), and run the input on it.
+
+    ``machine`` is the hardware the passes decide for (None: this machine, as it detects itself).
+    """
     model = modelio.load(source)
     inputs, outputs = modelio.input_specs(model), modelio.output_specs(model)
     del model
@@ -130,7 +142,7 @@ def measure_baseline(
         )
     ctx = PassContext(
         work, recipe.target, limit, dataset, data_split, reporter, threads, plan, judge, judge.judge(reference),
-        latency_budget_s=latency_budget_s,
+        latency_budget_s=latency_budget_s, hardware=machine or preflight.Hardware.of_this_worker(),
     )  # fmt: skip
     if ctx.latency_batch != recipe.target.batch_size:
         fed = ", ".join(name for name, one in dataset.per_sample.items() if one)
@@ -263,6 +275,7 @@ def build_report(
     outcome: Outcome,
     passes: list[dict[str, Any]],
     tuning: dict[str, Any] | None,
+    decision: preflight.Preflight,
 ) -> dict[str, Any]:
     """The report as the Report schema wants it, every number measured in this job."""
     ctx = evaluation.ctx
@@ -301,7 +314,7 @@ def build_report(
         "warnings": list(ctx.reporter.warnings),
         "split": ctx.split.describe(),
         "environment": report_writer.environment(
-            recipe.target.device, evaluation.providers, ctx.threads, ctx.latency_batch, outcome.baseline.runs
+            recipe.target.device, evaluation.providers, ctx.threads, ctx.latency_batch, outcome.baseline.runs, decision
         ),
         "unchanged": outcome.unchanged,
         "tuning": tuning,
@@ -321,27 +334,32 @@ def optimize(
     study_storage: str | None = None,
     study_name: str | None = None,
     latency_budget_s: float = LATENCY_BUDGET_S,
+    hardware_class: str | None = None,
 ) -> OptimizeResult:
     """Run the recipe's passes on the model and measure the input and the result the same way.
 
     With ``recipe.tune`` the passes' options are searched instead (an Optuna study); the study lives in
     ``study_storage`` (an SQLAlchemy URL) under ``study_name`` when given, so a redelivered job continues
-    it, else in memory. Writes ``model.onnx``, ``report.json``, ``report.html`` and plots into ``out_dir``.
+    it, else in memory. ``hardware_class`` is the class the worker offers (None: this machine's, see
+    worker/engine/hardware.py): the pre-flight orders candidates for it, and the report names it.
+    Writes ``model.onnx``, ``report.json``, ``report.html`` and plots into ``out_dir``.
     Raises EngineError (with a code and a message a user can act on) or Cancelled.
     """
     reporter = Reporter(progress, is_cancelled)
     threads = threads or modelio.default_threads()
+    machine = preflight.Hardware.of_this_worker(hardware_class)
     with tempfile.TemporaryDirectory(prefix="slimline-engine-") as tmp:
         work = Path(tmp)
         reporter.enter("loading", 0.01, 0.08)
         source = load_model(model_path, model_format, work, reporter)
         require_hardware(recipe)
+        decision = run_preflight(source, recipe, machine, reporter)
         reporter.enter("measuring the baseline", 0.08, 0.15)
-        evaluation = measure_baseline(source, dataset_path, recipe, work, reporter, threads, latency_budget_s)
+        evaluation = measure_baseline(source, dataset_path, recipe, work, reporter, threads, latency_budget_s, machine)
         current, summaries, goal_met, tuning = run_passes(evaluation.ctx, recipe, source, study_storage, study_name)
         reporter.enter("measuring the result", 0.86, 0.97)
         outcome = final_comparison(evaluation, recipe, source, current, goal_met)
-        report = build_report(evaluation, recipe, source, outcome, summaries, tuning)
+        report = build_report(evaluation, recipe, source, outcome, summaries, tuning, decision)
 
         reporter.enter("writing the report", 0.97, 1.0)
         out_dir.mkdir(parents=True, exist_ok=True)

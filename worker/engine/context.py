@@ -11,6 +11,7 @@ import numpy as np
 from app.core.schemas.recipe import QualityLimit, Target
 from worker.engine import macs, modelio, rollout
 from worker.engine.data import Dataset, Split
+from worker.engine.preflight import Hardware
 from worker.engine.progress import Reporter
 from worker.engine.verdict import Judge, Quality
 
@@ -31,6 +32,7 @@ class PassContext:
     baseline_quality: Quality
     counter: int = 0
     latency_budget_s: float = LATENCY_BUDGET_S  # seconds of interleaved timing per comparison (final ones: twice)
+    hardware: Hardware = field(default_factory=Hardware.of_this_worker)  # what the pre-flight decides from
     _facts: dict[tuple[Path, int, int], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property

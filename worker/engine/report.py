@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from app.core.schemas.report import Report
-from worker.engine import hardware, plots
+from worker.engine import hardware, plots, preflight
 from worker.engine.evaluate import BOOTSTRAP_RESAMPLES, CONFIDENCE, Ratio
 
 LOWER_IS_BETTER = frozenset({"accuracy_drop", "normalized_rmse", "rmse", "max_abs_error"})
@@ -29,7 +29,10 @@ svg.plot{max-width:100%;height:auto}pre{background:#f7f7f7;padding:1em;overflow:
 details{margin:1em 0}summary{cursor:pointer;font-weight:bold}code{font-size:.95em}"""
 
 
-def environment(device: str, providers: list[str], threads: int, batch_size: int, runs: int) -> dict[str, Any]:
+def environment(
+    device: str, providers: list[str], threads: int, batch_size: int, runs: int, decision: preflight.Preflight
+) -> dict[str, Any]:
+    """The report's ``environment``: the machine, the libraries, and the pre-flight ``decision`` made for it."""
     import numpy
     import onnx
     import onnxruntime
@@ -46,21 +49,15 @@ def environment(device: str, providers: list[str], threads: int, batch_size: int
         libraries["torch"] = torch.__version__
     except ImportError:  # torch is optional for ONNX-only jobs
         pass
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return {
         "device": device,
         "providers": providers,
         "threads": threads,
         "batch_size": batch_size,
-        "cpu": cpu,
+        "hardware_class": decision.hardware_class,
+        "cpu": hardware.cpu_model(),
         "cpu_flags": hardware.int8_features(),  # what int8 speed and exactness depend on
+        "preflight": decision.describe(),
         "latency_runs": runs,
         "libraries": libraries,
     }
@@ -427,10 +424,14 @@ def _environment_html(report: Report) -> str:
     env = report.environment
     rows = [
         ["device", esc(env.device)],
+        ["hardware class", esc(env.hardware_class or "not recorded")],
         ["providers", esc(", ".join(env.providers))],
         ["threads", str(env.threads)],
         ["batch size (timed)", str(env.batch_size)],
         ["CPU", esc(env.cpu)],
+        ["CPU flags (int8)", esc(", ".join(env.cpu_flags) or "none recorded")],
+        *[["pre-flight", esc(note)] for note in env.preflight.notes],
+        *[["not measured", esc(f"{s.candidate}: {s.reason}")] for s in env.preflight.skipped],
         ["timed runs per model", str(env.latency_runs)],
         *[[esc(name), esc(version)] for name, version in sorted(env.libraries.items())],
     ]

@@ -114,16 +114,48 @@ class TimingConditions(BaseModel):
     runs_per_round: int
 
 
+class SkippedCandidate(BaseModel):
+    candidate: str = Field(description="The kind of candidate, e.g. `fp16`, `dynamic int8`.")
+    reason: str
+
+
+class Preflight(BaseModel):
+    """What the hardware favours, decided before any candidate is built (worker/engine/preflight.py)."""
+
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What the hardware favours, in words (e.g. no int8 dot-product instructions: static int8 last).",
+    )
+    order: list[str] = Field(
+        default_factory=list,
+        description="The candidate kinds `quantize: auto` builds, checks and lists, first first, and in which "
+        "tuning runs them as its first trials: `fp32`, `static`, `static-float-stem`, `dynamic`, `fp16`.",
+    )
+    skipped: list[SkippedCandidate] = Field(
+        default_factory=list,
+        description="Candidates `quantize: auto` does not measure on this graph and hardware, and why; a recipe "
+        "that names the mode measures them anyway.",
+    )
+
+
 class Environment(BaseModel):
     device: str
-    providers: list[str]
+    providers: list[str] = Field(description="The onnxruntime execution providers every model was measured with.")
     threads: int
     batch_size: int
-    cpu: str
+    hardware_class: str = Field(
+        default="",
+        description="The hardware class of the worker that ran the job (`cpu-avx2`, `cpu-avx512-vnni`, "
+        "`cuda-sm90`…; docs/deploy.md); empty in reports written before it was recorded.",
+    )
+    cpu: str = Field(description="The CPU's model name.")
     cpu_flags: list[str] = Field(
         default_factory=list,
         description="The CPU's int8-relevant features (avx2, avx512f, avx512_vnni, avx_vnni, amx_int8, asimddp…): "
         "int8 speed and exactness depend on them.",
+    )
+    preflight: Preflight = Field(
+        default_factory=Preflight, description="What the hardware favours and how the candidates were ordered."
     )
     latency_runs: int
     libraries: dict[str, str]

@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 
 from app.core.schemas.recipe import QuantizePass
-from worker.engine import hardware, modelio, rollout
+from worker.engine import hardware, modelio, preflight, rollout
 from worker.engine.context import PassContext
 from worker.engine.errors import EngineError
 from worker.engine.graph import analysis, repair
@@ -252,28 +252,36 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-def auto_plan(model: onnx.ModelProto, ctx: PassContext, config: QuantizePass) -> list[tuple[str, Any, QuantizePass]]:
-    """What ``mode: auto`` measures on this graph: (mode, builder, its options), the fp32 graph first."""
+def op_mix(model: onnx.ModelProto) -> preflight.OpMix:
+    """What in ``model`` int8 can speed up: its convolutions, its matmuls, an image stem."""
     ops = [n.op_type for n in model.graph.node]
     conv, matmul = sum(o in CONV_OPS for o in ops), sum(o in MATMUL_OPS for o in ops)
-    plan: list[tuple[str, Any, QuantizePass]] = [("fp32", fp32_optimized, config)]
+    return preflight.OpMix(conv, matmul, bool(conv and analysis.image_stems(model)))
 
-    def variant(mode: str, builder: Any, **changes: Any) -> None:
-        plan.append((mode, builder, config.model_copy(update={"mode": mode, **changes})))
 
-    # Per-channel scales keep accuracy; per-tensor ones are often faster. Both are measured, and with an
-    # image stem in the graph both again with the stem in float (int8 is often slower on so few channels).
-    if conv:
-        variant("static", static, per_channel=True)
-        variant("static", static, per_channel=False)
-        if analysis.image_stems(model):
-            variant("static", static_float_stem, per_channel=True)
-            variant("static", static_float_stem, per_channel=False)
-    if matmul:
-        variant("dynamic", dynamic, per_channel=False)
-        variant("dynamic", dynamic, per_channel=True)
-        if not conv:
-            variant("static", static, per_channel=False)
-    if ctx.target.device == "cuda":
-        plan.append(("fp16", fp16, config.model_copy(update={"mode": "fp16"})))
-    return plan
+def auto_plan(model: onnx.ModelProto, ctx: PassContext, config: QuantizePass) -> list[tuple[str, Any, QuantizePass]]:
+    """What ``mode: auto`` measures on this graph: (mode, builder, its options), in the pre-flight's order."""
+    ops = op_mix(model)
+    decision = preflight.decide(ctx.hardware, ctx.target.device, ops)
+
+    def variant(mode: str, builder: Any, **changes: Any) -> tuple[str, Any, QuantizePass]:
+        return mode, builder, config.model_copy(update={"mode": mode, **changes})
+
+    # Per-channel scales keep accuracy; per-tensor ones are often faster: both are measured (on a graph of
+    # matmuls only, static per-tensor, next to dynamic), and with an image stem both again with the stem in
+    # float (int8 is often slower on so few channels).
+    per_tensor = variant("static", static, per_channel=False)
+    kinds = {
+        preflight.FP32: [("fp32", fp32_optimized, config)],
+        preflight.STATIC: [variant("static", static, per_channel=True), per_tensor] if ops.conv else [per_tensor],
+        preflight.STATIC_FLOAT_STEM: [
+            variant("static", static_float_stem, per_channel=True),
+            variant("static", static_float_stem, per_channel=False),
+        ],
+        preflight.DYNAMIC: [
+            variant("dynamic", dynamic, per_channel=False),
+            variant("dynamic", dynamic, per_channel=True),
+        ],
+        preflight.FP16: [variant("fp16", fp16)],
+    }
+    return [step for kind in decision.order for step in kinds[kind]]

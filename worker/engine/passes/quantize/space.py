@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from worker.engine import modelio, preflight
 from worker.engine.context import PassContext
+from worker.engine.passes.quantize.candidates import op_mix
 from worker.engine.passes.quantize.workbench import QuantizeWorkbench, file_digest
 from worker.engine.passes.space import PassSpace, grid_ints
 
@@ -24,6 +26,7 @@ class QuantizeSpace(PassSpace):
     ranking: list[dict[str, Any]] = field(default_factory=list)
     benches: dict[str, QuantizeWorkbench] = field(default_factory=dict)
     reference_bench: QuantizeWorkbench | None = None
+    order: list[str] = field(default_factory=list)  # the pre-flight's candidate kinds, first measured first
 
     @property
     def max_float_units(self) -> int:
@@ -39,6 +42,7 @@ class QuantizeSpace(PassSpace):
         self.reference_bench = self.bench(ctx, source)
         self.modes = self.reference_bench.modes()
         self.stems = bool(self.reference_bench.prepared.stems)
+        self.order = preflight.decide(ctx.hardware, ctx.target.device, op_mix(modelio.load(source))).order
 
     def reference_mode(self) -> str:
         return "static" if self.config.mode == "auto" else str(self.config.mode)
@@ -90,7 +94,7 @@ class QuantizeSpace(PassSpace):
 
     def auto_variants(self, reference: dict[str, Any]) -> list[dict[str, Any]]:
         """Under ``mode: auto``, this pass's options for every other candidate ``auto`` itself would measure,
-        from the ``reference`` options (none for another mode)."""
+        from the ``reference`` options (none for another mode), in the pre-flight's order."""
         if self.config.mode != "auto":
             return []
         options = self.mine(reference)
@@ -104,7 +108,13 @@ class QuantizeSpace(PassSpace):
                 {self.name("mode"): "dynamic", self.name("per_channel"): True},
             ]
         variants.append({self.name("mode"): "fp32"})
-        return variants
+        return sorted(variants, key=self._rank)
+
+    def _rank(self, params: dict[str, Any]) -> int:
+        """Where the pre-flight puts a candidate of these options (unranked kinds last)."""
+        mine = self.mine(params)
+        kind = preflight.STATIC_FLOAT_STEM if mine.get("float_stem") else str(mine.get("mode", "static"))
+        return self.order.index(kind) if kind in self.order else len(self.order)
 
     @property
     def ranks_nodes(self) -> bool:
