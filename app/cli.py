@@ -327,6 +327,9 @@ def keys_create(
     init: Annotated[
         bool, typer.Option("--init", help="Create the embedded database if it does not exist yet.")
     ] = False,
+    operator: Annotated[
+        bool, typer.Option("--operator", help="An operator key: also sees the fleet (`slimline workers list`).")
+    ] = False,
 ) -> None:
     """Create an API key for TENANT and print it once (only its sha256 is stored)."""
     from datetime import timedelta
@@ -338,8 +341,9 @@ def keys_create(
     expires_at = None if expires_in is None else utcnow() + timedelta(seconds=parse_duration_s(expires_in))
     settings = _operator_settings(data_dir, init=init)
     with session_scope(settings.database_url) as session:
-        t, row, plaintext = create_key(session, tenant, name=name, expires_at=expires_at)
-        created = {"tenant": t.name, "key_id": row.id, "api_key": plaintext, "name": row.name}
+        role = "operator" if operator else "tenant"
+        t, row, plaintext = create_key(session, tenant, name=name, expires_at=expires_at, role=role)
+        created = {"tenant": t.name, "key_id": row.id, "api_key": plaintext, "name": row.name, "role": row.role}
         created["expires_at"] = row.expires_at.isoformat() if row.expires_at else None
     typer.echo(json.dumps(created))
 

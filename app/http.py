@@ -57,6 +57,17 @@ def blob_download(
     return StreamingResponse(stream_blob(store, blob_key), media_type=media_type, headers=headers)
 
 
+def inline_document(body: bytes, *, filename: str, media_type: str) -> Response:
+    """A document built on request (not a stored blob), with the headers ``blob_download`` gives a blob."""
+    headers = {
+        "Content-Disposition": f'{disposition(media_type)}; filename="{filename}"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    if disposition(media_type) == "inline":
+        headers["Content-Security-Policy"] = INLINE_CSP
+    return Response(body, media_type=media_type, headers=headers)
+
+
 def disposition(media_type: str) -> str:
     """``inline`` for HTML and raster images (a report and its plots open in the browser), else ``attachment``.
 

@@ -25,6 +25,7 @@ from app.core.schemas.common import Problem
 from app.core.settings import Settings, get_settings
 from app.core.storage import make_store
 from app.docs_ui import install_offline_docs
+from app.fleet.metrics import FleetCollector
 from app.validation_errors import body_model, describe
 
 log = logging.getLogger("slimline.api")
@@ -266,9 +267,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.store = make_store(settings)
     app.state.metrics = Metrics(settings.database_url)
+    app.state.metrics.registry.register(FleetCollector(settings.database_url, settings.worker_lost_after_s))
     install_error_handlers(app)
     install_offline_docs(app)
 
+    from app.fleet import endpoints as fleet
     from app.jobs import endpoints as jobs
     from app.ops import endpoints as ops
     from app.tenants import endpoints as tenants
@@ -282,6 +285,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(webhooks.router)
     app.include_router(tenants.router)
+    app.include_router(fleet.router)
     app.include_router(ui.router)
     app.mount("/ui/static", ui.static_files(), name="ui-static")
     app.add_middleware(RequestContextMiddleware, settings=settings, metrics=app.state.metrics)

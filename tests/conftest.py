@@ -69,6 +69,8 @@ def service_env(pg_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFa
         "SLIMLINE_JOB_HEARTBEAT_S": "1",
         "SLIMLINE_JOB_STALE_AFTER_S": "6",
         "SLIMLINE_REAPER_INTERVAL_S": "1",
+        "SLIMLINE_WORKER_HEARTBEAT_S": "1",
+        "SLIMLINE_WORKER_LOST_AFTER_S": "4",
         "SLIMLINE_ENQUEUE_GRACE_S": "3",
         "SLIMLINE_ENGINE_THREADS": "1",
         "SLIMLINE_ENGINE_LATENCY_BUDGET_S": TEST_LATENCY_BUDGET_S,

@@ -1,19 +1,23 @@
-"""The Celery app of the worker processes (queues ``cpu`` and ``gpu``); it schedules the reaper
-(``app.jobs.reaper``) and the webhook dispatcher on background threads."""
+"""The Celery app of the worker processes (queues ``cpu`` and ``gpu``, plus the queue of the worker's hardware
+class); it registers the worker in the registry (``app.fleet.registry``) and beats there, and runs the
+reaper (``app.jobs.reaper``) and the webhook dispatcher on background threads."""
 
 from __future__ import annotations
 
 import logging
 import os
 import signal
+import socket
 import threading
+from typing import Any
 
 from celery import Celery
 from celery.signals import celeryd_after_setup, worker_process_init, worker_ready, worker_shutdown
 
-from app.core.db import get_engine
+from app.core.db import get_engine, session_scope
 from app.core.observability import configure_logging
 from app.core.settings import get_settings
+from app.fleet import registry
 from app.jobs.reaper import reap_once
 from app.jobs.routing import celery_config
 from worker.job_memory import MIB, job_limit_bytes
@@ -27,12 +31,31 @@ celery.conf.update(celery_config(settings))
 
 _reaper_stop = threading.Event()
 _concurrency = 1  # the worker's, set before the pool processes fork (they inherit it)
+_hardware: dict[str, Any] = {}  # this machine as the registry records it (worker.engine.hardware.describe)
+_node = {"name": "", "queues": []}  # the Celery node name (the registry's id) and the queues it consumes
+
+
+def hardware_class() -> str:
+    """The class this worker offers (jobs record where they ran; the engine's pre-flight reads it)."""
+    return str(_hardware.get("hardware_class", ""))
 
 
 @celeryd_after_setup.connect
-def _record_concurrency(instance: object, **_: object) -> None:
+def _record_concurrency(sender: str, instance: Any, **_: object) -> None:
     global _concurrency
+    from worker.engine.hardware import describe
+
     _concurrency = max(1, int(getattr(instance, "concurrency", None) or 1))
+    _hardware.update(describe())
+    # Jobs for this class come on its own queue; the generic ones (-Q) still come too.
+    instance.app.amqp.queues.select_add(registry.class_queue(hardware_class()))
+    _node["name"], _node["queues"] = sender, sorted(instance.app.amqp.queues.consume_from)
+    log.info(
+        "hardware class %s (%s); consuming %s",
+        hardware_class(),
+        "SLIMLINE_WORKER_HARDWARE_CLASS" if hardware_class() != _hardware["detected_class"] else "detected",
+        ", ".join(_node["queues"]),
+    )
     log.info(
         "job memory limit: %d MB per job (%s, concurrency %d)",
         job_memory_limit_bytes() // MIB,
@@ -44,6 +67,30 @@ def _record_concurrency(instance: object, **_: object) -> None:
 def job_memory_limit_bytes() -> int:
     """The memory one job's process may use: the setting, or this worker's memory share per concurrency slot."""
     return job_limit_bytes(settings.job_memory_limit_bytes, _concurrency)
+
+
+def _register() -> None:
+    with session_scope(settings.database_url) as session:
+        registry.register(
+            session,
+            str(_node["name"]),
+            host=socket.gethostname(),
+            hardware_class=hardware_class(),
+            queues=list(_node["queues"]),
+            concurrency=_concurrency,
+            description={k: v for k, v in _hardware.items() if k != "hardware_class"},
+        )
+
+
+def _heartbeat_loop() -> None:
+    while not _reaper_stop.wait(settings.worker_heartbeat_s):
+        try:
+            with session_scope(settings.database_url) as session:
+                alive = registry.beat(session, str(_node["name"]))
+            if not alive:  # the row was removed (operator cleanup): register again
+                _register()
+        except Exception:  # noqa: BLE001 - a missed beat is retried; the reaper tolerates a few
+            log.warning("worker heartbeat failed", exc_info=True)
 
 
 def _reaper_loop() -> None:
@@ -72,6 +119,8 @@ def _start_background_threads(**_: object) -> None:
         threading.Thread(
             target=_exit_with_parent, args=(int(parent),), name="slimline-parent-watch", daemon=True
         ).start()
+    _register()  # before Celery logs "ready.": a job submitted after that finds this worker live
+    threading.Thread(target=_heartbeat_loop, name="slimline-worker-heartbeat", daemon=True).start()
     threading.Thread(target=_reaper_loop, name="slimline-reaper", daemon=True).start()
     threading.Thread(
         target=dispatcher_loop, args=(settings, _reaper_stop), name="slimline-webhooks", daemon=True
@@ -81,6 +130,11 @@ def _start_background_threads(**_: object) -> None:
 @worker_shutdown.connect
 def _stop_reaper(**_: object) -> None:
     _reaper_stop.set()
+    try:
+        with session_scope(settings.database_url) as session:
+            registry.stop(session, str(_node["name"]))
+    except Exception:  # noqa: BLE001 - the registry marks it lost later instead
+        log.warning("could not mark the worker stopped", exc_info=True)
 
 
 @worker_process_init.connect

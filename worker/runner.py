@@ -150,25 +150,28 @@ def _finish_failed(settings: Settings, job: ClaimedJob, code: str, message: str)
         fail(session, job.job_id, job.attempt, code=code, message=message)
 
 
-def run_job(settings: Settings, job_id: str, *, worker: str, memory_limit_bytes: int) -> None:
+def run_job(settings: Settings, job_id: str, *, worker: str, memory_limit_bytes: int, hardware_class: str) -> None:
     """Claim ``job_id`` and run it to a terminal state (or leave it to whoever owns it now).
 
-    The engine runs in a child process held to ``memory_limit_bytes`` (worker/jobproc.py).
+    The engine runs in a child process held to ``memory_limit_bytes`` (worker/jobproc.py) and is told the
+    worker's ``hardware_class`` (its pre-flight and the report name it).
     """
     token = job_id_var.set(job_id)
     try:
         with session_scope(settings.database_url) as session:
-            job = claim(session, job_id, worker)
+            job = claim(session, job_id, worker, hardware_class)
         if job is None:
-            log.info("job is not queued; nothing to do (duplicate or late delivery)")
+            log.info("job is not queued for this worker; nothing to do (duplicate, late or misrouted delivery)")
             return
-        log.info("job claimed", extra={"attempt": job.attempt})
-        _execute(settings, job, memory_limit_bytes)
+        log.info("job claimed", extra={"attempt": job.attempt, "hardware_class": hardware_class})
+        _execute(settings, job, memory_limit_bytes, hardware_class)
     finally:
         job_id_var.reset(token)
 
 
-def _engine_call(settings: Settings, job: ClaimedJob, recipe: Recipe, model_path: Path, work: Path) -> EngineCall:
+def _engine_call(
+    settings: Settings, job: ClaimedJob, recipe: Recipe, model_path: Path, work: Path, hardware_class: str
+) -> EngineCall:
     """The engine's run of the job, as the job's child process calls it (it sees only files and the pipe)."""
 
     def call(progress: ProgressFn, is_cancelled: Callable[[], bool]) -> OptimizeResult:
@@ -188,6 +191,7 @@ def _engine_call(settings: Settings, job: ClaimedJob, recipe: Recipe, model_path
             is_cancelled=is_cancelled,
             threads=settings.engine_threads,
             latency_budget_s=settings.engine_latency_budget_s,
+            hardware_class=hardware_class,
             # a redelivered job continues its tuning study from the database instead of starting over
             study_storage=study_storage_url(settings.database_url) if recipe.tune else None,
             study_name=study_name(job.job_id) if recipe.tune else None,
@@ -210,7 +214,7 @@ def _uses_cuda(recipe: Recipe) -> bool:
     return recipe.target.device == "cuda" or "cuda" in finetune_devices
 
 
-def _execute(settings: Settings, job: ClaimedJob, memory_limit_bytes: int) -> None:
+def _execute(settings: Settings, job: ClaimedJob, memory_limit_bytes: int, hardware_class: str) -> None:
     from worker.engine import Cancelled, EngineError
     from worker.jobproc import ChildDied, run_in_child
 
@@ -226,7 +230,7 @@ def _execute(settings: Settings, job: ClaimedJob, memory_limit_bytes: int) -> No
             store.get_to_file(job.dataset_blob_key, work / "data.npz")
             _preload_engine(recipe, job.model_format)
             result, peak_bytes = run_in_child(
-                _engine_call(settings, job, recipe, model_path, work),
+                _engine_call(settings, job, recipe, model_path, work, hardware_class),
                 limit_bytes=memory_limit_bytes,
                 progress=ctx.progress,
                 is_cancelled=ctx.is_cancelled,

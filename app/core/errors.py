@@ -111,3 +111,11 @@ class BodyTimeout(DomainError):
 
 class TooManyUploads(RateLimited):
     code = "too_many_uploads"
+
+
+class NoMatchingHardware(InvalidInput):
+    code = "no_matching_hardware"
+
+
+class Forbidden(DomainError):
+    code, status, title = "forbidden", 403, "Forbidden"

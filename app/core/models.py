@@ -73,6 +73,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # "tenant", or "operator": also sees the fleet (GET /v1/workers); `slimline keys create --operator`.
+    role: Mapped[str] = mapped_column(String(16), default="tenant", server_default="tenant")
 
 
 class Model(Base):
@@ -127,8 +129,14 @@ class Job(Base):
     model_id: Mapped[str] = mapped_column(ForeignKey("models.id", ondelete="RESTRICT"), index=True)
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="RESTRICT"), index=True)
     recipe: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    queue: Mapped[str] = mapped_column(String(16))
+    queue: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
+    # Why a queued job is not running yet (e.g. "waiting_for_hardware"); None once a worker has it.
+    status_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The hardware class the job must run on (recipe target.hardware; one class per run), None for anywhere.
+    hardware_class: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    # A multi-target job fans out into one child job per class; children name their parent.
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), nullable=True, index=True)
     stage: Mapped[str | None] = mapped_column(String(64), nullable=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -205,3 +213,21 @@ class UploadSlot(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Worker(Base):
+    """A worker process as it registered and last beat (app.fleet.registry); rows outlive the process, so the
+    classes a fleet has ever offered are known after every worker of a class has gone."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)  # the Celery node name, as jobs record it
+    host: Mapped[str] = mapped_column(String(255))
+    hardware_class: Mapped[str] = mapped_column(String(48), index=True)
+    queues: Mapped[list[str]] = mapped_column(JSONType)
+    concurrency: Mapped[int] = mapped_column(Integer, default=1)
+    # machine, cpu_model, cpu_cores, memory_bytes, cpu_features, gpu, providers, library versions, detected_class
+    description: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    state: Mapped[str] = mapped_column(String(16))  # online | stopped | lost (busy/idle come from its jobs)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

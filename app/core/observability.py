@@ -54,7 +54,10 @@ DURATION_BUCKETS_S = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, float("inf"))
 
 
 class JobCollector:
-    """Job gauges computed from the database at scrape time (works across API replicas and workers)."""
+    """Job gauges computed from the database at scrape time (works across API replicas and workers).
+
+    Queue depths and worker gauges are the fleet's (``app.fleet.metrics``).
+    """
 
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
@@ -64,7 +67,6 @@ class JobCollector:
         from app.core.models import Job
 
         by_status = GaugeMetricFamily("slimline_jobs", "Jobs by status", labels=["status"])
-        depth = GaugeMetricFamily("slimline_queue_depth", "Queued jobs by queue", labels=["queue"])
         duration = HistogramMetricFamily(
             "slimline_job_duration_seconds", "Run time of finished jobs", labels=["status"]
         )
@@ -76,10 +78,6 @@ class JobCollector:
             with session_scope(self.database_url) as session:
                 for status, count in session.execute(select(Job.status, func.count()).group_by(Job.status)):
                     by_status.add_metric([status], count)
-                for queue, count in session.execute(
-                    select(Job.queue, func.count()).where(Job.status == "queued").group_by(Job.queue)
-                ):
-                    depth.add_metric([queue], count)
                 bucket_cols = [func.sum(case((elapsed <= b, 1), else_=0)) for b in DURATION_BUCKETS_S[:-1]]
                 stmt = (
                     select(Job.status, func.count(), func.coalesce(func.sum(elapsed), 0), *bucket_cols)
@@ -93,7 +91,6 @@ class JobCollector:
         except Exception:  # noqa: BLE001 - a scrape must not fail because the database is down
             logging.getLogger("slimline.metrics").warning("job metrics unavailable: database unreachable")
         yield by_status
-        yield depth
         yield duration
 
 

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     job_soft_time_limit_s: int = Field(3600, gt=0)
     job_hard_time_limit_s: int = Field(3900, gt=0)
     reaper_interval_s: float = Field(5.0, gt=0)
+    worker_heartbeat_s: float = Field(10.0, gt=0, description="How often a worker process beats in the registry.")
+    worker_lost_after_s: float = Field(
+        60.0, gt=0, description="A worker silent this long is `lost`; its running jobs are redelivered."
+    )
     enqueue_grace_s: float = Field(
         10.0, gt=0, description="A queued job never handed to the broker is re-sent after this."
     )
@@ -166,6 +170,8 @@ class Settings(BaseSettings):
             raise ValueError("SLIMLINE_ENCRYPTION_KEY_PREVIOUS needs SLIMLINE_ENCRYPTION_KEY (the new key)")
         if self.job_stale_after_s < 2 * self.job_heartbeat_s:
             raise ValueError("SLIMLINE_JOB_STALE_AFTER_S must be at least twice SLIMLINE_JOB_HEARTBEAT_S")
+        if self.worker_lost_after_s < 2 * self.worker_heartbeat_s:
+            raise ValueError("SLIMLINE_WORKER_LOST_AFTER_S must be at least twice SLIMLINE_WORKER_HEARTBEAT_S")
         self.data_dir = self.data_dir.expanduser().resolve()
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'slimline.db'}"

@@ -16,13 +16,13 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.core.db import READ_CONCURRENCY, session_scope
-from app.core.errors import InvalidInput
+from app.core.errors import InvalidInput, NotFound
 from app.core.pagination import MAX_LIMIT, as_utc
 from app.core.schemas.common import Page
 from app.core.settings import Settings
 from app.deps import SessionDep, SettingsDep, StoreDep, TenantDep
-from app.http import BLOB_RESPONSES, RedirectQuery, blob_download, problems
-from app.jobs import service, snapshots
+from app.http import BLOB_RESPONSES, RedirectQuery, blob_download, inline_document, problems
+from app.jobs import comparison, fanout, service, snapshots
 from app.jobs.dispatch import dispatch
 from app.jobs.schemas import ArtifactRead, EventRead, JobCreate, JobRead
 from app.jobs.states import TERMINAL, JobStatus
@@ -90,10 +90,11 @@ def create_job(
     job, created = service.create_job(
         session, settings, tenant_id=tenant.id, body=body, idempotency_key=idempotency_key
     )
+    runs = service.runs_to_send(session, job) if created else []
     session.commit()
-    if created:
-        dispatch(settings, job.id, job.queue, record_outage=True)
-    else:
+    for run_id, queue in runs:
+        dispatch(settings, run_id, queue, record_outage=True)
+    if not created:
         response.headers["Idempotent-Replayed"] = "true"
     read = _read(job)
     response.headers["Location"] = f"/v1/jobs/{job.id}"
@@ -111,11 +112,15 @@ def list_jobs(
     ] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    parent_id: Annotated[
+        str | None,
+        Query(max_length=64, description="The targets of this multi-target job; unset: jobs as submitted."),
+    ] = None,
 ) -> Any:
     if updated_since is not None:
         updated_since = as_utc(updated_since, field="updated_since")
     jobs, next_cursor = service.list_jobs(
-        session, tenant.id, status=status, updated_since=updated_since, cursor=cursor, limit=limit
+        session, tenant.id, status=status, updated_since=updated_since, cursor=cursor, limit=limit, parent_id=parent_id
     )
     # Rows hold what JobRead validated when they were written: serialize them directly.
     body = {"items": [service.job_view(j) for j in jobs], "next_cursor": next_cursor}
@@ -242,6 +247,16 @@ def job_events(
     summary="List a job's artifacts",
 )
 def list_artifacts(job_id: str, tenant: TenantDep, session: SessionDep) -> Any:
+    """A multi-target job's artifacts are its comparison (`comparison.json`, `comparison.html`); each target's
+    model and report are its own job's artifacts (`targets[].job_id`)."""
+    job = service.get_job(session, tenant.id, job_id)
+    if fanout.is_parent(job):
+        return [
+            ArtifactRead(
+                name=d.name, media_type=d.media_type, size_bytes=len(d.body), sha256=d.sha256, created_at=job.updated_at
+            )
+            for d in comparison.documents(job.id, service.job_view(job)["targets"]).values()
+        ]
     return [ArtifactRead.model_validate(a) for a in service.list_artifacts(session, tenant.id, job_id)]
 
 
@@ -255,6 +270,12 @@ def list_artifacts(job_id: str, tenant: TenantDep, session: SessionDep) -> Any:
 def download_artifact(
     job_id: str, name: str, tenant: TenantDep, session: SessionDep, store: StoreDep, redirect: RedirectQuery = False
 ) -> Response:
+    job = service.get_job(session, tenant.id, job_id)
+    if fanout.is_parent(job):
+        document = comparison.documents(job.id, service.job_view(job)["targets"]).get(name)
+        if document is None:
+            raise NotFound(f"job {job_id} has no artifact {name!r}; its targets' artifacts are under their own jobs")
+        return inline_document(document.body, filename=document.name, media_type=document.media_type)
     artifact = service.get_artifact(session, tenant.id, job_id, name)
     return blob_download(
         store,

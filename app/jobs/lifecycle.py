@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.core.models import Artifact, Dataset, Job, Model, utcnow
+from app.jobs.routing import FANOUT
 from app.jobs.snapshots import touch
 from app.jobs.states import JobStatus, add_event, transition
 
@@ -29,8 +30,12 @@ class ClaimedJob:
     dataset_blob_key: str
 
 
-def claim(session: Session, job_id: str, worker: str) -> ClaimedJob | None:
-    """queued -> running for this worker; None when the job is not queued (done, cancelled, taken)."""
+def claim(session: Session, job_id: str, worker: str, hardware_class: str | None = None) -> ClaimedJob | None:
+    """queued -> running for this worker; None when the job is not queued (done, cancelled, taken), or is for
+    another hardware class than ``hardware_class`` (a message on the wrong queue: a job never runs elsewhere)."""
+    row = session.execute(select(Job.hardware_class, Job.queue).where(Job.id == job_id)).one_or_none()
+    if row is None or row.queue == FANOUT or (row.hardware_class is not None and row.hardware_class != hardware_class):
+        return None
     if not transition(
         session,
         job_id,
@@ -40,6 +45,7 @@ def claim(session: Session, job_id: str, worker: str) -> ClaimedJob | None:
         worker=worker,
         stage="starting",
         progress=0.0,
+        status_reason=None,
         message=f"running on {worker}",
         data={"worker": worker},
     ):

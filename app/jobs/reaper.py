@@ -10,33 +10,53 @@ import logging
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.core.db import session_scope
 from app.core.models import Job, utcnow
 from app.core.settings import Settings
+from app.fleet import registry
 from app.jobs.dispatch import dispatch, forget_broker_messages
-from app.jobs.states import JobStatus, transition
+from app.jobs.fanout import refresh_parent
+from app.jobs.routing import FANOUT
+from app.jobs.service import WAITING_FOR_HARDWARE, describe_wait, waiting_reason
+from app.jobs.snapshots import touch
+from app.jobs.states import JobStatus, add_event, lock_job, transition
 
 log = logging.getLogger("slimline.jobs.reaper")
 BROKER_EPOCH_KEY = "slimline:broker-epoch"
 
 
-def reap(session: Session, *, stale_after_s: float, max_attempts: int, enqueue_grace_s: float) -> list[tuple[str, str]]:
-    """Take back silent running jobs and find queued jobs never handed to the broker.
+def reap(
+    session: Session,
+    *,
+    stale_after_s: float,
+    max_attempts: int,
+    enqueue_grace_s: float,
+    lost_workers: list[str] | None = None,
+) -> list[tuple[str, str]]:
+    """Take back silent running jobs (and those of ``lost_workers``) and find queued jobs never handed to the broker.
 
     Returns (job_id, queue) pairs to send to the broker after the caller commits.
     """
     now = utcnow()
     to_send: list[tuple[str, str]] = []
+    silent = Job.heartbeat_at < now - timedelta(seconds=stale_after_s)
     stale = session.execute(
-        select(Job.id, Job.attempts, Job.queue)
-        .where(Job.status == JobStatus.running.value, Job.heartbeat_at < now - timedelta(seconds=stale_after_s))
+        select(Job.id, Job.attempts, Job.queue, Job.worker)
+        .where(
+            Job.status == JobStatus.running.value,
+            Job.queue != FANOUT,  # a multi-target job never beats: its targets do
+            or_(silent, Job.worker.in_(lost_workers or [])),
+        )
         .limit(100)
     ).all()
-    for job_id, attempts, queue in stale:
-        silence = f"no heartbeat for {stale_after_s:g} s (worker lost)"
+    for job_id, attempts, queue, worker in stale:
+        if worker in (lost_workers or []):
+            silence = f"its worker {worker} stopped beating (lost)"
+        else:
+            silence = f"no heartbeat for {stale_after_s:g} s (worker lost)"
         if attempts >= max_attempts:
             transition(
                 session,
@@ -65,12 +85,53 @@ def reap(session: Session, *, stale_after_s: float, max_attempts: int, enqueue_g
         .where(
             Job.status == JobStatus.queued.value,
             Job.enqueued_at.is_(None),
+            Job.queue != FANOUT,  # a multi-target job is never sent; its targets are
             Job.updated_at < now - timedelta(seconds=enqueue_grace_s),
         )
         .limit(100)
     ).all()
     to_send.extend((job_id, queue) for job_id, queue in unsent if (job_id, queue) not in to_send)
     return to_send
+
+
+def update_waiting(session: Session, lost_after_s: float) -> int:
+    """Queued jobs say whether a live worker can take them (``status_reason``), as workers come and go.
+
+    Each change is an event: "waiting for hardware: ..." when the last worker went, and one when it is back.
+    Returns the number of jobs changed.
+    """
+    live = registry.live_queues(session, lost_after_s)
+    queued = session.execute(
+        select(Job.id, Job.queue, Job.status_reason, Job.parent_id)
+        .where(Job.status == JobStatus.queued.value, Job.queue != FANOUT)
+        .limit(1000)
+    ).all()
+    changed = 0
+    for job_id, queue, old_reason, parent_id in queued:
+        reason = waiting_reason(live, queue)
+        if reason == old_reason:
+            continue
+        if parent_id is not None:
+            lock_job(session, parent_id)  # parent before child, as every writer does
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.queued.value)
+            .values(status_reason=reason, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            continue
+        touch(session, job_id)
+        if reason == WAITING_FOR_HARDWARE:
+            add_event(
+                session, job_id, "warning", f"waiting for hardware: {describe_wait(queue)}", {"status_reason": reason}
+            )
+        else:
+            add_event(session, job_id, "log", "a worker that can run this job is live again", {"status_reason": None})
+        if parent_id is not None:
+            refresh_parent(session, parent_id)
+        changed += 1
+    return changed
 
 
 def reconcile_broker(settings: Settings) -> int:
@@ -103,12 +164,19 @@ def reap_once(settings: Settings) -> int:
     except Exception as exc:  # noqa: BLE001 - broker down: reaping stale jobs must go on
         log.warning("broker reconciliation skipped", extra={"error": str(exc)})
     with session_scope(settings.database_url) as session:
+        lost = registry.mark_lost(session, settings.worker_lost_after_s)
+    if lost:
+        log.warning("workers lost (no heartbeat); redelivering their jobs", extra={"workers": lost})
+    with session_scope(settings.database_url) as session:
         to_send = reap(
             session,
             stale_after_s=settings.job_stale_after_s,
             max_attempts=settings.job_max_attempts,
             enqueue_grace_s=settings.enqueue_grace_s,
+            lost_workers=lost,
         )
+    with session_scope(settings.database_url) as session:
+        update_waiting(session, settings.worker_lost_after_s)
     for job_id, queue in to_send:
         # An outage is only logged here (each pass would add the same warning event); the next pass retries.
         if dispatch(settings, job_id, queue, record_outage=False):

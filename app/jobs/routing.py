@@ -12,9 +12,11 @@ from kombu import Queue
 
 from app.core.schemas.recipe import FineTune, Recipe
 from app.core.settings import Settings
+from app.fleet.registry import class_queue
 
 RUN_JOB_TASK = "slimline.run_job"
-QUEUES = ("cpu", "gpu")
+QUEUES = ("cpu", "gpu")  # the generic queues; each worker also consumes its hardware class's (app.fleet.registry)
+FANOUT = "fanout"  # the queue column of a multi-target job: never sent, its child jobs are
 
 
 def needs_gpu(recipe: Recipe) -> bool:
@@ -26,7 +28,13 @@ def needs_gpu(recipe: Recipe) -> bool:
 
 
 def queue_for(recipe: Recipe) -> str:
-    """``gpu`` for a cuda target or fine-tuning on cuda; ``cpu`` for everything else."""
+    """The class's queue for a job with one target class (``hw.cpu-avx2``), ``fanout`` for several;
+    else ``gpu`` for a cuda target or fine-tuning on cuda, ``cpu`` for everything else."""
+    classes = recipe.target.hardware_classes()
+    if len(classes) > 1:
+        return FANOUT
+    if classes:
+        return class_queue(classes[0])
     return "gpu" if needs_gpu(recipe) else "cpu"
 
 

@@ -12,13 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.db import read_one
-from app.core.errors import IdempotencyConflict, IncompatibleDataset, InvalidState, NotFound
+from app.core.errors import IdempotencyConflict, IncompatibleDataset, InvalidState, NoMatchingHardware, NotFound
 from app.core.ids import could_exist, new_id
 from app.core.models import Artifact, Dataset, Job, JobEvent, Model
 from app.core.pagination import paginate
 from app.core.schemas.recipe import Recipe
 from app.core.schemas.tensors import TensorSpec
 from app.core.settings import Settings
+from app.fleet import registry
+from app.jobs import fanout
 from app.jobs.routing import queue_for
 from app.jobs.schemas import JobCreate
 from app.jobs.states import JobStatus, add_event, transition
@@ -27,6 +29,8 @@ from app.uploads.kinds import DATASETS, MODELS
 from app.uploads.service import get_owned
 from app.uploads.validation import DatasetInfo, ModelInfo, check_compatible, check_recipe_fits_model
 from app.webhooks.signing import check_webhook_url
+
+WAITING_FOR_HARDWARE = "waiting_for_hardware"
 
 
 def _request_sha256(body: JobCreate) -> str:
@@ -69,16 +73,18 @@ def create_job(
         existing = find_by_idempotency_key(session, tenant_id, idempotency_key, digest)
         if existing is not None:
             return existing, False
-    check_job_creation(session, tenant_id, settings)
+    recipe = body.recipe()
+    classes = recipe.target.hardware_classes()
+    check_job_creation(session, tenant_id, settings, runs=max(1, len(classes)))
     model = get_owned(session, MODELS, tenant_id, body.model_id, lock="share")
     dataset = get_owned(session, DATASETS, tenant_id, body.dataset_id, lock="share")
     model_info = _model_info(model)
     check_compatible(model_info, _dataset_info(dataset))
-    recipe = body.recipe()
     check_recipe_fits_model(recipe, model_info)
     _check_recipe_against_data(recipe, dataset)
     if body.webhook_url:
         check_webhook_url(body.webhook_url, allow_private=settings.webhook_allow_private)
+    check_hardware_exists(session, classes)
     job = Job(
         id=new_id("job"),
         tenant_id=tenant_id,
@@ -86,6 +92,7 @@ def create_job(
         dataset_id=dataset.id,
         recipe=recipe.model_dump(mode="json"),
         queue=queue_for(recipe),
+        hardware_class=classes[0] if len(classes) == 1 else None,
         status=JobStatus.queued.value,
         progress=0.0,
         attempts=0,
@@ -106,8 +113,61 @@ def create_job(
         if winner is None:
             raise
         return winner, False
-    add_event(session, job.id, "state", "job queued", {"to": JobStatus.queued.value, "queue": job.queue})
+    if fanout.is_parent(job):
+        add_event(
+            session,
+            job.id,
+            "state",
+            f"job queued: one run per target ({', '.join(classes)})",
+            {"to": JobStatus.queued.value, "targets": classes},
+        )
+        for child in fanout.create_targets(session, job, recipe):
+            _queue(session, settings, child, f"job queued for {child.hardware_class} (target of {job.id})")
+        fanout.refresh_parent(session, job.id)
+    else:
+        _queue(session, settings, job, "job queued")
     return job, True
+
+
+def runs_to_send(session: Session, job: Job) -> list[tuple[str, str]]:
+    """(job id, queue) of what the broker must get for a new job: the job, or each target of a multi-target job."""
+    if fanout.is_parent(job):
+        return [(child.id, child.queue) for child in fanout.children_of(session, job.id)]
+    return [(job.id, job.queue)]
+
+
+def check_hardware_exists(session: Session, classes: list[str]) -> None:
+    """422 ``no_matching_hardware`` for a target class no registered worker has ever offered."""
+    known = registry.known_classes(session)
+    unknown = [name for name in classes if name not in known]
+    if unknown:
+        offered = ", ".join(known) if known else "none (no worker has registered yet)"
+        raise NoMatchingHardware(
+            f"no worker of hardware class {', '.join(map(repr, unknown))} has ever registered; classes offered: "
+            f"{offered}. GET /v1/hardware lists them.",
+            errors=[{"field": "target.hardware", "message": f"unknown class {name!r}"} for name in unknown],
+        )
+
+
+def waiting_reason(live_queues: set[str], queue: str) -> str | None:
+    """``waiting_for_hardware`` while no live worker consumes the job's queue."""
+    return None if queue in live_queues else WAITING_FOR_HARDWARE
+
+
+def describe_wait(queue: str) -> str:
+    if queue.startswith(registry.CLASS_QUEUE_PREFIX):
+        return f"no live worker of class {queue.removeprefix(registry.CLASS_QUEUE_PREFIX)}"
+    return f"no live worker takes the {queue} queue" + (" (no GPU worker)" if queue == "gpu" else "")
+
+
+def _queue(session: Session, settings: Settings, job: Job, message: str) -> None:
+    """The job's first event, with the reason it may wait (a job is never refused for a worker that is down)."""
+    job.status_reason = waiting_reason(registry.live_queues(session, settings.worker_lost_after_s), job.queue)
+    data: dict[str, Any] = {"to": JobStatus.queued.value, "queue": job.queue}
+    if job.status_reason:
+        message += f"; waiting for hardware: {describe_wait(job.queue)}, it starts when one is back"
+        data["status_reason"] = job.status_reason
+    add_event(session, job.id, "state", message, data)
 
 
 def _check_recipe_against_data(recipe: Recipe, dataset: Dataset) -> None:
@@ -145,8 +205,12 @@ def list_jobs(
     updated_since: datetime | None,
     cursor: str | None,
     limit: int,
+    parent_id: str | None = None,
 ) -> tuple[list[Job], str | None]:
-    stmt = select(Job).where(Job.tenant_id == tenant_id)
+    """Jobs as submitted (a multi-target job once), or the targets of ``parent_id``."""
+    stmt = select(Job).where(
+        Job.tenant_id == tenant_id, Job.parent_id == parent_id if parent_id else Job.parent_id.is_(None)
+    )
     if status:
         stmt = stmt.where(Job.status == status)
     if updated_since:
@@ -157,6 +221,10 @@ def list_jobs(
 def cancel_job(session: Session, tenant_id: str, job_id: str) -> Job:
     """Cancel a queued job at once; a running job is marked cancelled and its worker stops within seconds."""
     job = get_job(session, tenant_id, job_id)
+    if fanout.is_parent(job):
+        fanout.cancel_targets(session, job)
+        session.refresh(job)
+        return job
     for old in (JobStatus.queued, JobStatus.running):
         if transition(session, job.id, old, JobStatus.cancelled, message="cancelled by the user"):
             session.refresh(job)
@@ -198,6 +266,7 @@ def get_artifact(session: Session, tenant_id: str, job_id: str, name: str) -> Ar
 
 def job_view(job: Job | Row[Any]) -> dict[str, Any]:
     """The Job resource as clients see it."""
+    parent = fanout.is_parent(job)
     return {
         "id": job.id,
         "status": job.status,
@@ -208,7 +277,12 @@ def job_view(job: Job | Row[Any]) -> dict[str, Any]:
         "recipe": job.recipe,
         "webhook_url": job.webhook_url,
         "error": {"code": job.error_code, "message": job.error_message or ""} if job.error_code else None,
-        "result": job.result,
+        "status_reason": job.status_reason,
+        "hardware_class": job.hardware_class,
+        "parent_id": job.parent_id,
+        # a multi-target job's results are its targets'; its own result stays null
+        "result": None if parent else job.result,
+        "targets": (job.result or {}).get("targets", []) if parent else None,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
         "started_at": job.started_at,

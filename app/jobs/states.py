@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.core.models import Job, JobEvent, WebhookDelivery, utcnow
@@ -77,9 +77,14 @@ def transition(
     """Move ``job_id`` from ``old`` to ``new`` if it is still ``old`` (and on ``attempt``, when given).
 
     Extra keyword values are written in the same UPDATE. Returns False when the guard did not match.
+    A target's child job locks its multi-target parent first (every writer takes parent before child, so
+    they cannot deadlock), and the parent's state and per-target results follow (``app.jobs.fanout``).
     """
     if not can_transition(old, new):
         raise IllegalTransition(f"{old} -> {new} is not allowed")
+    parent_id = session.scalar(select(Job.parent_id).where(Job.id == job_id))
+    if parent_id is not None:
+        lock_job(session, parent_id)
     now: datetime = utcnow()
     stmt = update(Job).where(Job.id == job_id, Job.status == old.value)
     if attempt is not None:
@@ -103,6 +108,10 @@ def transition(
         message or f"{old.value} -> {new.value}",
         {"from": old.value, "to": new.value, **(data or {})},
     )
+    if parent_id is not None:
+        from app.jobs.fanout import refresh_parent  # fanout moves the parent through this module
+
+        refresh_parent(session, parent_id)
     webhook_url = rows[0][0]
     if new in TERMINAL and webhook_url:
         # Outbox: the delivery exists if and only if the terminal state was committed.
@@ -118,3 +127,11 @@ def transition(
             )
         )
     return True
+
+
+def lock_job(session: Session, job_id: str) -> None:
+    """Hold the job's row until the transaction ends (Postgres; SQLite writers are serialized anyway).
+
+    FOR NO KEY UPDATE: child rows referencing the job (events, artifacts, target jobs) may still be inserted.
+    """
+    session.execute(select(Job.id).where(Job.id == job_id).with_for_update(key_share=True))

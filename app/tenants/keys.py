@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.core.errors import Unauthorized
+from app.core.errors import Forbidden, Unauthorized
 from app.core.ids import new_id
 from app.core.models import ApiKey, Tenant, utcnow
 
@@ -42,8 +42,10 @@ def add_key(
     name: str | None = None,
     expires_at: datetime | None = None,
     api_key: str | None = None,
+    role: str = "tenant",
 ) -> tuple[ApiKey, str]:
-    """Add a key to ``tenant``. Returns the row and the plaintext key, which is never stored."""
+    """Add a key to ``tenant`` (``role="operator"``: it also sees the fleet). Returns the row and the plaintext
+    key, which is never stored."""
     plaintext = api_key or KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         id=new_id("key"),
@@ -52,6 +54,7 @@ def add_key(
         prefix=plaintext[:8],
         name=name,
         expires_at=expires_at,
+        role=role,
     )
     session.add(row)
     session.flush()
@@ -65,10 +68,11 @@ def create_key(
     *,
     name: str | None = None,
     expires_at: datetime | None = None,
+    role: str = "tenant",
 ) -> tuple[Tenant, ApiKey, str]:
     """Create a key for ``tenant_name`` (created if new). Returns the plaintext key, never stored."""
     tenant = get_or_create_tenant(session, tenant_name)
-    row, plaintext = add_key(session, tenant, name=name, expires_at=expires_at, api_key=api_key)
+    row, plaintext = add_key(session, tenant, name=name, expires_at=expires_at, api_key=api_key, role=role)
     return tenant, row, plaintext
 
 
@@ -143,3 +147,14 @@ def authenticate(session: Session, api_key: str | None, *, cache_s: float = 5.0)
             _recent.clear()
         _recent[digest] = (time.monotonic() + trusted_s, tenant)
     return tenant
+
+
+def require_operator(session: Session, authorization: str) -> None:
+    """403 unless the request's (already authenticated) key is an operator key."""
+    _, _, token = authorization.partition(" ")
+    role = session.scalar(select(ApiKey.role).where(ApiKey.key_sha256 == hash_key(token.strip())))
+    if role != "operator":
+        raise Forbidden(
+            "this needs an operator key: the fleet's workers are the operator's to see "
+            "(`slimline keys create --tenant T --operator`)"
+        )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.core.errors import QuotaExceeded, RateLimited, TooManyUploads
 from app.core.models import Artifact, Dataset, Job, Model, Tenant, UploadSlot, utcnow
 from app.core.settings import Settings
+from app.jobs.routing import FANOUT
 from app.jobs.states import ACTIVE
 
 WINDOW = timedelta(minutes=1)
@@ -49,14 +50,18 @@ def lock_tenant(session: Session, tenant_id: str) -> None:
         session.execute(no_op.execution_options(synchronize_session=False))
 
 
-def check_job_creation(session: Session, tenant_id: str, settings: Settings) -> None:
-    """Refuse a job creation over the tenant's rate or active-jobs limit (429); locks the tenant first."""
+def check_job_creation(session: Session, tenant_id: str, settings: Settings, *, runs: int = 1) -> None:
+    """Refuse a job creation over the tenant's rate or active-jobs limit (429); locks the tenant first.
+
+    The rate counts submissions (a multi-target job once); the active limit counts runs (each target's child
+    job, never the multi-target parent), and a job of ``runs`` targets needs room for all of them.
+    """
     lock_tenant(session, tenant_id)
     since = utcnow() - WINDOW
     recent = list(
         session.scalars(
             select(Job.created_at)
-            .where(Job.tenant_id == tenant_id, Job.created_at > since)
+            .where(Job.tenant_id == tenant_id, Job.created_at > since, Job.parent_id.is_(None))
             .order_by(Job.created_at.desc())
             .limit(settings.tenant_jobs_per_minute)
         )
@@ -65,9 +70,9 @@ def check_job_creation(session: Session, tenant_id: str, settings: Settings) -> 
     active = session.scalar(
         select(func.count())
         .select_from(Job)
-        .where(Job.tenant_id == tenant_id, Job.status.in_([s.value for s in ACTIVE]))
+        .where(Job.tenant_id == tenant_id, Job.status.in_([s.value for s in ACTIVE]), Job.queue != FANOUT)
     )
-    if active is not None and active >= settings.tenant_max_active_jobs:
+    if active is not None and active + runs > settings.tenant_max_active_jobs:
         raise RateLimited(
             f"{active} jobs are queued or running; the limit is {settings.tenant_max_active_jobs}. "
             "Wait for some to finish or cancel them.",

@@ -20,7 +20,7 @@ def test_create_job_defaults(client, auth, model_and_data):
     assert response.status_code == 202, response.text
     job = response.json()
     assert job["id"].startswith("job_") and job["status"] == "queued" and job["attempts"] == 0
-    assert job["recipe"]["target"] == {"device": "cpu", "batch_size": 1}
+    assert job["recipe"]["target"] == {"device": "cpu", "batch_size": 1, "hardware": None}
     assert job["recipe"]["passes"][0]["type"] == "quantize" and job["recipe"]["passes"][0]["mode"] == "auto"
     assert job["result"] is None and job["error"] is None
     assert response.headers["location"] == f"/v1/jobs/{job['id']}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -68,6 +69,10 @@ class Process:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, sig)
             self.proc.wait(timeout=30)
+
+    def freeze(self) -> None:
+        """SIGSTOP the whole process group: alive but silent (no heartbeat), as a hung host looks."""
+        os.killpg(self.proc.pid, signal.SIGSTOP)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -18,13 +18,16 @@ def pg_admin(sql: str) -> None:
         conn.execute(sql)
 
 
-def new_api_key(database_url: str, tenant: str | None = None) -> str:
-    """A fresh API key for ``tenant`` (a new random tenant when None); returns the plaintext key."""
+def new_api_key(database_url: str, tenant: str | None = None, *, role: str = "tenant") -> str:
+    """A fresh API key for ``tenant`` (a new random tenant when None); returns the plaintext key.
+
+    ``role="operator"``: a key that also sees the fleet (GET /v1/workers).
+    """
     from app.core.db import session_scope
     from app.tenants.keys import create_key
 
     with session_scope(database_url) as session:
-        _, _, plaintext = create_key(session, tenant or f"tenant-{secrets.token_hex(6)}")
+        _, _, plaintext = create_key(session, tenant or f"tenant-{secrets.token_hex(6)}", role=role)
     return plaintext
 
 

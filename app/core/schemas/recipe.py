@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take 32-bit seeds
+MAX_TARGETS = 8
+HardwareClass = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{0,47}$", examples=["cpu-avx512-vnni"])]
 
 
 class _Strict(BaseModel):
@@ -24,6 +26,41 @@ class Target(_Strict):
 
     device: Literal["cpu", "cuda"] = "cpu"
     batch_size: int = Field(1, ge=1, le=1024, description="Batch size used to measure latency.")
+    hardware: HardwareClass | list[HardwareClass] | None = Field(
+        None,
+        description="The hardware class the job must run and be measured on (`GET /v1/hardware` lists them; "
+        "docs/deploy.md has the mapping: `cpu-avx2`, `cpu-avx512-vnni`, `cpu-amx`, `cuda-sm90`, ...). The job "
+        "never runs on another class; while no worker of the class is live it waits queued with "
+        "`status_reason: waiting_for_hardware`. A list runs the job once per class (a child job each, with its "
+        "own artifacts and verdict) and compares them. Unset: any worker of the device's queue.",
+    )
+
+    @field_validator("hardware")
+    @classmethod
+    def _distinct_classes(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("give at least one hardware class, or leave `hardware` unset")
+            if len(value) > MAX_TARGETS:
+                raise ValueError(f"at most {MAX_TARGETS} hardware classes per job")
+            if len(set(value)) != len(value):
+                raise ValueError("each hardware class may appear once")
+        return value
+
+    @model_validator(mode="after")
+    def _class_fits_device(self) -> Target:
+        for name in self.hardware_classes():
+            if name.startswith("cuda-") and self.device != "cuda":
+                raise ValueError(f"hardware class {name!r} is a GPU class: set `device: cuda` to run on it")
+            if name.startswith("cpu-") and self.device != "cpu":
+                raise ValueError(f"hardware class {name!r} is a CPU class: a `cuda` target cannot run on it")
+        return self
+
+    def hardware_classes(self) -> list[str]:
+        """The classes the job targets, as a list (empty: anywhere)."""
+        if self.hardware is None:
+            return []
+        return [self.hardware] if isinstance(self.hardware, str) else list(self.hardware)
 
 
 class QuantizePass(_Strict):

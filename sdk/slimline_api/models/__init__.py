@@ -18,6 +18,10 @@ from .fidelity import Fidelity
 from .fine_tune import FineTune
 from .fine_tune_device import FineTuneDevice
 from .fine_tune_schedule import FineTuneSchedule
+from .gpu_read import GpuRead
+from .hardware_class_read import HardwareClassRead
+from .hardware_read import HardwareRead
+from .hardware_read_generic_queues import HardwareReadGenericQueues
 from .healthz_response_healthz import HealthzResponseHealthz
 from .job_create import JobCreate
 from .job_error import JobError
@@ -41,6 +45,7 @@ from .page_job_read import PageJobRead
 from .page_model_read import PageModelRead
 from .pareto_point import ParetoPoint
 from .pareto_point_params import ParetoPointParams
+from .preflight import Preflight
 from .problem import Problem
 from .problem_errors_item import ProblemErrorsItem
 from .prune_pass import PrunePass
@@ -59,9 +64,12 @@ from .report import Report
 from .report_passes_item import ReportPassesItem
 from .report_quality_limit import ReportQualityLimit
 from .sensitivity_entry import SensitivityEntry
+from .skipped_candidate import SkippedCandidate
 from .speedup_interval import SpeedupInterval
 from .target import Target
 from .target_device import TargetDevice
+from .target_run import TargetRun
+from .target_run_status import TargetRunStatus
 from .tensor_spec import TensorSpec
 from .timing_conditions import TimingConditions
 from .tune import Tune
@@ -81,6 +89,8 @@ from .verdict import Verdict
 from .verdict_judged_by import VerdictJudgedBy
 from .verdict_state import VerdictState
 from .webhook_secret import WebhookSecret
+from .worker_read import WorkerRead
+from .worker_read_state import WorkerReadState
 
 __all__ = (
     "Accuracy",
@@ -101,6 +111,10 @@ __all__ = (
     "FineTune",
     "FineTuneDevice",
     "FineTuneSchedule",
+    "GpuRead",
+    "HardwareClassRead",
+    "HardwareRead",
+    "HardwareReadGenericQueues",
     "HealthzResponseHealthz",
     "JobCreate",
     "JobError",
@@ -124,6 +138,7 @@ __all__ = (
     "PageModelRead",
     "ParetoPoint",
     "ParetoPointParams",
+    "Preflight",
     "Problem",
     "ProblemErrorsItem",
     "PrunePass",
@@ -142,9 +157,12 @@ __all__ = (
     "ReportPassesItem",
     "ReportQualityLimit",
     "SensitivityEntry",
+    "SkippedCandidate",
     "SpeedupInterval",
     "Target",
     "TargetDevice",
+    "TargetRun",
+    "TargetRunStatus",
     "TensorSpec",
     "TimingConditions",
     "Tune",
@@ -164,4 +182,6 @@ __all__ = (
     "VerdictJudgedBy",
     "VerdictState",
     "WebhookSecret",
+    "WorkerRead",
+    "WorkerReadState",
 )

@@ -10,6 +10,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.environment_libraries import EnvironmentLibraries
+    from ..models.preflight import Preflight
 
 
 T = TypeVar("T", bound="Environment")
@@ -20,14 +21,18 @@ class Environment:
     """
     Attributes:
         device (str):
-        providers (list[str]):
+        providers (list[str]): The onnxruntime execution providers every model was measured with.
         threads (int):
         batch_size (int):
-        cpu (str):
+        cpu (str): The CPU's model name.
         latency_runs (int):
         libraries (EnvironmentLibraries):
+        hardware_class (str | Unset): The hardware class of the worker that ran the job (`cpu-avx2`, `cpu-avx512-vnni`,
+            `cuda-sm90`…; docs/deploy.md); empty in reports written before it was recorded. Default: ''.
         cpu_flags (list[str] | Unset): The CPU's int8-relevant features (avx2, avx512f, avx512_vnni, avx_vnni, amx_int8,
             asimddp…): int8 speed and exactness depend on them.
+        preflight (Preflight | Unset): What the hardware favours, decided before any candidate is built
+            (worker/engine/preflight.py).
     """
 
     device: str
@@ -37,7 +42,9 @@ class Environment:
     cpu: str
     latency_runs: int
     libraries: EnvironmentLibraries
+    hardware_class: str | Unset = ""
     cpu_flags: list[str] | Unset = UNSET
+    preflight: Preflight | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -55,9 +62,15 @@ class Environment:
 
         libraries = self.libraries.to_dict()
 
+        hardware_class = self.hardware_class
+
         cpu_flags: list[str] | Unset = UNSET
         if not isinstance(self.cpu_flags, Unset):
             cpu_flags = self.cpu_flags
+
+        preflight: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.preflight, Unset):
+            preflight = self.preflight.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -72,14 +85,19 @@ class Environment:
                 "libraries": libraries,
             }
         )
+        if hardware_class is not UNSET:
+            field_dict["hardware_class"] = hardware_class
         if cpu_flags is not UNSET:
             field_dict["cpu_flags"] = cpu_flags
+        if preflight is not UNSET:
+            field_dict["preflight"] = preflight
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.environment_libraries import EnvironmentLibraries
+        from ..models.preflight import Preflight
 
         d = dict(src_dict)
         device = d.pop("device")
@@ -96,7 +114,16 @@ class Environment:
 
         libraries = EnvironmentLibraries.from_dict(d.pop("libraries"))
 
+        hardware_class = d.pop("hardware_class", UNSET)
+
         cpu_flags = cast(list[str], d.pop("cpu_flags", UNSET))
+
+        _preflight = d.pop("preflight", UNSET)
+        preflight: Preflight | Unset
+        if isinstance(_preflight, Unset):
+            preflight = UNSET
+        else:
+            preflight = Preflight.from_dict(_preflight)
 
         environment = cls(
             device=device,
@@ -106,7 +133,9 @@ class Environment:
             cpu=cpu,
             latency_runs=latency_runs,
             libraries=libraries,
+            hardware_class=hardware_class,
             cpu_flags=cpu_flags,
+            preflight=preflight,
         )
 
         environment.additional_properties = d

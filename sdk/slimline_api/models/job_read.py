@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ..models.job_error import JobError
     from ..models.job_result import JobResult
     from ..models.recipe import Recipe
+    from ..models.target_run import TargetRun
 
 
 T = TypeVar("T", bound="JobRead")
@@ -31,13 +32,20 @@ class JobRead:
         dataset_id (str):
         recipe (Recipe): What to do to the model. A recipe that names nothing means: quantize, mode auto, on CPU.
         error (JobError | None):
-        result (JobResult | None):
+        result (JobResult | None): Null until it succeeds; always null for a multi-target job.
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
         started_at (datetime.datetime | None):
         finished_at (datetime.datetime | None):
         attempts (int):
         webhook_url (None | str | Unset):
+        status_reason (None | str | Unset): Why a queued job is not running yet: `waiting_for_hardware` while no live
+            worker can take it (its class's workers, or the queue's, are all down); null once a worker has it.
+        hardware_class (None | str | Unset): The class this job runs on (its recipe's single `target.hardware`); null:
+            any worker.
+        parent_id (None | str | Unset): For a target of a multi-target job: that job's id.
+        targets (list[TargetRun] | None | Unset): A multi-target job (`target.hardware` a list): one run per class, each
+            with its result. `GET /v1/jobs/{id}/artifacts/comparison.html` compares them side by side.
     """
 
     id: str
@@ -55,6 +63,10 @@ class JobRead:
     finished_at: datetime.datetime | None
     attempts: int
     webhook_url: None | str | Unset = UNSET
+    status_reason: None | str | Unset = UNSET
+    hardware_class: None | str | Unset = UNSET
+    parent_id: None | str | Unset = UNSET
+    targets: list[TargetRun] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,6 +124,36 @@ class JobRead:
         else:
             webhook_url = self.webhook_url
 
+        status_reason: None | str | Unset
+        if isinstance(self.status_reason, Unset):
+            status_reason = UNSET
+        else:
+            status_reason = self.status_reason
+
+        hardware_class: None | str | Unset
+        if isinstance(self.hardware_class, Unset):
+            hardware_class = UNSET
+        else:
+            hardware_class = self.hardware_class
+
+        parent_id: None | str | Unset
+        if isinstance(self.parent_id, Unset):
+            parent_id = UNSET
+        else:
+            parent_id = self.parent_id
+
+        targets: list[dict[str, Any]] | None | Unset
+        if isinstance(self.targets, Unset):
+            targets = UNSET
+        elif isinstance(self.targets, list):
+            targets = []
+            for targets_type_0_item_data in self.targets:
+                targets_type_0_item = targets_type_0_item_data.to_dict()
+                targets.append(targets_type_0_item)
+
+        else:
+            targets = self.targets
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -134,6 +176,14 @@ class JobRead:
         )
         if webhook_url is not UNSET:
             field_dict["webhook_url"] = webhook_url
+        if status_reason is not UNSET:
+            field_dict["status_reason"] = status_reason
+        if hardware_class is not UNSET:
+            field_dict["hardware_class"] = hardware_class
+        if parent_id is not UNSET:
+            field_dict["parent_id"] = parent_id
+        if targets is not UNSET:
+            field_dict["targets"] = targets
 
         return field_dict
 
@@ -142,6 +192,7 @@ class JobRead:
         from ..models.job_error import JobError
         from ..models.job_result import JobResult
         from ..models.recipe import Recipe
+        from ..models.target_run import TargetRun
 
         d = dict(src_dict)
         id = d.pop("id")
@@ -238,6 +289,55 @@ class JobRead:
 
         webhook_url = _parse_webhook_url(d.pop("webhook_url", UNSET))
 
+        def _parse_status_reason(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        status_reason = _parse_status_reason(d.pop("status_reason", UNSET))
+
+        def _parse_hardware_class(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        hardware_class = _parse_hardware_class(d.pop("hardware_class", UNSET))
+
+        def _parse_parent_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        parent_id = _parse_parent_id(d.pop("parent_id", UNSET))
+
+        def _parse_targets(data: object) -> list[TargetRun] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                targets_type_0 = []
+                _targets_type_0 = data
+                for targets_type_0_item_data in _targets_type_0:
+                    targets_type_0_item = TargetRun.from_dict(targets_type_0_item_data)
+
+                    targets_type_0.append(targets_type_0_item)
+
+                return targets_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[TargetRun] | None | Unset, data)
+
+        targets = _parse_targets(d.pop("targets", UNSET))
+
         job_read = cls(
             id=id,
             status=status,
@@ -254,6 +354,10 @@ class JobRead:
             finished_at=finished_at,
             attempts=attempts,
             webhook_url=webhook_url,
+            status_reason=status_reason,
+            hardware_class=hardware_class,
+            parent_id=parent_id,
+            targets=targets,
         )
 
         job_read.additional_properties = d

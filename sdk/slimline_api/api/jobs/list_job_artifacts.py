@@ -97,6 +97,10 @@ def sync_detailed(
 ) -> Response[Problem | list[ArtifactRead]]:
     """List a job's artifacts
 
+     A multi-target job's artifacts are its comparison (`comparison.json`, `comparison.html`); each
+    target's
+    model and report are its own job's artifacts (`targets[].job_id`).
+
     Args:
         job_id (str):
 
@@ -126,6 +130,10 @@ def sync(
 ) -> Problem | list[ArtifactRead] | None:
     """List a job's artifacts
 
+     A multi-target job's artifacts are its comparison (`comparison.json`, `comparison.html`); each
+    target's
+    model and report are its own job's artifacts (`targets[].job_id`).
+
     Args:
         job_id (str):
 
@@ -149,6 +157,10 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Problem | list[ArtifactRead]]:
     """List a job's artifacts
+
+     A multi-target job's artifacts are its comparison (`comparison.json`, `comparison.html`); each
+    target's
+    model and report are its own job's artifacts (`targets[].job_id`).
 
     Args:
         job_id (str):
@@ -176,6 +188,10 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> Problem | list[ArtifactRead] | None:
     """List a job's artifacts
+
+     A multi-target job's artifacts are its comparison (`comparison.json`, `comparison.html`); each
+    target's
+    model and report are its own job's artifacts (`targets[].job_id`).
 
     Args:
         job_id (str):

@@ -18,6 +18,7 @@ def _get_kwargs(
     updated_since: datetime.datetime | None | Unset = UNSET,
     cursor: None | str | Unset = UNSET,
     limit: int | Unset = 50,
+    parent_id: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -48,6 +49,13 @@ def _get_kwargs(
     params["cursor"] = json_cursor
 
     params["limit"] = limit
+
+    json_parent_id: None | str | Unset
+    if isinstance(parent_id, Unset):
+        json_parent_id = UNSET
+    else:
+        json_parent_id = parent_id
+    params["parent_id"] = json_parent_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -127,6 +135,7 @@ def sync_detailed(
     updated_since: datetime.datetime | None | Unset = UNSET,
     cursor: None | str | Unset = UNSET,
     limit: int | Unset = 50,
+    parent_id: None | str | Unset = UNSET,
 ) -> Response[PageJobRead | Problem]:
     """List jobs
 
@@ -136,6 +145,8 @@ def sync_detailed(
             time.
         cursor (None | str | Unset):
         limit (int | Unset):  Default: 50.
+        parent_id (None | str | Unset): The targets of this multi-target job; unset: jobs as
+            submitted.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -150,6 +161,7 @@ def sync_detailed(
         updated_since=updated_since,
         cursor=cursor,
         limit=limit,
+        parent_id=parent_id,
     )
 
     response = client.get_httpx_client().request(
@@ -166,6 +178,7 @@ def sync(
     updated_since: datetime.datetime | None | Unset = UNSET,
     cursor: None | str | Unset = UNSET,
     limit: int | Unset = 50,
+    parent_id: None | str | Unset = UNSET,
 ) -> PageJobRead | Problem | None:
     """List jobs
 
@@ -175,6 +188,8 @@ def sync(
             time.
         cursor (None | str | Unset):
         limit (int | Unset):  Default: 50.
+        parent_id (None | str | Unset): The targets of this multi-target job; unset: jobs as
+            submitted.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -190,6 +205,7 @@ def sync(
         updated_since=updated_since,
         cursor=cursor,
         limit=limit,
+        parent_id=parent_id,
     ).parsed
 
 
@@ -200,6 +216,7 @@ async def asyncio_detailed(
     updated_since: datetime.datetime | None | Unset = UNSET,
     cursor: None | str | Unset = UNSET,
     limit: int | Unset = 50,
+    parent_id: None | str | Unset = UNSET,
 ) -> Response[PageJobRead | Problem]:
     """List jobs
 
@@ -209,6 +226,8 @@ async def asyncio_detailed(
             time.
         cursor (None | str | Unset):
         limit (int | Unset):  Default: 50.
+        parent_id (None | str | Unset): The targets of this multi-target job; unset: jobs as
+            submitted.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -223,6 +242,7 @@ async def asyncio_detailed(
         updated_since=updated_since,
         cursor=cursor,
         limit=limit,
+        parent_id=parent_id,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -237,6 +257,7 @@ async def asyncio(
     updated_since: datetime.datetime | None | Unset = UNSET,
     cursor: None | str | Unset = UNSET,
     limit: int | Unset = 50,
+    parent_id: None | str | Unset = UNSET,
 ) -> PageJobRead | Problem | None:
     """List jobs
 
@@ -246,6 +267,8 @@ async def asyncio(
             time.
         cursor (None | str | Unset):
         limit (int | Unset):  Default: 50.
+        parent_id (None | str | Unset): The targets of this multi-target job; unset: jobs as
+            submitted.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -262,5 +285,6 @@ async def asyncio(
             updated_since=updated_since,
             cursor=cursor,
             limit=limit,
+            parent_id=parent_id,
         )
     ).parsed
