@@ -54,7 +54,7 @@ def reap(
     ).all()
     for job_id, attempts, queue, worker in stale:
         if worker in (lost_workers or []):
-            silence = f"its worker {worker} stopped beating (lost)"
+            silence = f"no heartbeat from its worker {worker} (worker lost)"
         else:
             silence = f"no heartbeat for {stale_after_s:g} s (worker lost)"
         if attempts >= max_attempts:
