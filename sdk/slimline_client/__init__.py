@@ -8,11 +8,16 @@ dataset = client.datasets.upload("data.npz")
 job = client.jobs.create(model.id, dataset.id, recipe={"passes": [{"type": "quantize", "mode": "auto"}]})
 job.wait(timeout=600, on_progress=lambda job, event: print(job.status, job.progress))
 job.download("out/")
+
+[row.hardware_class for row in client.hardware().classes]  # what `target.hardware` can name
+job = client.jobs.create(model.id, dataset.id, recipe={"target": {"hardware": ["cpu-avx2", "cpu-avx512-vnni"]}})
+job.wait().target("cpu-avx512-vnni").download("out-vnni/")  # one run per class; job.download(): the comparison
 """
 
 from slimline_client.client import Client, Dataset, Job, Model, Slimline
 from slimline_client.errors import (
     ConflictError,
+    ForbiddenError,
     NotFoundError,
     PayloadTooLargeError,
     RateLimitedError,
@@ -26,6 +31,7 @@ __all__ = [
     "Client",
     "ConflictError",
     "Dataset",
+    "ForbiddenError",
     "Job",
     "Model",
     "NotFoundError",

@@ -5,9 +5,12 @@ mounts the same commands next to its own.
 
     slimline login --url URL --key KEY           # stored in ~/.config/slimline/config.json (0600)
     slimline models upload|list|show|rm, slimline datasets upload|list|show|rm
-    slimline jobs submit RECIPE.json --model M --data D | list | show | watch | cancel | download
+    slimline jobs submit RECIPE.json --model M --data D [--wait] | list | show | watch | cancel
+    slimline jobs download JOB [--target CLASS]  # a multi-target job's comparison, or one target's artifacts
     slimline run MODEL DATA [--recipe R] [--out DIR]   # upload, submit, watch, download, print the report
     slimline keys list | revoke KEY_ID                  # this tenant's API keys
+    slimline hardware list                              # hardware classes: live workers, queued jobs
+    slimline workers list                               # every worker (operator keys)
 
 SLIMLINE_URL / SLIMLINE_API_KEY override the stored login. ``--json`` prints machine-readable output.
 Exit codes: 0 ok, 1 the server refused (the problem's detail is printed), 2 usage/config, 3 the job
@@ -28,6 +31,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
+from slimline_client.fleet_view import generic_queues_text, hardware_table, workers_table
+from slimline_client.job_view import status_line, targets_missing_goal, targets_table, waiting_text
 from slimline_client.report_view import print_report
 
 if TYPE_CHECKING:
@@ -42,6 +47,8 @@ models_cli = typer.Typer(help="Models on the server.", no_args_is_help=True)
 datasets_cli = typer.Typer(help="Datasets on the server.", no_args_is_help=True)
 jobs_cli = typer.Typer(help="Optimization jobs.", no_args_is_help=True)
 keys_cli = typer.Typer(help="This tenant's API keys.", no_args_is_help=True)
+hardware_cli = typer.Typer(help="Hardware classes a job can target.", no_args_is_help=True)
+workers_cli = typer.Typer(help="The fleet's workers (operator keys).", no_args_is_help=True)
 
 
 def _connect() -> Slimline:
@@ -192,6 +199,16 @@ _register_uploads(models_cli, "models")
 _register_uploads(datasets_cli, "datasets")
 
 
+def _progress_text(job: Job) -> str:
+    """The progress bar's words: id, status, and the stage, or why a queued job waits, or each target's status."""
+    detail = job.data.stage if isinstance(job.data.stage, str) else ""
+    if job.status == "queued":
+        detail = waiting_text(job.data.to_dict()) or ""
+    if job.targets:
+        detail = ", ".join(f"{run.hardware_class} {run.status.value}" for run in job.targets)
+    return escape(f"{job.id}: {job.status}" + (f" · {detail}" if detail else ""))
+
+
 def _watch(job: Job, as_json: bool) -> set[str]:
     """Follow a job's events (SSE) with a live progress bar until it ends; returns the warnings shown."""
     shown: set[str] = set()
@@ -202,14 +219,10 @@ def _watch(job: Job, as_json: bool) -> set[str]:
         console=err,
         disable=as_json,
     ) as bar:
-        task = bar.add_task(f"{job.id}: {job.status}", total=1.0)
+        task = bar.add_task(_progress_text(job), total=1.0)
 
         def on_progress(current: Job, event: dict[str, Any] | None) -> None:
-            bar.update(
-                task,
-                completed=current.progress,
-                description=f"{current.id}: {current.status} · {current.data.stage or ''}",
-            )
+            bar.update(task, completed=current.progress, description=_progress_text(current))
             if event and event["type"] in ("state", "stage", "trial", "warning") and not as_json:
                 kind, message = event["type"], event["message"]
                 message = message.removeprefix(f"{kind}: ")  # stage messages already name themselves
@@ -226,10 +239,17 @@ def _watch(job: Job, as_json: bool) -> set[str]:
 def _finish(job: Job, out: Path | None, as_json: bool, shown: frozenset[str] | set[str] = frozenset()) -> None:
     """Print the outcome (report table, warnings, error), download when asked; exit 3 unless the goal was met."""
     files = job.download(out) if out and job.status == "succeeded" else {}
-    payload = {"job": job.data.to_dict(), "artifacts": {k: str(v) for k, v in files.items()}}
+    data = job.data.to_dict()
+    payload = {"job": data, "artifacts": {k: str(v) for k, v in files.items()}}
+    short_of_goal = targets_missing_goal(data) if job.targets else []
     if as_json:
         _print(payload, True)
     else:
+        if job.targets:
+            console.print(targets_table(data))
+            if job.status == "succeeded" and short_of_goal:
+                missed = escape(", ".join(short_of_goal))
+                err.print(f"[yellow]the targets {missed} did not meet their goal; exit code 3[/yellow]")
         if job.report:
             print_report(console, job.report)
             for warning in job.report["warnings"]:
@@ -243,7 +263,8 @@ def _finish(job: Job, out: Path | None, as_json: bool, shown: frozenset[str] | s
             err.print("[yellow]the job finished but did not meet its goal (see the warnings); exit code 3[/yellow]")
         if files:
             console.print(f"downloaded {', '.join(sorted(files))} to {out}")
-    if job.status != "succeeded" or not (job.report or {}).get("goal_met", False):
+    goal_met = not short_of_goal if job.targets else (job.report or {}).get("goal_met", False)
+    if job.status != "succeeded" or not goal_met:
         raise typer.Exit(3)
 
 
@@ -253,14 +274,21 @@ def jobs_submit(
     model: Annotated[str, typer.Option(help="Model id.")],
     data: Annotated[str, typer.Option(help="Dataset id.")],
     idempotency_key: Annotated[str | None, typer.Option()] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the job until it ends, as `jobs watch` does.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Submit a job from a recipe file."""
     try:
         job = _connect().jobs.create(model, data, _read_recipe(recipe), idempotency_key=idempotency_key)
+        if not wait:
+            _print(job.data.to_dict(), as_json) if as_json else console.print(status_line(job.data.to_dict()))
+            return
+        if not as_json:
+            console.print(f"submitted {escape(job.id)}")
+        shown = _watch(job, as_json)
     except Exception as exc:  # noqa: BLE001
         raise _fail(exc) from None
-    _print(job.data.to_dict(), as_json) if as_json else console.print(f"submitted {job.id} ({job.status})")
+    _finish(job, None, as_json, shown)
 
 
 @jobs_cli.command("list")
@@ -282,16 +310,22 @@ def jobs_list(
 
 @jobs_cli.command("show")
 def jobs_show(job_id: str, as_json: JsonOpt = False) -> None:
-    """Show a job (and its report when it has one)."""
+    """Show a job: its report when it has one, each target of a multi-target job, why a queued job waits."""
     try:
         job = _connect().jobs.get(job_id)
     except Exception as exc:  # noqa: BLE001
         raise _fail(exc) from None
-    if as_json or not job.report:
-        _print(job.data.to_dict(), as_json)
-    else:
-        console.print(f"{job.id}: {job.status}")
+    data = job.data.to_dict()
+    if as_json:
+        _print(data, True)
+        return
+    console.print(status_line(data))
+    if job.targets:
+        console.print(targets_table(data))
+    elif job.report:
         print_report(console, job.report)
+    else:
+        _print(data, False)
 
 
 @jobs_cli.command("watch")
@@ -317,11 +351,17 @@ def jobs_cancel(job_id: str, as_json: JsonOpt = False) -> None:
 
 @jobs_cli.command("download")
 def jobs_download(
-    job_id: str, out: Annotated[Path, typer.Option(help="Directory.")] = Path("."), as_json: JsonOpt = False
+    job_id: str,
+    out: Annotated[Path, typer.Option(help="Directory.")] = Path("."),
+    target: Annotated[
+        str | None, typer.Option(help="A multi-target job's hardware class: that target's artifacts.")
+    ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Download a job's artifacts."""
+    """Download a job's artifacts (a multi-target job's own: comparison.json and comparison.html)."""
     try:
-        files = _connect().jobs.get(job_id).download(out)
+        job = _connect().jobs.get(job_id)
+        files = (job.target(target) if target else job).download(out)
     except Exception as exc:  # noqa: BLE001
         raise _fail(exc) from None
     _print({k: str(v) for k, v in files.items()}, as_json) if as_json else console.print(
@@ -386,6 +426,34 @@ def keys_revoke(key_id: str, as_json: JsonOpt = False) -> None:
     _print(row, as_json) if as_json else console.print(f"revoked {key_id} at {row['revoked_at']}")
 
 
+@hardware_cli.command("list")
+def hardware_list(as_json: JsonOpt = False) -> None:
+    """The hardware classes `target.hardware` can name: live and busy workers, queued and running jobs."""
+    try:
+        hardware = _connect().hardware().to_dict()
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    if as_json:
+        _print(hardware, True)
+        return
+    console.print(hardware_table(hardware))
+    console.print(escape(generic_queues_text(hardware)))
+
+
+@workers_cli.command("list")
+def workers_list(as_json: JsonOpt = False) -> None:
+    """Every worker: host, class, state, current jobs, CPU, memory, GPU, providers, last heartbeat (operator key)."""
+    try:
+        workers = [worker.to_dict() for worker in _connect().workers()]
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc) from None
+    if as_json:
+        _print(workers, True)
+        return
+    table = workers_table(workers)
+    _print(workers, False, table)
+
+
 def register(cli: typer.Typer, *, keys: bool = True) -> None:
     """Mount the client commands on a ``slimline`` CLI (this module's, or the server's).
 
@@ -397,6 +465,8 @@ def register(cli: typer.Typer, *, keys: bool = True) -> None:
     cli.add_typer(models_cli, name="models")
     cli.add_typer(datasets_cli, name="datasets")
     cli.add_typer(jobs_cli, name="jobs")
+    cli.add_typer(hardware_cli, name="hardware")
+    cli.add_typer(workers_cli, name="workers")
     if keys:
         keys_cli.command("list")(keys_list)
         keys_cli.command("revoke")(keys_revoke)

@@ -11,10 +11,11 @@ from typing import IO, Any, Generic, TypeVar, cast
 import httpx
 from slimline_api import AuthenticatedClient
 from slimline_api.api.datasets import get_dataset, list_datasets
+from slimline_api.api.fleet import list_hardware, list_workers
 from slimline_api.api.jobs import cancel_job, get_job, list_jobs
 from slimline_api.api.models import get_model, list_models
-from slimline_api.models import DatasetRead, JobRead, JobResult, ModelRead
-from slimline_api.types import UNSET
+from slimline_api.models import DatasetRead, HardwareRead, JobRead, JobResult, ModelRead, TargetRun, WorkerRead
+from slimline_api.types import UNSET, Unset
 
 from slimline_client.errors import ReportingTransport, ServerUnavailableError, SlimlineError, raise_for_problem
 
@@ -46,6 +47,11 @@ def _check(response: Any) -> Any:
     if response.status_code >= 400:
         raise_for_problem(httpx.Response(response.status_code, content=response.content, headers=response.headers))
     return response.parsed
+
+
+def _given(value: T | None | Unset) -> T | None:
+    """A generated model's optional field as a plain value: None when unset."""
+    return None if isinstance(value, Unset) else value
 
 
 def _paged(fetch_page: Callable[[C | None], tuple[Sequence[T], C | None]]) -> Iterator[T]:
@@ -160,7 +166,11 @@ class Datasets(_Uploads[Dataset]):
 
 
 class Job:
-    """A job; ``refresh()``, ``wait()``, ``events()``, ``stream()``, ``download()``, ``cancel()``."""
+    """A job; ``refresh()``, ``wait()``, ``events()``, ``stream()``, ``download()``, ``cancel()``.
+
+    A multi-target job (``target.hardware`` a list) lists its runs in ``targets``; ``target(cls)`` is the
+    job of one class, with the same verbs. The multi-target job's own artifacts are the comparison.
+    """
 
     def __init__(self, client: Slimline, data: JobRead, etag: str | None = None) -> None:
         self._client, self.data, self._etag = client, data, etag
@@ -181,6 +191,32 @@ class Job:
     def report(self) -> dict[str, Any] | None:
         result = self.data.result
         return result.report.to_dict() if isinstance(result, JobResult) else None
+
+    @property
+    def status_reason(self) -> str | None:
+        """Why a queued job is not running yet (``waiting_for_hardware``); None once a worker has it."""
+        return _given(self.data.status_reason)
+
+    @property
+    def hardware_class(self) -> str | None:
+        """The hardware class this job runs on (its recipe's single ``target.hardware``); None: any worker."""
+        return _given(self.data.hardware_class)
+
+    @property
+    def targets(self) -> list[TargetRun]:
+        """A multi-target job's runs, one per hardware class, as last read (empty for any other job)."""
+        return list(_given(self.data.targets) or [])
+
+    def target(self, hardware_class: str) -> Job:
+        """The job that runs this multi-target job on ``hardware_class``: a job of its own to wait for, follow
+        and download. ``ValueError`` when there is no such target."""
+        for run in self.targets:
+            if run.hardware_class == hardware_class:
+                return self._client.jobs.get(run.job_id)
+        if not self.targets:
+            raise ValueError(f"job {self.id} is not a multi-target job (its recipe names one hardware class or none)")
+        known = ", ".join(run.hardware_class for run in self.targets)
+        raise ValueError(f"job {self.id} has no target of class {hardware_class!r}; its targets: {known}")
 
     def __repr__(self) -> str:
         return f"Job({self.id!r}, status={self.status!r}, progress={self.progress:.2f})"
@@ -307,8 +343,9 @@ class Jobs:
     def get(self, job_id: str) -> Job:
         return Job(self._client, _check(get_job.sync_detailed(job_id, client=self._client.api)))
 
-    def list(self, status: str | None = None, limit: int = 50) -> Iterator[Job]:
-        """Every job (optionally only those in ``status``), newest first, fetched ``limit`` per request."""
+    def list(self, status: str | None = None, limit: int = 50, *, parent_id: str | None = None) -> Iterator[Job]:
+        """Every job (optionally only those in ``status``), newest first, fetched ``limit`` per request.
+        ``parent_id``: the targets of that multi-target job instead of the jobs as submitted."""
         from slimline_api.models import ListJobsStatusType0
 
         def page(cursor: str | None) -> tuple[list[Job], str | None]:
@@ -317,6 +354,7 @@ class Jobs:
                 limit=limit,
                 cursor=cursor or UNSET,
                 status=ListJobsStatusType0(status) if status else UNSET,
+                parent_id=parent_id or UNSET,
             )
             return _cursor_page(response, lambda item: Job(self._client, item))
 
@@ -343,7 +381,8 @@ class Keys:
 
 
 class Slimline:
-    """Entry point: ``Slimline(url, api_key)`` with ``.models``, ``.datasets``, ``.jobs``, ``.keys``."""
+    """Entry point: ``Slimline(url, api_key)`` with ``.models``, ``.datasets``, ``.jobs``, ``.keys``, and the
+    fleet: ``hardware()`` (every key) and ``workers()`` (operator keys)."""
 
     def __init__(self, url: str, api_key: str, *, timeout: float = 30.0) -> None:
         self.api = AuthenticatedClient(
@@ -358,6 +397,16 @@ class Slimline:
         self.datasets = Datasets(self)
         self.jobs = Jobs(self)
         self.keys = Keys(self)
+
+    def hardware(self) -> HardwareRead:
+        """The hardware classes ``target.hardware`` can name, with live and busy workers and queued and running
+        jobs per class, and the live workers per generic queue (``cpu``, ``gpu``)."""
+        return cast(HardwareRead, _check(list_hardware.sync_detailed(client=self.api)))
+
+    def workers(self) -> list[WorkerRead]:
+        """Every registered worker (state, current jobs, the machine it runs on); needs an operator key
+        (``ForbiddenError`` otherwise)."""
+        return cast(list[WorkerRead], _check(list_workers.sync_detailed(client=self.api)))
 
     def health(self) -> bool:
         try:

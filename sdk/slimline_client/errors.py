@@ -20,6 +20,10 @@ class UnauthorizedError(SlimlineError):
     pass
 
 
+class ForbiddenError(SlimlineError):
+    """The key is valid but may not do this (``GET /v1/workers`` needs an operator key)."""
+
+
 class NotFoundError(SlimlineError):
     pass
 
@@ -50,6 +54,7 @@ class ServerUnavailableError(SlimlineError, httpx.TransportError):
 
 BY_STATUS = {
     401: UnauthorizedError,
+    403: ForbiddenError,
     404: NotFoundError,
     409: ConflictError,
     413: PayloadTooLargeError,
