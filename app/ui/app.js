@@ -1,7 +1,9 @@
 // Slimline dashboard: one page, plain modules (no build step). The API key lives in sessionStorage only.
 import { compareTable } from "./compare.js";
 import { $, api, cell, session } from "./dom.js";
+import { startFleet, stopFleet } from "./fleet.js";
 import { loadForm, setUpForm } from "./form.js";
+import { renderPlacement } from "./placement.js";
 import { renderReport } from "./report.js";
 
 const state = { selected: null, stream: null, blobs: [], picked: new Set() };
@@ -20,9 +22,26 @@ async function login(key) {
   $("#app").hidden = false;
   $("#logout").hidden = false;
   $("#who").textContent = `key …${key.slice(-4)}`;
+  $("#nav-jobs").hidden = false;
+  $("#nav-fleet").hidden = false;
   refreshJobs();
   setInterval(refreshJobs, 2000);
   loadForm();
+  route();
+}
+
+// Pages by the URL's fragment: #/jobs (the default), #/jobs/<id> (one job), #/fleet.
+function route() {
+  if (!session.key) return;
+  const fleet = location.hash === "#/fleet";
+  $("#jobs-page").hidden = fleet;
+  $("#fleet-page").hidden = !fleet;
+  $("#nav-fleet").toggleAttribute("aria-current", fleet);
+  $("#nav-jobs").toggleAttribute("aria-current", !fleet);
+  if (fleet) startFleet();
+  else stopFleet();
+  const job = location.hash.match(/^#\/jobs\/([\w-]+)$/);
+  if (job && state.selected !== job[1]) openJob(job[1], { focus: true });
 }
 
 // Rows are updated in place (keyed by job id), so a row never goes stale under the user's click.
@@ -87,6 +106,7 @@ function renderJob(job) {
   status.className = `status ${job.status}`;
   $("#detail-progress").value = job.progress;
   $("#detail-stage").textContent = job.error ? `${job.error.code}: ${job.error.message}` : (job.stage || "");
+  renderPlacement(job);
 }
 
 async function blobUrl(path) {
@@ -104,7 +124,8 @@ async function renderArtifacts(job) {
   state.blobs = [];
   $("#full-report").hidden = true;
   $("#report-frame").srcdoc = "";
-  if (job.status !== "succeeded") return;
+  // a multi-target job's artifacts (its comparison) exist whatever its targets' outcome
+  if (job.status !== "succeeded" && !job.targets) return;
   const artifacts = await (await api(`/v1/jobs/${job.id}/artifacts`)).json();
   for (const artifact of artifacts) {
     const path = `/v1/jobs/${job.id}/artifacts/${encodeURIComponent(artifact.name)}`;
@@ -121,7 +142,8 @@ async function renderArtifacts(job) {
     const item = document.createElement("li");
     item.appendChild(link);
     list.appendChild(item);
-    if (artifact.name === "report.html") await embedReport(path);
+    if (artifact.name === "report.html") await embedReport(path, "Full report");
+    if (artifact.name === "comparison.html") await embedReport(path, "Comparison of the targets");
     if (artifact.media_type === "image/png") {
       const image = document.createElement("img");
       image.alt = artifact.name;
@@ -176,6 +198,7 @@ async function showJob(jobId) {
 async function openJob(jobId, { focus = false } = {}) {
   if (state.stream) state.stream.abort();
   state.selected = jobId;
+  history.replaceState(null, "", `#/jobs/${jobId}`); // a link to the page; replaceState fires no hashchange
   $("#events").replaceChildren();
   delete $("#report").dataset.done;
   $("#report").replaceChildren();
@@ -190,10 +213,19 @@ async function openJob(jobId, { focus = false } = {}) {
 }
 
 // report.html is fetched with the key (an iframe cannot send it) and shown in a sandbox: no script, no origin.
-async function embedReport(path) {
+async function embedReport(path, title) {
   const html = await (await api(path)).text();
+  $("#full-report-title").textContent = title;
+  $("#report-frame").title = `The job's ${path.split("/").pop()}`;
   $("#report-frame").srcdoc = html;
   $("#full-report").hidden = false;
+}
+
+// comparison.html is built when read, so it shows targets still running too.
+async function showComparison(event) {
+  event.preventDefault();
+  await embedReport(`/v1/jobs/${state.selected}/artifacts/comparison.html`, "Comparison of the targets");
+  $("#full-report").scrollIntoView();
 }
 
 function updateCompareButton() {
@@ -219,6 +251,8 @@ setUpForm(async (job) => {
   openJob(job.id);
 });
 $("#compare-button").addEventListener("click", compareJobs);
+$("#comparison-link").addEventListener("click", showComparison);
+window.addEventListener("hashchange", route);
 $("#login-form").addEventListener("submit", (event) => { event.preventDefault(); login($("#api-key").value.trim()); });
 $("#logout").addEventListener("click", () => { sessionStorage.removeItem("slimline.key"); location.reload(); });
 if (session.key) login(session.key);

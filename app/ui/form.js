@@ -63,7 +63,8 @@ function showSubmitErrors(errors) {
 async function submitJob(onSubmitted) {
   const status = $("#submit-status");
   status.textContent = "";
-  const { body, errors } = buildJob($("#recipe").value, $("#model-select").value, $("#dataset-select").value);
+  const hardware = [...$("#hardware-select").selectedOptions].map((option) => option.value);
+  const { body, errors } = buildJob($("#recipe").value, $("#model-select").value, $("#dataset-select").value, hardware);
   showSubmitErrors(errors);
   if (errors.length) {
     status.textContent = "Not sent: fix the recipe first.";
@@ -85,6 +86,24 @@ async function submitJob(onSubmitted) {
   await onSubmitted(job);
 }
 
+// The classes a job can target (GET /v1/hardware), each with its live workers: a class without one waits.
+async function refreshHardware() {
+  const select = $("#hardware-select");
+  const chosen = new Set([...select.selectedOptions].map((option) => option.value));
+  const hardware = await (await api("/v1/hardware")).json();
+  select.replaceChildren();
+  for (const row of hardware.classes) {
+    const option = document.createElement("option");
+    option.value = row.hardware_class;
+    option.textContent = `${row.hardware_class} (${row.live_workers} live worker${row.live_workers === 1 ? "" : "s"})`;
+    option.selected = chosen.has(row.hardware_class);
+    select.appendChild(option);
+  }
+  $("#hardware-status").textContent = hardware.classes.length
+    ? "None chosen: any worker of the recipe's device. Ctrl/Cmd-click to choose several or none."
+    : "No worker has registered a hardware class yet.";
+}
+
 /** Wire the form; onSubmitted(job) runs after the server accepted a job. */
 export function setUpForm(onSubmitted) {
   $("#model-upload").addEventListener("click", () => upload("models"));
@@ -97,5 +116,6 @@ export function loadForm() {
   for (const kind of ["models", "datasets"]) {
     refreshUploads(kind).catch((error) => { $(`#${kind.slice(0, -1)}-status`).textContent = `Cannot list ${kind}: ${error.message}`; });
   }
+  refreshHardware().catch((error) => { $("#hardware-status").textContent = `Cannot list hardware classes: ${error.message}`; });
   loadSchemas().catch((error) => { $("#submit-status").textContent = `recipe schema unavailable (${error.message}): the server will check it`; });
 }

@@ -100,10 +100,11 @@ function check(value, schema, field, errors) {
 }
 
 /**
- * Parse the recipe text and add the chosen model and dataset ids; return {body, errors} where errors is
- * a list of {field, message} found against the JobCreate schema (empty: worth sending).
+ * Parse the recipe text and add the chosen model and dataset ids, and the chosen hardware classes (if any:
+ * they replace the recipe's target.hardware); return {body, errors} where errors is a list of {field, message}
+ * found against the JobCreate schema (empty: worth sending).
  */
-export function buildJob(recipeText, modelId, datasetId) {
+export function buildJob(recipeText, modelId, datasetId, hardware = []) {
   let recipe;
   try {
     recipe = JSON.parse(recipeText);
@@ -114,6 +115,13 @@ export function buildJob(recipeText, modelId, datasetId) {
   const body = { ...recipe };
   if (modelId) body.model_id = modelId;
   if (datasetId) body.dataset_id = datasetId;
+  if (hardware.length) {
+    const target = typeOf(body.target) === "object" ? { ...body.target } : {};
+    target.hardware = hardware.length === 1 ? hardware[0] : hardware;
+    // a GPU class needs a cuda target: say so for the user when every chosen class is one
+    if (!("device" in target) && hardware.every((name) => name.startsWith("cuda-"))) target.device = "cuda";
+    body.target = target;
+  }
   const errors = [];
   if (!schemas) return { body, errors }; // the schema did not load: the server's check is the only one
   check(body, { $ref: "#/components/schemas/JobCreate" }, "", errors);
