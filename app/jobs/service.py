@@ -124,6 +124,7 @@ def create_job(
         for child in fanout.create_targets(session, job, recipe):
             _queue(session, settings, child, f"job queued for {child.hardware_class} (target of {job.id})")
         fanout.refresh_parent(session, job.id)
+        session.refresh(job)  # the parent's targets and reason were written by statement
     else:
         _queue(session, settings, job, "job queued")
     return job, True

@@ -150,8 +150,17 @@ def test_a_class_without_live_workers_waits_then_runs_and_a_frozen_worker_is_los
     assert waiting.json()["status_reason"] == "waiting_for_hardware"
     first = events(http, auth, waiting.json()["id"])[0]
     assert "waiting for hardware: no live worker of class cpu-test-b" in first["message"]
+    # a two-class job with one class down: A's target runs, B's waits; cancel stops every target
+    multi = _create(http, auth, model_id, dataset_id, [A, B]).json()
+    assert [t["status_reason"] for t in multi["targets"]] == [None, "waiting_for_hardware"], multi
     time.sleep(3)
     assert http.get(f"/v1/jobs/{waiting.json()['id']}", headers=auth).json()["status"] == "queued"
+    cancelled = http.post(f"/v1/jobs/{multi['id']}/cancel", headers=auth)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled", cancelled.json()
+    statuses = {t["hardware_class"]: t["status"] for t in cancelled.json()["targets"]}
+    assert statuses[B] == "cancelled" and statuses[A] in ("cancelled", "succeeded"), statuses
+    assert http.post(f"/v1/jobs/{multi['id']}/cancel", headers=auth).status_code == 409
     class_workers[B] = _worker(service_env, B, "worker-b-again")
     done = wait_for_job(http, auth, waiting.json()["id"], timeout=180)
     assert done["status"] == "succeeded" and done["status_reason"] is None, done

@@ -10,17 +10,29 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _default(value: str) -> str:
+    """The value compose uses when the variable is unset: ``${VAR:-default}`` -> ``default``."""
+    match = re.fullmatch(r"\$\{\w+:-(.*)\}", value)
+    return match.group(1) if match else value
+
+
 def test_compose_has_every_service_with_healthy_dependencies():
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "migrate", "api", "worker-cpu", "worker-gpu"}
+    default = {name for name, service in services.items() if not service.get("profiles")}
+    assert default == {"postgres", "redis", "migrate", "api", "worker-cpu", "worker-gpu"}
+    # workers of a hardware class are opt-in profiles (docs/deploy.md, "Hardware classes")
+    for name in set(services) - default:
+        assert services[name]["profiles"] == [name] and services[name]["command"][:2] == ["slimline", "worker"]
+        assert "SLIMLINE_WORKER_HARDWARE_CLASS" in services[name]["environment"]
     assert services["postgres"]["healthcheck"] and services["redis"]["healthcheck"] and services["api"]["healthcheck"]
     assert services["migrate"]["command"] == ["slimline", "db", "upgrade"]
     for name in ("api", "worker-cpu", "worker-gpu"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
         env = services[name]["environment"]
-        assert env["SLIMLINE_DATABASE_URL"].startswith("postgresql+psycopg://")
-        assert env["SLIMLINE_BROKER_URL"].startswith("redis://")
+        # "${VAR:-default}": overridable (a class worker on another host), the compose services by default
+        assert _default(env["SLIMLINE_DATABASE_URL"]).startswith("postgresql+psycopg://")
+        assert _default(env["SLIMLINE_BROKER_URL"]).startswith("redis://")
     assert services["worker-gpu"]["command"][-1] == "gpu" and services["worker-cpu"]["command"][-1] == "cpu"
     devices = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
