@@ -3,7 +3,7 @@ that no live worker can take says, and who may see the fleet. Real workers: test
 
 from __future__ import annotations
 
-from tests.helpers import new_api_key
+from tests.helpers import new_api_key, stopped_worker_class
 
 
 def _create(client, auth, model, dataset, **recipe):
@@ -58,3 +58,35 @@ def test_workers_are_for_operator_keys_only(client, auth, settings):
     response = client.get("/v1/workers", headers=operator)
     assert response.status_code == 200 and isinstance(response.json(), list)
     assert client.get("/v1/workers").status_code == 401
+
+
+def test_a_job_for_a_known_class_waits_is_claimed_only_by_its_class_and_is_counted_per_class(
+    client, auth, model_and_data, settings
+):
+    from fastapi.testclient import TestClient
+
+    from app.core.db import session_scope
+    from app.core.settings import Settings
+    from app.jobs.lifecycle import claim
+    from app.main import create_app
+
+    model, dataset = model_and_data
+    with stopped_worker_class(settings.database_url) as hardware_class:
+        job = _create(client, auth, model, dataset, target={"hardware": hardware_class}).json()
+        assert job["hardware_class"] == hardware_class and job["status_reason"] == "waiting_for_hardware"
+        token = "metrics-token-for-the-tests-0123456789"
+        scraped = settings.model_copy(update={"metrics_token": Settings(metrics_token=token).metrics_token})
+        with TestClient(create_app(scraped)) as metrics_client:
+            text = metrics_client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).text
+        assert f'slimline_workers_live{{hardware_class="{hardware_class}"}} 0.0' in text
+        assert f'slimline_hardware_queue_depth{{hardware_class="{hardware_class}"}} 1.0' in text
+        assert f'slimline_queue_depth{{queue="hw.{hardware_class}"}} 1.0' in text
+        with session_scope(settings.database_url) as session:  # a message on the wrong queue is not run
+            assert claim(session, job["id"], "another-class-worker", "cpu-some-other-class") is None
+        assert client.get(f"/v1/jobs/{job['id']}", headers=auth).json()["status"] == "queued"
+        with session_scope(settings.database_url) as session:
+            claimed = claim(session, job["id"], "its-class-worker", hardware_class)
+        assert claimed is not None and claimed.attempt == 1
+        running = client.get(f"/v1/jobs/{job['id']}", headers=auth).json()
+        assert running["status"] == "running" and running["status_reason"] is None
+        client.post(f"/v1/jobs/{job['id']}/cancel", headers=auth)

@@ -7,14 +7,13 @@ import json
 import os
 import secrets
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from tests.factories import cnn_onnx, image_dataset
+from tests.helpers import stopped_worker_class
 from worker.engine.hardware import current_class
 
 pytestmark = pytest.mark.e2e
@@ -42,27 +41,6 @@ def _run(args: list[str], env: dict[str, str], *, server: bool = False) -> _Resu
 def session_worker_id(worker) -> str:  # type: ignore[no-untyped-def]
     """The Celery node name `slimline worker --queues cpu,gpu` gives itself (app/cli.py), the registry's id."""
     return f"slimline-cpu-gpu-{worker.proc.pid}@{socket.gethostname()}"
-
-
-@contextmanager
-def stopped_worker_class(database_url: str) -> Iterator[str]:
-    """A hardware class whose only worker has stopped: known (no 422 at submit), so its jobs wait for it."""
-    from app.core.db import session_scope
-    from app.core.models import Worker
-    from app.fleet import registry
-
-    hardware_class, worker_id = f"cpu-gone-{secrets.token_hex(3)}", f"gone-{secrets.token_hex(3)}@nowhere"
-    with session_scope(database_url) as session:
-        registry.register(
-            session, worker_id, host="nowhere", hardware_class=hardware_class, queues=["cpu"], concurrency=1,
-            description={},
-        )  # fmt: skip
-        registry.stop(session, worker_id)
-    try:
-        yield hardware_class
-    finally:
-        with session_scope(database_url) as session:
-            session.delete(session.get(Worker, worker_id))
 
 
 @pytest.fixture()

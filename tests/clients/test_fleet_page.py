@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from tests.clients.test_dashboard import browser  # noqa: F401 - the shared headless-Chromium fixture
-from tests.clients.test_fleet_cli import operator_key, session_worker_id, stopped_worker_class  # noqa: F401
+from tests.clients.test_fleet_cli import operator_key, session_worker_id  # noqa: F401
 from tests.factories import cnn_onnx, image_dataset
-from tests.helpers import new_api_key, upload_ok, wait_for_job
+from tests.helpers import new_api_key, stopped_worker_class, upload_ok, wait_for_job
 from worker.engine.hardware import current_class
 
 pytestmark = pytest.mark.e2e

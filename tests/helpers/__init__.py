@@ -15,7 +15,14 @@ from tests.helpers.processes import (
     start_worker,
     wait_until_up,
 )
-from tests.helpers.services import cancel_queued_jobs, new_api_key, own_broker, pg_admin, s3_settings_for
+from tests.helpers.services import (
+    cancel_queued_jobs,
+    new_api_key,
+    own_broker,
+    pg_admin,
+    s3_settings_for,
+    stopped_worker_class,
+)
 
 __all__ = [
     "LOG_DIR",
@@ -35,6 +42,7 @@ __all__ = [
     "start_api",
     "start_s3_server",
     "start_worker",
+    "stopped_worker_class",
     "submit_job",
     "upload",
     "upload_ok",

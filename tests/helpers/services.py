@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 
@@ -72,3 +74,24 @@ def cancel_queued_jobs(database_url: str) -> int:
         for job_id, tenant_id in queued:
             cancel_job(session, tenant_id, job_id)
     return len(queued)
+
+
+@contextmanager
+def stopped_worker_class(database_url: str) -> Iterator[str]:
+    """A hardware class whose only worker has stopped: known (no 422 at submit), so its jobs wait for it."""
+    from app.core.db import session_scope
+    from app.core.models import Worker
+    from app.fleet import registry
+
+    hardware_class, worker_id = f"cpu-gone-{secrets.token_hex(3)}", f"gone-{secrets.token_hex(3)}@nowhere"
+    with session_scope(database_url) as session:
+        registry.register(
+            session, worker_id, host="nowhere", hardware_class=hardware_class, queues=["cpu"], concurrency=1,
+            description={},
+        )  # fmt: skip
+        registry.stop(session, worker_id)
+    try:
+        yield hardware_class
+    finally:
+        with session_scope(database_url) as session:
+            session.delete(session.get(Worker, worker_id))
