@@ -13,7 +13,8 @@ from app.uploads.validation.onnx_model import ModelInfo
 
 LABELS = "labels"
 SEQUENCE_ID = "sequence_id"  # marks the ordered sequences of a stateful model's data; never fed to the model
-RESERVED_ARRAYS = (LABELS, SEQUENCE_ID)
+LABEL_NAMES = "label_names"  # optional class names, one per class id; never fed to the model
+RESERVED_ARRAYS = (LABELS, SEQUENCE_ID, LABEL_NAMES)
 
 
 def _dims_match(expected: list[Any], actual: list[Any]) -> bool:

@@ -17,6 +17,8 @@ from app.core.schemas.tensors import TensorSpec
 
 NAME = re.compile(r"^[A-Za-z0-9_.:/\-]{1,255}$")
 NAN_SCAN_CHUNK = 1 << 22  # elements per pass when counting NaN/Inf
+LABEL_NAMES = "label_names"  # optional class names (strings), one per class id: not a model input
+MAX_LABEL_NAMES, MAX_LABEL_NAME_CHARS = 10_000, 200
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,19 @@ def _vet_array_sizes(path: Path, members: list[zipfile.ZipInfo], *, max_uncompre
                 )
 
 
+def _check_label_names(names: np.ndarray) -> None:
+    """``label_names``: a 1-D string array (class id -> name), a few short names."""
+    if names.dtype.kind not in "US" or names.ndim != 1:
+        raise InvalidDataset(
+            f"array {LABEL_NAMES!r} must be a 1-D string array (one name per class id), not {names.dtype} "
+            f"{list(names.shape)}"
+        )
+    if len(names) > MAX_LABEL_NAMES or names.dtype.itemsize > MAX_LABEL_NAME_CHARS * 4:
+        raise InvalidDataset(
+            f"array {LABEL_NAMES!r} may hold at most {MAX_LABEL_NAMES} names of {MAX_LABEL_NAME_CHARS} characters"
+        )
+
+
 def inspect_dataset(path: Path, *, max_uncompressed_bytes: int) -> DatasetInfo:
     """Validate an ``.npz`` and describe its arrays. Raises InvalidDataset or PayloadTooLarge (zip bomb)."""
     members = safe_members(
@@ -111,6 +126,9 @@ def inspect_dataset(path: Path, *, max_uncompressed_bytes: int) -> DatasetInfo:
     except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
         raise InvalidDataset(f"not a valid .npz: {exc}") from None
     warnings: list[str] = []
+    label_names = arrays.pop(LABEL_NAMES, None)
+    if label_names is not None:
+        _check_label_names(label_names)
     lengths = set()
     for name, array in arrays.items():
         if array.dtype.kind not in "biuf":
@@ -134,5 +152,7 @@ def inspect_dataset(path: Path, *, max_uncompressed_bytes: int) -> DatasetInfo:
             raise InvalidDataset(f"labels must be 1-D class ids or 2-D targets, not shape {list(labels.shape)}")
         if labels.dtype.kind == "f" and labels.ndim == 1 and np.all(np.mod(labels, 1) == 0):
             warnings.append("labels are floats holding whole numbers; send integer class ids for classification")
+    if label_names is not None:
+        arrays[LABEL_NAMES] = label_names
     specs = [TensorSpec(name=n, dtype=str(a.dtype), shape=list(a.shape)) for n, a in arrays.items()]
     return DatasetInfo(specs, int(num_samples), labels is not None, warnings)
