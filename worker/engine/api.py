@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from app.core.schemas.recipe import PrunePass, Recipe
+from app.core.schemas.recipe import PrunePass, Recipe, TransferPass
 from worker.engine import evaluate, modelio, passes, preflight, rollout
 from worker.engine import report as report_writer
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.data import load_dataset, split
 from worker.engine.errors import EngineError
 from worker.engine.graph import repair
+from worker.engine.output_metrics import class_report, regression_report
 from worker.engine.passes.quantize.candidates import op_mix
 from worker.engine.progress import ProgressFn, Reporter
 from worker.engine.verdict import Judge, Quality
@@ -82,12 +83,51 @@ def run_preflight(source: Path, recipe: Recipe, machine: preflight.Hardware, rep
 
 def require_hardware(recipe: Recipe) -> None:
     """The ``no_gpu`` error before any work, not when the fine-tuning starts, for a pass that must train on cuda."""
-    from worker.engine.passes import prune
+    from worker.engine.passes import prune, transfer
 
-    if any(isinstance(config, PrunePass) and prune.trains_on_gpu(config) for config in recipe.passes):
+    if any(
+        (isinstance(config, PrunePass) and prune.trains_on_gpu(config))
+        or (isinstance(config, TransferPass) and transfer.trains_on_gpu(config))
+        for config in recipe.passes
+    ):
         from worker.engine import finetune
 
         finetune.require_gpu()
+
+
+def transfers(recipe: Recipe) -> bool:
+    """True when the recipe starts with a ``transfer`` pass (the only place one may stand; EngineError else)."""
+    places = [i for i, config in enumerate(recipe.passes) if isinstance(config, TransferPass)]
+    if not places:
+        return False
+    if places != [0]:
+        raise EngineError(
+            "invalid_recipe",
+            "a transfer pass must be the recipe's first pass (and only one): the passes after it are judged "
+            "against the transferred model, whose outputs mean the dataset's classes",
+        )
+    if recipe.tune is not None:
+        raise EngineError(
+            "invalid_recipe",
+            "tune cannot search a recipe with a transfer pass yet: run the transfer with prune/quantize as written",
+        )
+    return True
+
+
+def read_label_names(dataset_path: Path) -> list[str] | None:
+    """The dataset's optional ``label_names`` array (class id -> name), as strings."""
+    import numpy as np
+
+    try:
+        with np.load(dataset_path, allow_pickle=False) as archive:
+            if "label_names" not in archive.files:
+                return None
+            names = archive["label_names"]
+    except (ValueError, OSError, EOFError):
+        return None
+    if names.ndim != 1 or names.dtype.kind not in "US":
+        return None
+    return [n.decode(errors="replace") if isinstance(n, bytes) else str(n) for n in names.tolist()]
 
 
 def measure_baseline(
@@ -135,7 +175,7 @@ def measure_baseline(
     judge = Judge(
         limit, reference, plan.output_names, labels, context=plan.describe(), state_outputs=frozenset(state.values())
     )
-    if dataset.labels is not None and judge.labelled is None:
+    if dataset.labels is not None and judge.labelled is None and not transfers(recipe):
         reporter.warn(
             "the dataset has labels, but no output fits them (a classifier over their classes, or one probability "
             "per sample for 0/1 labels): every output is judged against the original instead"
@@ -143,6 +183,7 @@ def measure_baseline(
     ctx = PassContext(
         work, recipe.target, limit, dataset, data_split, reporter, threads, plan, judge, judge.judge(reference),
         latency_budget_s=latency_budget_s, hardware=machine or preflight.Hardware.of_this_worker(),
+        label_names=read_label_names(dataset_path),
     )  # fmt: skip
     if ctx.latency_batch != recipe.target.batch_size:
         fed = ", ".join(name for name, one in dataset.per_sample.items() if one)
@@ -153,10 +194,35 @@ def measure_baseline(
     return Evaluation(ctx, session, modelio.providers_for(recipe.target.device))
 
 
+def rebaseline(evaluation: Evaluation, path: Path) -> None:
+    """Make the transferred model at ``path`` the baseline: the passes after a transfer and the final verdict
+    judge against it (the original's outputs mean other classes, so fidelity to it means nothing)."""
+    ctx = evaluation.ctx
+    if ctx.plan.stateful:
+        raise EngineError("invalid_recipe", "the transfer pass does not support stateful models")
+    session = ctx.session(path)
+    names = [o.name for o in session.get_outputs()]
+    plan = rollout.Plan(ctx.plan.sequences, {}, ctx.plan.batch_size, names)
+    reference = rollout.outputs(session, ctx.dataset, plan)
+    judge = Judge(ctx.limit, reference, names, ctx.labels)
+    ctx.plan, ctx.judge, ctx.baseline_quality = plan, judge, judge.judge(reference)
+    evaluation.session = session
+    ctx.reporter.log(
+        "the transferred model is the baseline from here on: later passes and the final comparison are judged "
+        "against it (accuracy on the evaluation split with labels)",
+        {"baseline": "transferred"},
+    )
+
+
 def run_passes(
-    ctx: PassContext, recipe: Recipe, source: Path, study_storage: str | None, study_name: str | None
-) -> tuple[Path, list[dict[str, Any]], bool, dict[str, Any] | None]:
-    """The recipe's passes in order (or the tuning study); returns the result, summaries, goal, tuning."""
+    evaluation: Evaluation, recipe: Recipe, source: Path, study_storage: str | None, study_name: str | None
+) -> tuple[Path, Path, list[dict[str, Any]], bool, dict[str, Any] | None]:
+    """The recipe's passes in order (or the tuning study).
+
+    Returns the baseline (the input, or the transferred model after a transfer pass), the result, the
+    summaries, the goal and the tuning.
+    """
+    ctx = evaluation.ctx
     current = source
     summaries: list[dict[str, Any]] = []
     goal_met = True
@@ -178,13 +244,17 @@ def run_passes(
         from worker.engine.tune import run as run_tuning
 
         tuned, tuning = run_tuning(ctx, recipe, source, storage_url=study_storage, study_name=study_name)
-        return absorb(tuned, source), summaries, goal_met, tuning
+        return source, absorb(tuned, source), summaries, goal_met, tuning
     span = 0.7 / len(recipe.passes)
+    baseline = source
     for index, config in enumerate(recipe.passes):
         start = 0.15 + index * span
         ctx.reporter.enter(f"pass {index + 1}/{len(recipe.passes)}: {config.type}", start, start + span)
         current = absorb(passes.unit(config.type).run(ctx, config, current), current)
-    return current, summaries, goal_met, None
+        if isinstance(config, TransferPass):
+            rebaseline(evaluation, current)
+            baseline = current
+    return baseline, current, summaries, goal_met, None
 
 
 def _unchanged(evaluation: Evaluation, source: Path, goal_met: bool, timings: evaluate.Timings) -> Outcome:
@@ -318,7 +388,24 @@ def build_report(
         ),
         "unchanged": outcome.unchanged,
         "tuning": tuning,
+        "task_metrics": task_metrics(ctx, recipe, source, outcome.path),
     }
+
+
+def task_metrics(ctx: PassContext, recipe: Recipe, baseline: Path, optimized: Path) -> dict[str, Any] | None:
+    """Per-class metrics (or regression metrics after a regression transfer) of the baseline and the result on
+    the evaluation split; None without labels that fit an output."""
+    regression = any(isinstance(c, TransferPass) and c.task == "regression" for c in recipe.passes)
+    if ctx.plan.stateful or ctx.labels is None or (ctx.judge.labelled is None and not regression):
+        return None
+    index = 0 if regression else ctx.judge.labelled
+    assert index is not None
+    labels = ctx.labels
+    rows = {}
+    for name, path in (("baseline", baseline), ("optimized", optimized)):
+        scores = rollout.outputs(ctx.session(path), ctx.dataset, ctx.plan)[index]
+        rows[name] = regression_report(scores, labels) if regression else class_report(scores, labels, ctx.label_names)
+    return {"output": ctx.plan.output_names[index], "label_names": ctx.label_names, **rows}
 
 
 def optimize(
@@ -353,13 +440,18 @@ def optimize(
         reporter.enter("loading", 0.01, 0.08)
         source = load_model(model_path, model_format, work, reporter)
         require_hardware(recipe)
+        transfers(recipe)  # a misplaced transfer pass fails before any work
         decision = run_preflight(source, recipe, machine, reporter)
         reporter.enter("measuring the baseline", 0.08, 0.15)
         evaluation = measure_baseline(source, dataset_path, recipe, work, reporter, threads, latency_budget_s, machine)
-        current, summaries, goal_met, tuning = run_passes(evaluation.ctx, recipe, source, study_storage, study_name)
+        baseline, current, summaries, goal_met, tuning = run_passes(
+            evaluation, recipe, source, study_storage, study_name
+        )
         reporter.enter("measuring the result", 0.86, 0.97)
-        outcome = final_comparison(evaluation, recipe, source, current, goal_met)
-        report = build_report(evaluation, recipe, source, outcome, summaries, tuning, decision)
+        outcome = final_comparison(evaluation, recipe, baseline, current, goal_met)
+        report = build_report(evaluation, recipe, baseline, outcome, summaries, tuning, decision)
+        if baseline != source:
+            report["baseline_model"] = "transferred"
 
         reporter.enter("writing the report", 0.97, 1.0)
         out_dir.mkdir(parents=True, exist_ok=True)

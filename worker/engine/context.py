@@ -33,6 +33,7 @@ class PassContext:
     counter: int = 0
     latency_budget_s: float = LATENCY_BUDGET_S  # seconds of interleaved timing per comparison (final ones: twice)
     hardware: Hardware = field(default_factory=Hardware.of_this_worker)  # what the pre-flight decides from
+    label_names: list[str] | None = None  # the dataset's class names (class id -> name), when it has them
     _facts: dict[tuple[Path, int, int], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
@@ -175,3 +176,51 @@ def small_metrics(ref: np.ndarray, cand: np.ndarray, threshold: float) -> dict[s
         metrics["positive_rate"] = float(np.mean(ref >= threshold))
         metrics["positive_rate_candidate"] = float(np.mean(cand >= threshold))
     return metrics
+
+
+def class_report(scores: np.ndarray, labels: np.ndarray, names: list[str] | None = None) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class precision / recall / F1 / support and the confusion matrix.
+
+    ``scores`` [N, K] (logits or probabilities, arg-max is the prediction), ``labels`` [N] class ids;
+    ``confusion[i][j]`` counts samples of class i predicted as j. ``names`` name the classes (id -> name).
+    """
+    predicted = per_sample(scores).argmax(-1)
+    classes = max(per_sample(scores).shape[1], int(labels.max(initial=-1)) + 1)
+    confusion = np.zeros((classes, classes), np.int64)
+    np.add.at(confusion, (labels.astype(np.int64), predicted), 1)
+    per_class: list[dict[str, Any]] = []
+    for c in range(classes):
+        tp = int(confusion[c, c])
+        fp, fn = int(confusion[:, c].sum()) - tp, int(confusion[c, :].sum()) - tp
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+        name = names[c] if names and c < len(names) else str(c)
+        per_class.append(
+            {"class_id": c, "name": name, "precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+        )
+    predicted_counts = confusion.sum(0)
+    present = [row for row in per_class if row["support"] or predicted_counts[int(row["class_id"])]]
+    return {
+        "task": "classification",
+        "samples": int(len(labels)),
+        "accuracy": float(np.mean(predicted == labels)) if len(labels) else 0.0,
+        "f1_macro": float(np.mean([row["f1"] for row in present])) if present else 0.0,
+        "per_class": per_class,
+        "confusion": confusion.tolist(),
+    }
+
+
+def regression_report(predicted: np.ndarray, target: np.ndarray) -> dict[str, Any]:
+    """Mean squared error, mean absolute error and R² (1 - residual / total sum of squares) over all values."""
+    pred = per_sample(predicted).astype(np.float64)
+    true = target.astype(np.float64).reshape(pred.shape)
+    residual = float(np.sum((pred - true) ** 2))
+    total = float(np.sum((true - true.mean(0)) ** 2))
+    return {
+        "task": "regression",
+        "samples": int(len(true)),
+        "mse": residual / max(1, true.size),
+        "mae": float(np.mean(np.abs(pred - true))) if true.size else 0.0,
+        "r2": 1.0 - residual / total if total > 0 else None,
+    }

@@ -96,12 +96,33 @@ class QuantizePass(_Strict):
 class FineTune(_Strict):
     """Recovery training after pruning, on the calibration split (never the evaluation split)."""
 
-    epochs: int = Field(3, ge=1, le=1000, description="Passes over the calibration split.")
+    epochs: int | Literal["auto"] = Field(
+        "auto",
+        description="Passes over the training data. `auto`: a validation part (a fifth of the calibration split, "
+        "seeded; never the evaluation split) is held out and judged after every epoch like the job's result "
+        "(accuracy drop with labels, else fidelity to the unpruned model); training stops when the quality limit "
+        "holds there with a margin and `patience` epochs bring no improvement, when `patience` epochs bring no "
+        "improvement and it does not hold (the report suggests removing less), or at `max_epochs` or "
+        "`max_seconds`; the best epoch's weights are kept. A number: exactly that many epochs on the whole "
+        "calibration split, no validation.",
+    )
+    max_epochs: int = Field(60, ge=1, le=1000, description="With `epochs: auto`: the most epochs trained.")
+    patience: int = Field(
+        5, ge=1, le=100, description="With `epochs: auto`: epochs without improvement on validation before stopping."
+    )
+    max_seconds: float | None = Field(
+        None,
+        gt=0.0,
+        description="With `epochs: auto`: the training time budget; no epoch starts that would end past it. "
+        "Unset: half the job's time limit (SLIMLINE_JOB_SOFT_TIME_LIMIT_S, 3600 s by default).",
+    )
     lr: float = Field(1e-3, gt=0.0, le=1.0, description="Adam learning rate (the peak, with `schedule: cosine`).")
-    schedule: Literal["cosine", "constant"] = Field(
-        "cosine",
+    schedule: Literal["auto", "cosine", "constant", "plateau"] = Field(
+        "auto",
         description="Learning-rate schedule: `cosine` decays `lr` to zero over all the steps (the usual choice "
-        "for recovery training: large steps first, then settling), `constant` keeps `lr`.",
+        "for recovery training: large steps first, then settling; needs a known number of epochs), `constant` "
+        "keeps `lr`, `plateau` halves it after two epochs without improvement on validation (`epochs: auto` "
+        "only). `auto`: cosine for a number of epochs, plateau for `epochs: auto`.",
     )
     batch_size: int = Field(32, ge=1, le=4096, description="Training batch size.")
     distill: bool = Field(
@@ -118,6 +139,21 @@ class FineTune(_Strict):
         "deployment fine-tuned on a GPU worker); the job goes to the `gpu` queue and fails with `no_gpu` on a "
         "worker without one. `cpu`: always on the CPU. Latency and quality are still measured on the target.",
     )
+
+    @model_validator(mode="after")
+    def _schedule_fits_epochs(self) -> FineTune:
+        if self.epochs == "auto" and self.schedule == "cosine":
+            raise ValueError("schedule cosine needs a number of epochs; with epochs auto use plateau or constant")
+        if self.epochs != "auto" and self.schedule == "plateau":
+            raise ValueError("schedule plateau needs epochs auto (it reads the validation part)")
+        return self
+
+    @property
+    def resolved_schedule(self) -> Literal["cosine", "constant", "plateau"]:
+        """The schedule ``auto`` stands for: cosine for a number of epochs, plateau for ``epochs: auto``."""
+        if self.schedule != "auto":
+            return self.schedule
+        return "plateau" if self.epochs == "auto" else "cosine"
 
 
 class PrunePass(_Strict):
@@ -173,9 +209,74 @@ class PrunePass(_Strict):
     )
 
 
+class TransferPass(_Strict):
+    """Teach a pretrained model the dataset's classes: a new head on its features, trained on the labels.
+
+    The feature tensor is the input of the final classifier layer (the last Gemm/MatMul before any Softmax),
+    or the tensor `feature` names. The head is replaced with a linear layer for the labels' K classes (K may
+    differ from the model's outputs) and trained on the calibration split; the evaluation split judges it.
+    Later passes in the same recipe (prune, quantize) compress the transferred model, and their quality limit
+    is judged against it (the original model's outputs mean other classes).
+    """
+
+    type: Literal["transfer"] = "transfer"
+    mode: Literal["probe", "finetune"] = Field(
+        "finetune",
+        description="`probe`: only the new head trains (the backbone frozen; its features are computed once "
+        "with onnxruntime). `finetune`: the head, then the last `blocks` weight layers of the backbone too "
+        "(at `backbone_lr`), starting from the probe's head.",
+    )
+    task: Literal["classification", "regression"] = Field(
+        "classification",
+        description="`classification`: integer labels 0..K-1, cross-entropy, accuracy/F1. `regression`: float "
+        "labels (one value, or a row of K values per sample), mean squared error, MAE and R².",
+    )
+    feature: str | None = Field(
+        None,
+        description="The tensor the new head reads. Unset: the input of the final classifier Gemm/MatMul.",
+    )
+    blocks: Annotated[int, Field(ge=1, le=10_000)] | Literal["all"] = Field(
+        "all",
+        description="`finetune`: how many of the backbone's last weight layers (Conv/Gemm/MatMul, with the "
+        "normalization layers after them) train besides the head; `all`: the whole backbone.",
+    )
+    epochs: int | Literal["auto"] = Field(
+        "auto",
+        description="`finetune` (and `compare_scratch`): passes over the training data. `auto`: a fifth of the "
+        "calibration split (seeded; never the evaluation split) is held out and scored after every epoch "
+        "(accuracy, ties broken by loss; mean squared error for regression); training stops after `patience` "
+        "epochs without improvement, at `max_epochs` or `max_seconds`, and keeps the best epoch's weights. A "
+        "number: exactly that many epochs on the whole calibration split.",
+    )
+    max_epochs: int = Field(100, ge=1, le=1000, description="With `epochs: auto`: the most epochs trained.")
+    patience: int = Field(
+        10, ge=1, le=200, description="With `epochs: auto`: epochs without improvement on validation before stopping."
+    )
+    max_seconds: float | None = Field(
+        None, gt=0.0, description="With `epochs: auto`: the time budget of each training run (unset: none)."
+    )
+    lr: float = Field(1e-3, gt=0.0, le=1.0, description="Adam learning rate of the head (fine-tuning, scratch).")
+    backbone_lr: float | None = Field(
+        None, gt=0.0, le=1.0, description="Adam learning rate of the backbone's trained layers. Unset: `lr` / 2."
+    )
+    weight_decay: float = Field(1e-4, ge=0.0, le=1.0, description="L2 penalty (the probe's and the optimizers').")
+    batch_size: int = Field(32, ge=1, le=4096, description="Training batch size.")
+    compare_scratch: bool = Field(
+        False,
+        description="Also train the same architecture from random weights on the same data, for as long, and "
+        "report which won and by how much.",
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto",
+        description="Where training runs, as for `finetune.device`: `auto` (the GPU for a cuda target when "
+        "the worker's PyTorch sees one), `cpu`, or `cuda` (a GPU or the `no_gpu` error).",
+    )
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seeds the head's initialisation and the batch order.")
+
+
 # The one list of passes. Adding a pass: its config class here, a package worker/engine/passes/<type>/
 # with ``run`` and ``space``, and tests; the API, the SDK and the engine's registry follow from it.
-AnyPass = QuantizePass | PrunePass
+AnyPass = QuantizePass | PrunePass | TransferPass
 PASS_CONFIGS: tuple[type[BaseModel], ...] = get_args(AnyPass)
 PassConfig = Annotated[AnyPass, Field(discriminator="type")]
 

@@ -217,6 +217,42 @@ class Tuning(BaseModel):
     sensitivity: list[SensitivityEntry]
 
 
+class ClassMetrics(BaseModel):
+    """One class on the evaluation split."""
+
+    class_id: int
+    name: str = Field(description="From the dataset's `label_names`, else the class id.")
+    precision: float
+    recall: float
+    f1: float
+    support: int = Field(description="Evaluation samples of this class.")
+
+
+class TaskScores(BaseModel):
+    """A model's task metrics on the evaluation split: classification or (after a regression transfer) regression."""
+
+    task: Literal["classification", "regression"]
+    samples: int
+    accuracy: float | None = None
+    f1_macro: float | None = None
+    per_class: list[ClassMetrics] = Field(default_factory=list)
+    confusion: list[list[int]] = Field(
+        default_factory=list, description="confusion[i][j]: samples of class i predicted as class j."
+    )
+    mse: float | None = None
+    mae: float | None = None
+    r2: float | None = None
+
+
+class TaskMetrics(BaseModel):
+    """Per-class (or regression) metrics of the baseline and the result, with labels."""
+
+    output: str = Field(description="The output the labels are judged on.")
+    label_names: list[str] | None = None
+    baseline: TaskScores
+    optimized: TaskScores
+
+
 class Report(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -237,3 +273,12 @@ class Report(BaseModel):
     environment: Environment
     unchanged: bool = Field(description="True when the optimized model is the input, unchanged.")
     tuning: Tuning | None = Field(None, description="For a job with a `tune` block: the study, trial by trial.")
+    task_metrics: TaskMetrics | None = Field(
+        None, description="With labels: accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix."
+    )
+    baseline_model: Literal["input", "transferred"] = Field(
+        "input",
+        description="What `baseline` measures: the uploaded model, or (after a `transfer` pass) the transferred "
+        "model, since the original's outputs mean other classes; the transfer pass's entry in `passes` compares "
+        "it with the probe (and scratch) baselines.",
+    )
