@@ -453,6 +453,7 @@ def _environment_html(report: Report) -> str:
 
 def render(report: Report, figures: list[plots.Plot]) -> str:
     """report.html: one page, nothing loaded from anywhere."""
+    from worker.engine.task_report import task_html, transfer_html
     from worker.engine.tune.report import tuning_html
 
     title, notes = headline(report)
@@ -478,6 +479,8 @@ def render(report: Report, figures: list[plots.Plot]) -> str:
 <h2>Warnings</h2><ul id="warnings">{warnings or "<li>none</li>"}</ul>
 {_limits_html(report)}
 <h2>Plots</h2>{figures_html or "<p>No plot: nothing was timed.</p>"}
+{transfer_html(report)}
+{task_html(report)}
 {_passes_html(report)}
 {tuning_html(report)}
 {_timing_html(report)}

@@ -73,14 +73,17 @@ def run_features(ctx: PassContext, session: Any, indices: np.ndarray, batch: int
 
 
 def fit_probe(features: np.ndarray, task: Task, indices: np.ndarray, weight_decay: float, seed: int) -> dict[str, Any]:
-    """A linear head on frozen features: L-BFGS to convergence on standardised features (folded back).
+    """A linear head on frozen features: L-BFGS to convergence on standardised features (folded back; a
+    feature's spread is floored at a tenth of the mean spread).
 
     Classification minimises cross-entropy + ``weight_decay``·|W|²/2 (multinomial logistic regression);
     regression is ridge regression. Returns the head's weight [K, D], bias [K] and what was done.
     """
     started = time.perf_counter()
     x = torch.from_numpy(features)
-    mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
+    mean, std = x.mean(0), x.std(0)
+    # a feature that is almost always zero would get a huge folded weight (and wreck int8 weight scales later)
+    std = std.clamp_min(max(1e-6, 0.1 * float(std[std > 0].mean()) if bool((std > 0).any()) else 1e-6))
     z = (x - mean) / std
     target = torch.from_numpy(task.targets[indices])
     torch.manual_seed(seed)
