@@ -56,3 +56,17 @@ def test_fixed_epochs_run_exactly_and_keep_the_last() -> None:
     kept = _run(policy, [0.1, 0.5, 0.5, 0.5])
     assert policy.epochs_run == 4 and kept == [1, 2, 3, 4]
     assert policy.stop == "fixed" and policy.as_dict()["best_epoch"] == 4
+
+
+def test_without_a_limit_to_hold_it_stops_when_the_number_stops_falling() -> None:
+    policy = EpochPolicy(max_epochs=60, patience=2)
+    for epoch in policy:
+        policy.record(train_loss=1.0, gap=max(0.5, 1.0 / epoch))
+    assert policy.stop == "converged" and policy.best_epoch == 2 and policy.epochs_run == 4
+
+
+def test_a_tie_on_the_gap_is_broken_by_the_validation_loss() -> None:
+    policy = EpochPolicy(max_epochs=60, patience=2)
+    for epoch in policy:
+        policy.record(train_loss=1.0, gap=-0.01, within=True, tiebreak=max(0.2, 1.0 / epoch))
+    assert policy.best_epoch == 5 and policy.epochs_run == 7 and policy.stop == "limit_held"

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-StopCode = Literal["limit_held", "plateau", "cannot_hold", "max_epochs", "time_budget", "fixed"]
+StopCode = Literal["limit_held", "plateau", "cannot_hold", "converged", "max_epochs", "time_budget", "fixed"]
 MIN_DELTA = 1e-4  # a gap must fall by more than this to count as an improvement (noise in the last digits)
 
 
@@ -62,6 +62,8 @@ class EpochPolicy:
     - ``plateau``: the best epoch holds the limit, but without the margin, and stopped improving;
     - ``cannot_hold``: ``patience`` epochs without improvement and the best epoch is still beyond the limit:
       more training will not make it hold (the caller suggests removing less);
+    - ``converged``: ``patience`` epochs without improvement of a ``gap`` recorded without ``within`` (no
+      quality limit to hold, e.g. the training loss when there is no validation part);
     - ``max_epochs`` or ``time_budget``: out of epochs, or the next epoch would not fit in the time left
       (estimated from the slowest epoch so far).
     """
@@ -90,6 +92,7 @@ class EpochPolicy:
         self.curve: list[EpochRecord] = []
         self.best_epoch: int | None = None
         self.best_gap: float | None = None
+        self._best_tiebreak: float | None = None
         self.improved = False
         self.stop: StopCode | None = None
         self.stop_reason: str | None = None
@@ -129,18 +132,35 @@ class EpochPolicy:
                 raise RuntimeError("EpochPolicy: call record() once per epoch")
 
     def record(
-        self, *, train_loss: float, gap: float | None = None, within: bool | None = None, metric: float | None = None
+        self,
+        *,
+        train_loss: float,
+        gap: float | None = None,
+        within: bool | None = None,
+        metric: float | None = None,
+        tiebreak: float | None = None,
     ) -> bool:
-        """Record one epoch; True when it is the best so far (keep its weights). May set ``stop``."""
+        """Record one epoch; True when it is the best so far (keep its weights). May set ``stop``.
+
+        ``tiebreak`` (lower is better, e.g. the validation loss) decides between epochs whose ``gap`` is the
+        same: a gap read from a few hundred samples moves in steps, while the model still gets better.
+        """
         now = self._clock()
         epoch = self.epochs_run + 1
         self.curve.append(EpochRecord(epoch, float(train_loss), gap, within, now - self._epoch_started, metric))
-        if not self.auto or gap is None:  # nothing to compare: the latest weights are the best known
+        # without a gap to compare (fixed epochs), the latest weights are the best known
+        if not self.auto or gap is None or self.best_gap is None or gap < self.best_gap - self.min_delta:
             self.improved = True
         else:
-            self.improved = self.best_gap is None or gap < self.best_gap - self.min_delta
+            tied = gap <= self.best_gap + self.min_delta
+            self.improved = (
+                tied
+                and tiebreak is not None
+                and self._best_tiebreak is not None
+                and tiebreak < self._best_tiebreak - self.min_delta
+            )
         if self.improved:
-            self.best_epoch, self.best_gap = epoch, gap
+            self.best_epoch, self.best_gap, self._best_tiebreak = epoch, gap, tiebreak
         if self.auto and gap is not None and self.since_best >= self.patience:
             self._decide_plateau()
         return self.improved
@@ -149,9 +169,11 @@ class EpochPolicy:
         best = self.best
         assert best is not None and best.gap is not None
         flat = f"no improvement on the validation part for {self.since_best} epochs (best: epoch {best.epoch})"
-        if best.gap <= -self.margin and best.within is not False:
+        if best.within is None:
+            self._stop("converged", f"no improvement for {self.since_best} epochs (best: epoch {best.epoch})")
+        elif best.within and best.gap <= -self.margin:
             self._stop("limit_held", f"the quality limit holds on the validation part with margin; {flat}")
-        elif best.within or best.gap <= 0:
+        elif best.within:
             self._stop("plateau", f"the quality limit holds on the validation part but without margin; {flat}")
         else:
             self._stop("cannot_hold", f"the quality limit does not hold on the validation part and {flat}")

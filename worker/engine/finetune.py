@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,8 +21,10 @@ from torch import nn
 
 from app.core.schemas.recipe import FineTune
 from worker.engine.context import PassContext
+from worker.engine.epochs import EpochPolicy
 from worker.engine.errors import EngineError
 from worker.engine.evaluate import is_classifier_like
+from worker.engine.verdict import Judge, Quality
 
 
 def device_for(ctx: PassContext, config: FineTune) -> tuple[torch.device, str]:
@@ -124,6 +127,114 @@ def _loss(
     return loss
 
 
+VALIDATION_FRACTION = 0.2  # of the calibration split, held out from training with ``epochs: auto``
+MIN_VALIDATION_SAMPLES = 10
+MARGIN_SHARE = 0.5  # "holds with a margin": within half of the limit's room (e.g. a drop <= 0.5 of 1 point)
+PLATEAU_FACTOR, PLATEAU_PATIENCE = 0.5, 2  # schedule plateau: halve lr after 2 epochs without improvement
+DEFAULT_JOB_SOFT_LIMIT_S = 3600.0
+
+
+def validation_part(ctx: PassContext) -> tuple[np.ndarray, np.ndarray]:
+    """(training part, validation part) of the calibration split: seeded, per class when there are labels.
+
+    The evaluation split is never touched: it judges the result. Raises ``too_few_samples`` when the
+    calibration split cannot spare a validation part and still train.
+    """
+    calibration = ctx.split.calibration
+    needed = MIN_VALIDATION_SAMPLES + 1
+    if len(calibration) < 2 * MIN_VALIDATION_SAMPLES:
+        raise EngineError(
+            "too_few_samples",
+            f"finetune.epochs auto holds out a validation part of the calibration split, which has "
+            f"{len(calibration)} samples (at least {2 * MIN_VALIDATION_SAMPLES} needed, {needed} to validate and "
+            "train); upload more samples, raise split.calibration_fraction, or set finetune.epochs to a number",
+        )
+    rng = np.random.default_rng(ctx.split.seed + 1)  # not the split's own stream: a different draw
+    groups = [calibration]
+    if labels_usable(ctx):
+        assert ctx.dataset.labels is not None
+        classes = ctx.dataset.labels[calibration]
+        groups = [calibration[classes == c] for c in np.unique(classes)]
+    held: list[np.ndarray] = []
+    for group in groups:
+        count = int(round(len(group) * VALIDATION_FRACTION)) if len(group) > 1 else 0
+        held.append(rng.permutation(group)[:count])
+    validation = np.sort(np.concatenate(held)) if held else calibration[:0]
+    if len(validation) < MIN_VALIDATION_SAMPLES:  # many tiny classes: fall back to a plain draw
+        validation = np.sort(rng.permutation(calibration)[:MIN_VALIDATION_SAMPLES])
+    return np.setdiff1d(calibration, validation), validation
+
+
+class _Validation:
+    """Judges the student on the validation part the way the job's result is judged (verdict.Judge):
+    against the teacher's outputs there, accuracy drop when labels fit an output, else fidelity."""
+
+    def __init__(
+        self, ctx: PassContext, teacher: nn.Module, indices: np.ndarray, input_names: list[str], device: torch.device
+    ) -> None:
+        self.ctx, self.indices, self.input_names, self.device = ctx, indices, input_names, device
+        reference = self.outputs(teacher)
+        names = (
+            ctx.output_names
+            if len(ctx.output_names) == len(reference)
+            else [f"output_{i}" for i in range(len(reference))]
+        )
+        labels = ctx.dataset.labels[indices] if labels_usable(ctx) and ctx.dataset.labels is not None else None
+        self.judge = Judge(ctx.limit, reference, names, labels, context="validation part")
+        # the room between a perfect copy and the limit, in the deciding metric's units
+        self.room = max(0.0, -self.judge.judge(reference).gap)
+
+    def outputs(self, model: nn.Module) -> list[np.ndarray]:
+        parts: list[list[np.ndarray]] = []
+        with torch.no_grad():
+            for _, feed in self.ctx.dataset.batches(self.indices, 256):
+                outputs = _outputs(model(*_tensors(feed, self.input_names, self.device)))
+                parts.append([o.detach().float().cpu().numpy() for o in outputs])
+        return [np.concatenate(column) for column in zip(*parts, strict=True)]
+
+    def score(self, student: nn.Module) -> Quality:
+        student.eval()
+        try:
+            return self.judge.judge(self.outputs(student))
+        finally:
+            _train_mode(student)
+
+
+def _train_mode(student: nn.Module) -> None:
+    student.train()
+    for module in student.modules():  # keep the running statistics measured on the real training data
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.eval()
+
+
+def _readable(quality: Quality) -> float | None:
+    """The validation number a person reads: accuracy with labels, else the first output's agreement."""
+    if quality.accuracy is not None:
+        return quality.accuracy["top1"]
+    fidelity = quality.fidelity
+    value = fidelity.get("top1_agreement")
+    return value if value is not None else fidelity.get("cosine_mean")
+
+
+def _finer(quality: Quality) -> float | None:
+    """A continuous "lower is better" number beside the gap: validation cross-entropy, else 1 - cosine."""
+    if quality.accuracy is not None:
+        return quality.accuracy["loss"]
+    cosine = quality.fidelity.get("cosine_mean")
+    return None if cosine is None else 1.0 - cosine
+
+
+def time_budget_s(config: FineTune) -> float:
+    """``max_seconds``, else half the job's soft time limit (the rest is for measuring and later passes)."""
+    if config.max_seconds is not None:
+        return config.max_seconds
+    try:
+        job_limit = float(os.environ.get("SLIMLINE_JOB_SOFT_TIME_LIMIT_S", DEFAULT_JOB_SOFT_LIMIT_S))
+    except ValueError:
+        job_limit = DEFAULT_JOB_SOFT_LIMIT_S
+    return job_limit / 2
+
+
 def train(
     ctx: PassContext,
     student: nn.Module,
@@ -134,44 +245,65 @@ def train(
     masks: dict[str, torch.Tensor] | None = None,
     progress: tuple[float, float] = (0.0, 1.0),
 ) -> dict[str, Any]:
-    """Fine-tune ``student`` in place; return what was done (loss kind, per-epoch losses, device).
+    """Fine-tune ``student`` in place; return what was done (loss kind, the per-epoch curve, why it stopped).
 
     With usable labels and ``distill: false`` the loss is cross-entropy on the first output; otherwise the
     student learns the teacher's (the unpruned model's) outputs, added to the cross-entropy when labels exist.
     ``masks`` (parameter name -> 0/1 tensor) keep pruned weights at zero (unstructured pruning).
+    ``epochs: auto`` trains on the calibration split less a validation part, judges that part after every
+    epoch (worker/engine/epochs.py decides when to stop) and restores the best epoch's weights; a number of
+    epochs trains exactly that long on the whole calibration split. ``teacher`` is the model before pruning.
     """
     device, why = device_for(ctx, config)
     ctx.reporter.log(f"fine-tuning on {device_name(device)}: {why}", data={"device": device.type})
     use_labels = labels_usable(ctx)
     distill = config.distill or not use_labels
-    if distill and teacher is None:
-        raise ValueError("distillation needs the original model")
-    student.to(device).train()
-    for module in student.modules():  # keep the running statistics measured on the real training data
-        if isinstance(module, nn.modules.batchnorm._BatchNorm):
-            module.eval()
+    if (distill or config.epochs == "auto") and teacher is None:
+        raise ValueError("distillation and epochs auto need the original model")
+    auto = config.epochs == "auto"
+    validate = auto and not ctx.plan.stateful  # a recurrent model's samples are not independent: no hold-out
+    training, held_out = validation_part(ctx) if validate else (ctx.split.calibration, ctx.split.calibration[:0])
+    if auto:
+        policy = EpochPolicy(
+            max_epochs=config.max_epochs, patience=config.patience, time_budget_s=time_budget_s(config)
+        )
+    else:
+        assert isinstance(config.epochs, int)
+        policy = EpochPolicy.fixed(config.epochs)
+    schedule_name = config.resolved_schedule
+    _train_mode(student.to(device))
     if teacher is not None:
         teacher.to(device).eval()
     params = dict(student.named_parameters())
     device_masks = {name: mask.to(device) for name, mask in (masks or {}).items()}
     optimizer = torch.optim.Adam(student.parameters(), lr=config.lr)
-    steps = config.epochs * -(-len(ctx.split.calibration) // config.batch_size)
-    cosine = config.schedule == "cosine"
+    steps = policy.max_epochs * -(-len(training) // config.batch_size)
+    cosine = schedule_name == "cosine"
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)) if cosine else 1.0
     )
+    plateau = (
+        torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=PLATEAU_FACTOR, patience=PLATEAU_PATIENCE)
+        if schedule_name == "plateau"
+        else None
+    )
     rng = np.random.default_rng(ctx.split.seed)
-    losses: list[float] = []
     start, end = progress
     parts = ["cross-entropy on labels"] if use_labels else []
     if distill:
         parts.append(f"distillation from the original model (KL on logits at T={config.temperature}, MSE otherwise)")
     kind = " + ".join(parts)
     started = time.perf_counter()
+    best_state: dict[str, torch.Tensor] | None = None
+    validation: _Validation | None = None
     try:
         with torch_threads(ctx.threads):
-            for epoch in range(config.epochs):
-                order = rng.permutation(ctx.split.calibration)
+            if validate:
+                assert teacher is not None
+                validation = _Validation(ctx, teacher, held_out, input_names, device)
+                policy.margin = MARGIN_SHARE * validation.room
+            for epoch in policy:
+                order = rng.permutation(training)
                 total, batches = torch.zeros((), device=device), 0
                 for chunk, feed in ctx.dataset.batches(order, config.batch_size):
                     ctx.reporter.check()  # cancellation between batches
@@ -191,13 +323,31 @@ def train(
                                 params[name].mul_(mask)
                     total += loss.detach()  # summed on the device: no host sync per batch
                     batches += 1
-                losses.append(float(total) / max(1, batches))
-                fraction = start + (end - start) * (epoch + 1) / config.epochs
+                train_loss = float(total) / max(1, batches)
+                quality = validation.score(student) if validation is not None else None
+                if quality is not None:
+                    improved = policy.record(
+                        train_loss=train_loss,
+                        gap=quality.gap,
+                        within=quality.within,
+                        metric=_readable(quality),
+                        tiebreak=_finer(quality),
+                    )
+                elif auto:  # no validation part: the training loss is the signal
+                    improved = policy.record(train_loss=train_loss, gap=train_loss)
+                else:
+                    improved = policy.record(train_loss=train_loss)
+                if plateau is not None:  # plateau needs epochs auto, so every epoch records a gap
+                    plateau.step(policy.curve[-1].gap or 0.0)
+                if auto and improved:
+                    best_state = {k: v.detach().clone() for k, v in student.state_dict().items()}
+                fraction = start + (end - start) * epoch / policy.max_epochs
                 ctx.reporter.update(fraction)
                 ctx.reporter.log(
-                    f"fine-tuning epoch {epoch + 1}/{config.epochs}: mean loss {losses[-1]:.4f}",
-                    data={"epoch": epoch + 1, "epochs": config.epochs, "loss": losses[-1]},
+                    _epoch_line(policy, quality), data={**policy.curve[-1].as_dict(), "epochs": config.epochs}
                 )
+            if best_state is not None and policy.best_epoch != policy.epochs_run:
+                student.load_state_dict(best_state)
     except torch.cuda.OutOfMemoryError:
         raise EngineError(
             "gpu_out_of_memory",
@@ -210,20 +360,48 @@ def train(
             teacher.cpu()
         if device.type == "cuda":  # a worker process lives on: hand the cached blocks back to the driver
             torch.cuda.empty_cache()
+    ctx.reporter.update(end)
+    if auto:
+        ctx.reporter.log(f"fine-tuning stopped after {policy.epochs_run} epochs: {policy.stop_reason}")
     return {
         "epochs": config.epochs,
         "lr": config.lr,
-        "schedule": config.schedule,
+        "schedule": schedule_name,
         "batch_size": config.batch_size,
         "loss": kind,
-        "epoch_losses": losses,
+        "epoch_losses": [record.train_loss for record in policy.curve],
         "device": device.type,
         "device_name": device_name(device),
         "device_reason": why,
         "seconds": round(time.perf_counter() - started, 3),
-        "train_samples": int(len(ctx.split.calibration)),
-        "data": "calibration split",
+        "train_samples": int(len(training)),
+        "validation_samples": int(len(held_out)),
+        "validation": _validation_words(validation, validate, auto),
+        "data": "calibration split" if not validate else "calibration split less a validation part",
+        **policy.as_dict(),
     }
+
+
+def _epoch_line(policy: EpochPolicy, quality: Quality | None) -> str:
+    record = policy.curve[-1]
+    of = f"/{policy.max_epochs}" if not policy.auto else f" (at most {policy.max_epochs})"
+    line = f"fine-tuning epoch {record.epoch}{of}: mean loss {record.train_loss:.4f}"
+    if quality is not None:
+        line += f"; validation: {quality.why}"
+    return line
+
+
+def _validation_words(validation: _Validation | None, validate: bool, auto: bool) -> str | None:
+    if validation is not None:
+        labelled = validation.judge.labelled is not None
+        return (
+            f"judged like the result, on {len(validation.indices)} held-out calibration samples: "
+            + ("accuracy drop against the labels" if labelled else "fidelity to the model before pruning")
+            + f"; margin {MARGIN_SHARE:g} of the limit's room"
+        )
+    if auto and not validate:
+        return "no validation part (a stateful model's samples are ordered): stops when the training loss stops falling"
+    return None
 
 
 def accumulate_gradients(ctx: PassContext, model: nn.Module, input_names: list[str], batches: int = 4) -> str:

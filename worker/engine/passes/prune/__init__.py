@@ -40,6 +40,18 @@ def _quality_row(quality: Quality) -> dict[str, Any]:
     return {"accuracy": quality.accuracy, "fidelity": quality.fidelity, "decided_by": quality.decided_by}
 
 
+def _recovery_warnings(config: PrunePass, trained: dict[str, Any] | None) -> list[str]:
+    """What ``epochs: auto`` found out: training stopped because no more of it would make the limit hold."""
+    if not trained or trained.get("stop") != "cannot_hold":
+        return []
+    lower = round(config.sparsity / 2, 2)
+    return [
+        f"recovery training stopped early, after {trained['epochs_run']} epochs: {trained['stop_reason']}. "
+        f"No length of training on this data is likely to recover sparsity {config.sparsity}: try a lower "
+        f"sparsity (e.g. {lower}), more training samples, or tune the sparsity (tune block)"
+    ]
+
+
 def run(ctx: PassContext, config: PrunePass, source: Path) -> PassResult:
     """Prune ``source`` as ``config`` says; measure the step's effect; flag a broken quality limit."""
     reporter = ctx.reporter
@@ -66,6 +78,7 @@ def run(ctx: PassContext, config: PrunePass, source: Path) -> PassResult:
     warnings: list[str] = []
     if not ok:
         warnings.append(f"prune ({config.method}, sparsity {config.sparsity}) breaks the quality limit: {why}")
+    warnings.extend(_recovery_warnings(config, details.get("finetune")))
     slower = speedup.measurably_slower  # the whole 95 % interval below 1, not one noisy median
     if details.pop("nothing_pruned", False):
         warnings.append(
