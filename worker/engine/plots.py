@@ -390,7 +390,51 @@ def for_report(report: Report) -> list[Plot]:
         made.append(sensitivity_plot(report.tuning))
     for index, summary in enumerate(report.passes):
         made.append(sparsity_plot(index, summary))
+        made.extend(training_curve(index, label, trained) for label, trained in training_runs(summary))
     return [p for p in made if p is not None]
+
+
+def training_runs(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, details) of every training a pass recorded per epoch: ``finetune`` of a prune pass, each of
+    ``training`` (probe, finetune, scratch) of a transfer pass, or any other block that carries a ``curve``."""
+    runs: list[tuple[str, dict[str, Any]]] = []
+    for key, value in summary.items():
+        if not isinstance(value, dict):
+            continue
+        if value.get("curve"):
+            runs.append((key, value))
+        else:
+            runs.extend((f"{key} {inner}", v) for inner, v in value.items() if isinstance(v, dict) and v.get("curve"))
+    return runs
+
+
+def training_curve(index: int, label: str, trained: dict[str, Any]) -> Plot | None:
+    """Training loss and the validation number per epoch, the kept (best) epoch marked; the stop reason below."""
+    curve = trained.get("curve") or []
+    if not curve:
+        return None
+    plt = _pyplot()
+    figure, loss_axis = plt.subplots(figsize=(7.2, 3.2), dpi=100)
+    epochs = [row["epoch"] for row in curve]
+    loss_axis.plot(epochs, [row["train_loss"] for row in curve], color="#4c72b0", marker=".", label="training loss")
+    loss_axis.set_xlabel("epoch")
+    loss_axis.set_ylabel("training loss", color="#4c72b0")
+    validation = [(row["epoch"], row.get("validation_metric")) for row in curve]
+    validation = [(e, v) for e, v in validation if v is not None]
+    if validation:
+        metric_axis = loss_axis.twinx()
+        metric_axis.plot(*zip(*validation, strict=True), color="#dd8452", marker=".", label="validation")
+        metric_axis.set_ylabel("validation (accuracy or agreement)", color="#dd8452")
+    best = trained.get("best_epoch")
+    if best is not None and trained.get("stop") != "fixed":
+        loss_axis.axvline(best, color="#55a868", linestyle="--", linewidth=1)
+        loss_axis.annotate(f"kept: epoch {best}", (best, 0.95), xycoords=("data", "axes fraction"), fontsize=7)
+    loss_axis.grid(alpha=0.3)
+    stop = trained.get("stop_reason") or ""
+    loss_axis.set_title(literal(f"pass {index + 1}: {label}, {len(curve)} epochs"), fontsize=9)
+    name = f"training-{index + 1}-{re.sub(r'[^a-z0-9]+', '-', label.lower()).strip('-')}.png"
+    caption = f"Pass {index + 1} ({label}): training loss and validation per epoch. Stopped: {stop}."
+    return _render(figure, name, caption)
 
 
 def sparsity_plot(index: int, summary: dict[str, Any]) -> Plot | None:

@@ -323,6 +323,7 @@ def _passes_html(report: Report) -> str:
     for index, summary in enumerate(report.passes):
         parts.append(_candidates_html(index, summary))
         parts.append(_layers_html(index, summary))
+        parts.append(_training_html(index, summary))
     floats = [item for p in report.passes for item in p.get("kept_in_float", [])]
     if floats:
         parts.append("<h3>Ops left in float</h3>")
@@ -368,6 +369,22 @@ def _candidates_html(index: int, summary: dict[str, Any]) -> str:
     ]
     return f"<h3>Pass {index + 1}: candidates</h3>" + table(
         head, rows, table_id=f"candidates-{index + 1}", text_last=True
+    )
+
+
+def _training_html(index: int, summary: dict[str, Any]) -> str:
+    """How long a prune pass's recovery training ran and why it stopped (its curve is a plot)."""
+    trained = summary.get("finetune")
+    if summary.get("type") != "prune" or not isinstance(trained, dict) or not trained.get("curve"):
+        return ""
+    last = trained["curve"][-1]
+    validation = trained.get("validation")
+    return (
+        f"<h3>Pass {index + 1}: recovery training</h3><p>{trained.get('epochs_run', len(trained['curve']))} "
+        f"epochs (asked: {esc(str(trained.get('epochs')))}), weights of epoch {esc(str(trained.get('best_epoch')))} "
+        f"kept; last training loss {last['train_loss']:.4f}. Stopped: {esc(trained.get('stop_reason') or '–')}."
+        + (f" Validation: {esc(validation)}." if validation else "")
+        + "</p>"
     )
 
 
