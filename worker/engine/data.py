@@ -12,6 +12,8 @@ from worker.engine.errors import EngineError
 from worker.engine.modelio import InputSpec
 
 SEQUENCE_ID = "sequence_id"  # the optional array that marks ordered sequences; not a model input
+MIN_PER_CLASS = 2  # a class needs a sample on each side of a split
+IMBALANCE_RATIO = 10.0  # the largest class this many times the smallest: a warning
 
 
 @dataclass
@@ -99,7 +101,61 @@ def load_dataset(path: Path, inputs: list[InputSpec]) -> Dataset:
             f"{SEQUENCE_ID!r} must be one integer per sample (shape [{num_samples}]), not {sequence_ids.dtype} "
             f"{list(sequence_ids.shape)}",
         )
+    if labels is not None:
+        check_labels(labels, num_samples)
     return Dataset(feeds, per_sample, labels, num_samples, sequence_ids)
+
+
+def _is_classes(labels: np.ndarray) -> bool:
+    """Integer class ids, one per sample (float labels are regression targets: nothing to count)."""
+    return labels.ndim == 1 and labels.dtype.kind in "iu" and len(labels) > 0
+
+
+def check_labels(labels: np.ndarray, num_samples: int) -> None:
+    """Labels that no job can use: a count other than the samples', negative class ids (``invalid_labels``)."""
+    if labels.ndim == 0 or labels.shape[0] != num_samples:
+        count = labels.shape[0] if labels.ndim else "a scalar"
+        raise EngineError(
+            "invalid_labels",
+            f"array 'labels' has {count} entries but the inputs have {num_samples} samples: one label per sample",
+        )
+    if _is_classes(labels) and labels.dtype.kind == "i" and int(labels.min()) < 0:
+        raise EngineError(
+            "invalid_labels",
+            f"array 'labels' holds negative class ids ({int(labels.min())} at sample "
+            f"{int(np.flatnonzero(labels < 0)[0])}); class ids count from 0",
+        )
+
+
+def check_training_labels(labels: np.ndarray, *, classes: int | None) -> list[str]:
+    """Labels to train on: every class id below ``classes`` (the classifier's width, when known) and every class
+    at least twice; raises ``invalid_labels``. Returns warnings (strong class imbalance)."""
+    if not _is_classes(labels):
+        return []
+    if classes is not None and int(labels.max()) >= classes:
+        beyond = np.flatnonzero(labels >= classes)
+        raise EngineError(
+            "invalid_labels",
+            f"array 'labels' holds class id {int(labels.max())} (sample {int(beyond[0])}, {len(beyond)} in all) but "
+            f"the model's classifier output has {classes} classes (ids 0..{classes - 1})",
+        )
+    ids, counts = np.unique(labels, return_counts=True)
+    rare = [(int(c), int(n)) for c, n in zip(ids, counts, strict=True) if n < MIN_PER_CLASS]
+    if rare:
+        listed = ", ".join(f"class {c}: {n} sample" for c, n in rare[:10]) + (" …" if len(rare) > 10 else "")
+        raise EngineError(
+            "invalid_labels",
+            f"array 'labels' has {len(rare)} class(es) with fewer than {MIN_PER_CLASS} samples ({listed}); each "
+            "class needs samples to train and to judge on: add samples or drop the class",
+        )
+    largest, smallest = int(counts.max()), int(counts.min())
+    if len(ids) > 1 and largest >= IMBALANCE_RATIO * smallest:
+        return [
+            f"labels are strongly imbalanced: class {int(ids[counts.argmax()])} has {largest} samples, class "
+            f"{int(ids[counts.argmin()])} {smallest}; accuracy mostly measures the large classes and training "
+            "leans towards them"
+        ]
+    return []
 
 
 def split(

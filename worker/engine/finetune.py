@@ -21,6 +21,7 @@ from torch import nn
 
 from app.core.schemas.recipe import FineTune
 from worker.engine.context import PassContext
+from worker.engine.data import check_training_labels
 from worker.engine.epochs import EpochPolicy
 from worker.engine.errors import EngineError
 from worker.engine.evaluate import is_classifier_like
@@ -216,6 +217,14 @@ def _readable(quality: Quality) -> float | None:
     return value if value is not None else fidelity.get("cosine_mean")
 
 
+def _classifier_width(ctx: PassContext) -> int | None:
+    """Classes of the model's first output when it is one vector of logits per sample, else None."""
+    reference = ctx.judge.reference[0] if ctx.judge.reference else None
+    if reference is None or reference.ndim != 2 or reference.dtype.kind != "f" or reference.shape[1] < 2:
+        return None
+    return int(reference.shape[1])
+
+
 def _finer(quality: Quality) -> float | None:
     """A continuous "lower is better" number beside the gap: validation cross-entropy, else 1 - cosine."""
     if quality.accuracy is not None:
@@ -260,6 +269,10 @@ def train(
     distill = config.distill or not use_labels
     if (distill or config.epochs == "auto") and teacher is None:
         raise ValueError("distillation and epochs auto need the original model")
+    if use_labels:  # before any training: labels that cannot be trained on are the user's to fix
+        assert ctx.dataset.labels is not None
+        for warning in check_training_labels(ctx.dataset.labels, classes=_classifier_width(ctx)):
+            ctx.reporter.warn(warning)
     auto = config.epochs == "auto"
     validate = auto and not ctx.plan.stateful  # a recurrent model's samples are not independent: no hold-out
     training, held_out = validation_part(ctx) if validate else (ctx.split.calibration, ctx.split.calibration[:0])

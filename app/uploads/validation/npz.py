@@ -19,6 +19,8 @@ NAME = re.compile(r"^[A-Za-z0-9_.:/\-]{1,255}$")
 NAN_SCAN_CHUNK = 1 << 22  # elements per pass when counting NaN/Inf
 LABEL_NAMES = "label_names"  # optional class names (strings), one per class id: not a model input
 MAX_LABEL_NAMES, MAX_LABEL_NAME_CHARS = 10_000, 200
+MIN_PER_CLASS = 2  # a class needs a sample on each side of a split (train / validate, calibrate / evaluate)
+IMBALANCE_RATIO = 10.0  # the largest class this many times the smallest: a warning
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,38 @@ def _check_label_names(names: np.ndarray) -> None:
         )
 
 
+def _check_class_labels(labels: np.ndarray) -> list[str]:
+    """Integer class ids (1-D): none negative, every class at least twice; strong imbalance is a warning.
+
+    Float labels are regression targets: nothing to count. Raises InvalidDataset naming the labels.
+    """
+    if labels.ndim != 1 or labels.dtype.kind not in "iu" or not len(labels):
+        return []
+    if labels.dtype.kind == "i" and int(labels.min()) < 0:
+        negative = np.flatnonzero(labels < 0)
+        raise InvalidDataset(
+            f"array 'labels' holds negative class ids ({int(labels.min())} at sample {int(negative[0])}, "
+            f"{len(negative)} in all); class ids count from 0",
+            errors=[{"field": "arrays.labels", "message": f"{len(negative)} negative class id(s)"}],
+        )
+    classes, counts = np.unique(labels, return_counts=True)
+    rare = [(int(c), int(n)) for c, n in zip(classes, counts, strict=True) if n < MIN_PER_CLASS]
+    if rare and len(classes) < len(labels):  # all-distinct ids are not classes (e.g. an index): leave them be
+        listed = ", ".join(f"class {c}: {n} sample" for c, n in rare[:10]) + (" …" if len(rare) > 10 else "")
+        raise InvalidDataset(
+            f"array 'labels' has {len(rare)} class(es) with fewer than {MIN_PER_CLASS} samples ({listed}); "
+            "each class needs samples to train and to judge on: add samples or drop the class",
+            errors=[{"field": "arrays.labels", "message": f"{len(rare)} class(es) with fewer than 2 samples"}],
+        )
+    largest, smallest = int(counts.max()), int(counts.min())
+    if len(classes) > 1 and largest >= IMBALANCE_RATIO * smallest:
+        return [
+            f"labels are strongly imbalanced: class {int(classes[counts.argmax()])} has {largest} samples, class "
+            f"{int(classes[counts.argmin()])} {smallest}; accuracy mostly measures the large classes"
+        ]
+    return []
+
+
 def inspect_dataset(path: Path, *, max_uncompressed_bytes: int) -> DatasetInfo:
     """Validate an ``.npz`` and describe its arrays. Raises InvalidDataset or PayloadTooLarge (zip bomb)."""
     members = safe_members(
@@ -140,14 +174,22 @@ def inspect_dataset(path: Path, *, max_uncompressed_bytes: int) -> DatasetInfo:
             nan, inf = _count_non_finite(array)
             if nan or inf:
                 warnings.append(f"array {name!r} has {nan} NaN and {inf} Inf values")
+    labels = arrays.get("labels")
+    inputs = {a.shape[0] for n, a in arrays.items() if n != "labels"}
+    if labels is not None and len(inputs) == 1 and labels.shape[0] not in inputs:
+        samples = inputs.pop()
+        raise InvalidDataset(
+            f"array 'labels' has {labels.shape[0]} entries but the inputs have {samples} samples: one label per sample",
+            errors=[{"field": "arrays.labels", "message": f"{labels.shape[0]} labels for {samples} samples"}],
+        )
     if len(lengths) != 1:
         detail = ", ".join(f"{n!r}: {a.shape[0]}" for n, a in arrays.items())
         raise InvalidDataset(f"arrays disagree on the number of samples (first axis): {detail}")
     num_samples = lengths.pop()
     if num_samples < 1:
         raise InvalidDataset("the dataset has no samples")
-    labels = arrays.get("labels")
     if labels is not None:
+        warnings.extend(_check_class_labels(labels))
         if labels.ndim > 2:
             raise InvalidDataset(f"labels must be 1-D class ids or 2-D targets, not shape {list(labels.shape)}")
         if labels.dtype.kind == "f" and labels.ndim == 1 and np.all(np.mod(labels, 1) == 0):
