@@ -36,3 +36,18 @@ def test_regression_targets_and_imbalanced_classes_are_accepted(client, auth):
     x = np.concatenate([X, X[:2]])
     dataset = upload_ok(client, auth, "datasets", "s.npz", npz_bytes(x=x, labels=skewed))
     assert any("strongly imbalanced: class 0 has 20 samples, class 1 2" in w for w in dataset["warnings"])
+
+
+def test_a_split_too_small_for_auto_epochs_is_refused_naming_the_field():
+    from app.core.errors import IncompatibleDataset
+    from app.core.schemas.recipe import Recipe
+    from app.uploads.validation import check_recipe_fits_data
+
+    recipe = Recipe.model_validate({"passes": [{"type": "prune", "finetune": {"distill": True}}]})
+    with pytest.raises(IncompatibleDataset) as refused:
+        check_recipe_fits_data(recipe, 30)  # 15 calibration samples
+    assert refused.value.errors[0]["field"] == "passes.0.finetune.epochs"
+    assert "gets 15 of the dataset's 30 samples" in refused.value.detail
+    check_recipe_fits_data(recipe, 40)
+    fixed = Recipe.model_validate({"passes": [{"type": "prune", "finetune": {"epochs": 2}}]})
+    check_recipe_fits_data(fixed, 30)

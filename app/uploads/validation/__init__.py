@@ -14,12 +14,13 @@ from app.core.safety.torch_archive import inspect_torch_archive
 from app.uploads.validation.compat import check_compatible
 from app.uploads.validation.npz import DatasetInfo, inspect_dataset
 from app.uploads.validation.onnx_model import ModelInfo, inspect_onnx
-from app.uploads.validation.recipe_fit import check_recipe_fits_model
+from app.uploads.validation.recipe_fit import check_recipe_fits_data, check_recipe_fits_model
 
 __all__ = [
     "DatasetInfo",
     "ModelInfo",
     "check_compatible",
+    "check_recipe_fits_data",
     "check_recipe_fits_model",
     "inspect_dataset",
     "inspect_model",

@@ -6,8 +6,8 @@ would fail in the worker into a 422 that names the field and the model's actual 
 
 from __future__ import annotations
 
-from app.core.errors import InvalidRecipe
-from app.core.schemas.recipe import Recipe
+from app.core.errors import IncompatibleDataset, InvalidRecipe
+from app.core.schemas.recipe import PrunePass, Recipe
 from app.core.schemas.tensors import TensorSpec
 from app.uploads.validation.onnx_model import ModelInfo
 
@@ -86,3 +86,28 @@ def check_recipe_fits_model(recipe: Recipe, model: ModelInfo) -> None:
         raise InvalidRecipe(
             "the recipe does not fit the model: " + "; ".join(e["message"] for e in errors), errors=errors
         )
+
+
+MIN_AUTO_TRAINING_SAMPLES = 20  # finetune.epochs auto holds out a fifth, at least 10 (worker/engine/finetune.py)
+
+
+def check_recipe_fits_data(recipe: Recipe, num_samples: int) -> None:
+    """Raise IncompatibleDataset when the split leaves too few calibration samples for what the recipe trains.
+
+    ``finetune.epochs: auto`` validates on a part of the calibration split: it needs at least
+    ``MIN_AUTO_TRAINING_SAMPLES`` calibration samples (the engine raises ``too_few_samples`` otherwise).
+    """
+    calibration = max(1, min(num_samples - 1, round(num_samples * recipe.split.calibration_fraction)))
+    errors = [
+        {
+            "field": f"passes.{index}.finetune.epochs",
+            "message": f"finetune.epochs auto holds out a validation part of the calibration split, which gets "
+            f"{calibration} of the dataset's {num_samples} samples (split.calibration_fraction "
+            f"{recipe.split.calibration_fraction:g}); it needs at least {MIN_AUTO_TRAINING_SAMPLES}: upload more "
+            "samples, raise split.calibration_fraction, or set finetune.epochs to a number",
+        }
+        for index, step in enumerate(recipe.passes)
+        if isinstance(step, PrunePass) and step.finetune is not None and step.finetune.epochs == "auto"
+    ]
+    if errors and calibration < MIN_AUTO_TRAINING_SAMPLES:
+        raise IncompatibleDataset("too few samples for the split: " + errors[0]["message"], errors=errors[:1])
