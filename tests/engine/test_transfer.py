@@ -107,7 +107,7 @@ def test_finetune_against_probe_and_scratch_then_prune_judged_against_the_transf
     source: dict[str, Path],
 ) -> None:
     passes = [
-        {"type": "transfer", "mode": "finetune", "epochs": 6, "compare_scratch": True},
+        {"type": "transfer", "mode": "finetune", "epochs": 20, "compare_scratch": True},
         {"type": "prune", "method": "structured", "sparsity": 0.25, "finetune": {"epochs": 3}},
     ]
     report = _run(source, passes, "finetune")
@@ -115,7 +115,7 @@ def test_finetune_against_probe_and_scratch_then_prune_judged_against_the_transf
     assert set(entry["metrics"]) == {"transferred", "probe", "scratch"}
     assert entry["comparison"]["winner"] in {"transferred", "probe", "scratch"}
     assert set(entry["comparison"]["margins"]) == {"probe", "scratch"}
-    assert entry["training"]["finetune"]["epochs_run"] == 6 and entry["training"]["scratch"]["epochs_run"] == 6
+    assert entry["training"]["finetune"]["epochs_run"] == 20 and entry["training"]["scratch"]["epochs_run"] == 20
     assert entry["metrics"]["transferred"]["accuracy"] >= 0.85
     transferred = entry["metrics"]["transferred"]["accuracy"]
     assert report["baseline"]["accuracy"]["top1"] == pytest.approx(transferred)

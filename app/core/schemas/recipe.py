@@ -223,8 +223,8 @@ class TransferPass(_Strict):
     mode: Literal["probe", "finetune"] = Field(
         "finetune",
         description="`probe`: only the new head trains (the backbone frozen; its features are computed once "
-        "with onnxruntime). `finetune`: the head, then the last `blocks` weight layers of the backbone too "
-        "(at `backbone_lr`), starting from the probe's head.",
+        "with onnxruntime). `finetune`: a fresh head and the last `blocks` weight layers of the backbone train "
+        "together (the backbone at `backbone_lr`); the probe is still measured, as its baseline.",
     )
     task: Literal["classification", "regression"] = Field(
         "classification",
@@ -244,9 +244,10 @@ class TransferPass(_Strict):
         "auto",
         description="`finetune` (and `compare_scratch`): passes over the training data. `auto`: a fifth of the "
         "calibration split (seeded; never the evaluation split) is held out and scored after every epoch "
-        "(accuracy, ties broken by loss; mean squared error for regression); training stops after `patience` "
-        "epochs without improvement, at `max_epochs` or `max_seconds`, and keeps the best epoch's weights. A "
-        "number: exactly that many epochs on the whole calibration split.",
+        "(accuracy, ties broken by loss; mean squared error for regression) until `patience` epochs bring no "
+        "improvement, or `max_epochs` or `max_seconds`; then the model trains again from its starting weights "
+        "on the whole calibration split for the best epoch count. A number: exactly that many epochs on the "
+        "whole calibration split.",
     )
     max_epochs: int = Field(100, ge=1, le=1000, description="With `epochs: auto`: the most epochs trained.")
     patience: int = Field(

@@ -127,7 +127,11 @@ def run(ctx: PassContext, config: TransferPass, source: Path) -> PassResult:
             return modelio.save(attached, out / "model.onnx")
 
         if config.mode == "finetune":
+            # a fresh head, as a hand-written fine-tune starts: the probe's head (fitted to convergence) leaves
+            # the backbone little gradient; measured on digits, 50 labels: 84-89 % fresh vs 81-82 % from the probe
             model = network(probe["weight"], probe["bias"])
+            torch.manual_seed(config.seed)
+            model.head.reset_parameters()
             trained_layers = train.trainable_layers(model.body, lifted.layer_ops, config.blocks)
             backbone_params = []
             for key, layer in model.body.layers.items():
