@@ -15,6 +15,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from app.core.db import get_engine, session_scope
 from app.core.observability import job_id_var
+from app.core.safety import model_archive
 from app.core.schemas.recipe import Recipe
 from app.core.settings import Settings
 from app.core.storage import BlobStore, artifact_key, make_store
@@ -36,6 +37,7 @@ MEDIA_TYPES = {
     ".png": "image/png",
     ".csv": "text/csv",
     ".txt": "text/plain",
+    ".tar": "application/x-tar",
 }
 
 
@@ -145,6 +147,30 @@ def _store_artifacts(store: BlobStore, job: ClaimedJob, artifacts: dict[str, Pat
     return rows
 
 
+def _fetch_model(store: BlobStore, job: ClaimedJob, work: Path, settings: Settings) -> Path:
+    """The job's model in ``work``: one file, or a model archive unpacked to model.onnx + model.onnx.data."""
+    if job.model_blob_key.endswith(model_archive.ARCHIVE_SUFFIX):
+        archive = work / "model.tar"
+        store.get_to_file(job.model_blob_key, archive)
+        model_path = model_archive.unpack(archive, work, max_total_bytes=settings.max_model_bytes)
+        archive.unlink()
+        return model_path
+    model_path = work / ("model.pt2" if job.model_format == "torch_export" else "model.onnx")
+    store.get_to_file(job.model_blob_key, model_path)
+    return model_path
+
+
+def _bundle_external_data(artifacts: dict[str, Path], model_artifact: str, work: Path) -> tuple[dict[str, Path], str]:
+    """A model saved with external data becomes one downloadable archive artifact (model.tar)."""
+    data_name = model_artifact + ".data"
+    if data_name not in artifacts:
+        return artifacts, model_artifact
+    bundled = {k: v for k, v in artifacts.items() if k not in (model_artifact, data_name)}
+    name = model_artifact.removesuffix(".onnx") + model_archive.ARCHIVE_SUFFIX
+    bundled[name] = model_archive.pack(artifacts[model_artifact], artifacts[data_name], work / name)
+    return bundled, name
+
+
 def _finish_failed(settings: Settings, job: ClaimedJob, code: str, message: str) -> None:
     with session_scope(settings.database_url) as session:
         fail(session, job.job_id, job.attempt, code=code, message=message)
@@ -225,8 +251,7 @@ def _execute(settings: Settings, job: ClaimedJob, memory_limit_bytes: int, hardw
         stored: list[dict[str, Any]] = []
         try:
             ctx.progress("fetching inputs", 0.0)
-            model_path = work / ("model.pt2" if job.model_format == "torch_export" else "model.onnx")
-            store.get_to_file(job.model_blob_key, model_path)
+            model_path = _fetch_model(store, job, work, settings)
             store.get_to_file(job.dataset_blob_key, work / "data.npz")
             _preload_engine(recipe, job.model_format)
             result, peak_bytes = run_in_child(
@@ -247,13 +272,14 @@ def _execute(settings: Settings, job: ClaimedJob, memory_limit_bytes: int, hardw
                 type="log",
                 data={"peak_rss_bytes": peak_bytes, "memory_limit_bytes": memory_limit_bytes},
             )
-            stored = _store_artifacts(store, job, result.artifacts)
+            artifacts, model_artifact = _bundle_external_data(result.artifacts, result.model_artifact, work)
+            stored = _store_artifacts(store, job, artifacts)
             with session_scope(settings.database_url) as session:
                 done = succeed(
                     session,
                     job.job_id,
                     job.attempt,
-                    result={"model_artifact": result.model_artifact, "report": result.report},
+                    result={"model_artifact": model_artifact, "report": result.report},
                     artifacts=stored,
                 )
             if not done:

@@ -48,6 +48,21 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = Field(512 * 1024**2, gt=0)
     max_dataset_uncompressed_bytes: int = Field(2 * 1024**3, gt=0)
+    max_model_bytes: int = Field(
+        20 * 1024**3,
+        gt=0,
+        description="A model with its external data (the archive's members together, or a chunked upload's "
+        "total); one request body is still capped by max_upload_bytes.",
+    )
+    chunked_upload_expiry_s: float = Field(
+        24 * 3600.0, gt=0, description="An incomplete chunked upload expires this long after its last part."
+    )
+    chunked_upload_max_part_bytes: int = Field(256 * 1024**2, ge=5 * 1024**2, description="Largest part.")
+    external_data_threshold_bytes: int = Field(
+        1900 * 1024**2,
+        gt=0,
+        description="The engine saves a model above this size with external data (protobuf caps one file at 2 GB).",
+    )
     max_json_body_bytes: int = Field(1024**2, gt=0)
 
     job_heartbeat_s: float = Field(5.0, gt=0)

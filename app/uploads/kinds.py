@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.models import Dataset, Job, Model
+from app.core.safety.model_archive import ARCHIVE_SUFFIX
 from app.core.schemas.common import ReadModel
 from app.core.settings import Settings
 from app.core.storage import dataset_key, model_key
@@ -39,7 +40,16 @@ class UploadKind(Generic[RowT]):
 
 
 def _model_columns(staged: StagedUpload, settings: Settings) -> dict[str, Any]:
-    info = inspect_model(staged.path, filename=staged.filename)
+    repacked = staged.path.with_name(staged.path.name + ARCHIVE_SUFFIX)
+    try:
+        info = inspect_model(
+            staged.path, filename=staged.filename, repack_to=repacked, max_archive_bytes=settings.max_model_bytes
+        )
+    except BaseException:
+        repacked.unlink(missing_ok=True)
+        raise
+    if info.packed:  # an archive with external data: what is stored is its normalized tar
+        staged.replace_with(repacked, blob_suffix=ARCHIVE_SUFFIX)
     return {
         "format": info.format,
         "opset": info.opset,
@@ -60,15 +70,22 @@ def _dataset_columns(staged: StagedUpload, settings: Settings) -> dict[str, Any]
     }
 
 
+def _model_suffix(row: Model) -> str:
+    if row.blob_key.endswith(ARCHIVE_SUFFIX):
+        return ARCHIVE_SUFFIX
+    return ".pt2" if row.format == "torch_export" else ".onnx"
+
+
 MODELS: UploadKind[Model] = UploadKind(
     name="model",
     plural="models",
     orm=Model,
     read_schema=ModelRead,
-    file_help="An ONNX model (.onnx) or a torch.export archive (.pt2).",
+    file_help="An ONNX model (.onnx), a zip or tar of an .onnx with its external data files, "
+    "or a torch.export archive (.pt2).",
     blob_key=model_key,
     inspect=_model_columns,
-    download_name=lambda row: f"{row.id}.{'pt2' if row.format == 'torch_export' else 'onnx'}",
+    download_name=lambda row: f"{row.id}{_model_suffix(row)}",
     job_column=Job.model_id,
 )
 DATASETS: UploadKind[Dataset] = UploadKind(

@@ -44,9 +44,20 @@ class StagedUpload:
     size_bytes: int
     sha256: str
     fields: dict[str, str] = field(default_factory=dict)
+    blob_suffix: str = ""  # appended to the blob key: ".tar" for a model archive
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
+
+    def replace_with(self, path: Path, *, blob_suffix: str) -> None:
+        """Stand for ``path`` instead (validation's normalized form of the upload); the original is removed."""
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                digest.update(chunk)
+        self.discard()
+        self.path, self.size_bytes, self.sha256 = path, path.stat().st_size, digest.hexdigest()
+        self.blob_suffix = blob_suffix
 
 
 class _Receiver:

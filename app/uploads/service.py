@@ -87,7 +87,7 @@ def record(
     """
     check_storage_quota(session, tenant_id, settings, staged.size_bytes)
     row_id = new_id(kind.name)
-    key = kind.blob_key(tenant_id, row_id)
+    key = kind.blob_key(tenant_id, row_id) + staged.blob_suffix
     row = kind.orm(
         id=row_id,
         tenant_id=tenant_id,

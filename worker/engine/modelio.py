@@ -15,6 +15,13 @@ from worker.engine.errors import EngineError
 
 FLOAT_TYPES = {TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE, TensorProto.BFLOAT16}
 EXTERNAL_DATA_THRESHOLD_BYTES = 1900 * 1024**2  # protobuf's 2 GB ceiling, with room for the graph
+THRESHOLD_ENV = "SLIMLINE_EXTERNAL_DATA_THRESHOLD_BYTES"  # the worker's setting; tests set it small
+
+
+def external_data_threshold_bytes() -> int:
+    """Above this many bytes a model is saved with its tensors in ``<name>.data`` (the setting, else 1900 MiB)."""
+    value = os.environ.get(THRESHOLD_ENV, "")
+    return int(value) if value.isdigit() else EXTERNAL_DATA_THRESHOLD_BYTES
 
 
 @dataclass(frozen=True)
@@ -108,11 +115,23 @@ def parameter_stats(model: onnx.ModelProto) -> tuple[int, float]:
 
 
 def save(model: onnx.ModelProto, path: Path) -> Path:
-    """Save one file, or model + one external data file beside it above protobuf's 2 GB limit."""
-    if model.ByteSize() > EXTERNAL_DATA_THRESHOLD_BYTES:
+    """Save one file, or model + one external data file beside it (``<name>.data``) above the threshold.
+
+    The threshold is protobuf's 2 GB limit less room for the graph (``external_data_threshold_bytes``).
+    """
+    data = path.with_name(path.name + ".data")
+    data.unlink(missing_ok=True)  # onnx appends to an existing data file
+    if model.ByteSize() > external_data_threshold_bytes():
         onnx.save_model(
-            model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=path.name + ".data"
+            model,
+            str(path),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=data.name,
+            size_threshold=0,
         )
+        # saving moved the tensors' bytes out of ``model``; callers keep using it in memory
+        onnx.load_external_data_for_model(model, str(path.parent))
     else:
         onnx.save_model(model, str(path))
     return path
@@ -143,7 +162,7 @@ def export_torch_archive(archive: Path, out: Path) -> Path:
     try:
         exported = torch.onnx.export(program, example, dynamo=True, external_data=False, optimize=True)
         assert exported is not None  # the dynamo exporter always returns its program
-        exported.save(str(out), external_data=exported.model_proto.ByteSize() > EXTERNAL_DATA_THRESHOLD_BYTES)
+        exported.save(str(out), external_data=exported.model_proto.ByteSize() > external_data_threshold_bytes())
     except Exception as exc:  # noqa: BLE001 - exporter failures name the unsupported op in their message
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise EngineError("export_failed", f"the program could not be exported to ONNX: {first}") from None
@@ -230,11 +249,12 @@ def session(path: Path, *, device: str, threads: int, optimization: str = "all")
 
 
 def copy(source: Path, dest: Path) -> Path:
-    """Copy a model (and its external data file, if any)."""
+    """Copy a model; one with external data (``<name>.data`` beside it) is loaded and saved again, so its
+    data file follows ``dest``'s name whatever location the source's tensors named."""
     import shutil
 
-    shutil.copyfile(source, dest)
-    data = source.with_name(source.name + ".data")
-    if data.exists():
-        shutil.copyfile(data, dest.with_name(dest.name + ".data"))
-    return dest
+    if not source.with_name(source.name + ".data").exists():
+        shutil.copyfile(source, dest)
+        dest.with_name(dest.name + ".data").unlink(missing_ok=True)
+        return dest
+    return save(load(source), dest)

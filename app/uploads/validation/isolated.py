@@ -115,10 +115,20 @@ def _isolated(function: Callable[..., T], error: type[DomainError], what: str, *
     raise error(f"the {what} could not be validated: the check ran out of memory or crashed")
 
 
-def inspect_model(path: Path, *, filename: str) -> Any:
+def inspect_model(
+    path: Path, *, filename: str, repack_to: Path | None = None, max_archive_bytes: int = 20 * 1024**3
+) -> Any:
     from app.uploads import validation
 
-    return _isolated(validation.inspect_model, InvalidModel, "model", path.absolute(), filename=filename)
+    return _isolated(
+        validation.inspect_model,
+        InvalidModel,
+        "model",
+        path.absolute(),
+        filename=filename,
+        repack_to=repack_to.absolute() if repack_to is not None else None,
+        max_archive_bytes=max_archive_bytes,
+    )
 
 
 def inspect_dataset(path: Path, *, max_uncompressed_bytes: int) -> Any:

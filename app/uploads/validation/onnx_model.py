@@ -28,6 +28,7 @@ class ModelInfo:
     outputs: list[TensorSpec]
     parameter_count: int
     warnings: list[str] = field(default_factory=list)
+    packed: bool = False  # an archive with external data, repacked as model.onnx + model.onnx.data
 
 
 def _dtype_name(elem_type: int) -> str:
@@ -77,7 +78,7 @@ def _node_tensors(nodes: Iterable[onnx.NodeProto]) -> Iterator[TensorProto]:
                 yield from _graph_tensors(subgraph)
 
 
-def _all_tensors(model: onnx.ModelProto) -> Iterator[TensorProto]:
+def all_tensors(model: onnx.ModelProto) -> Iterator[TensorProto]:
     yield from _graph_tensors(model.graph)
     for function in model.functions:
         yield from _node_tensors(function.node)
@@ -90,7 +91,7 @@ def _check_external_data(model: onnx.ModelProto) -> None:
     system: a name that exists next to the API and one that does not get the same answer, so an
     upload cannot probe for files, and the checker never sees a location to resolve (docs/security.md).
     """
-    for tensor in _all_tensors(model):
+    for tensor in all_tensors(model):
         if tensor.data_location != TensorProto.EXTERNAL and not tensor.external_data:
             continue
         location = next((e.value for e in tensor.external_data if e.key == "location"), "")
@@ -106,8 +107,8 @@ def _check_external_data(model: onnx.ModelProto) -> None:
                 f"tensor {tensor.name!r} points at external data {location!r} outside the model's directory; refused"
             )
         raise InvalidModel(
-            f"tensor {tensor.name!r} keeps its data in an external file ({location!r}); upload a single-file model "
-            "(onnx.save_model(model, path, save_as_external_data=False))"
+            f"tensor {tensor.name!r} keeps its data in an external file ({location!r}); upload the model and its "
+            "data files together as one zip or tar archive, or a single-file model"
         )
 
 
@@ -119,12 +120,25 @@ def inspect_onnx(path: Path) -> ModelInfo:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001 - protobuf raises several types for corrupt input
         raise InvalidModel(f"not a valid ONNX model: {exc}") from None
-    warnings: list[str] = []
+    _check_graph_present(model)
+    _check_external_data(model)
+    return describe(model)
+
+
+def _check_graph_present(model: onnx.ModelProto) -> None:
     if not model.graph.node:
         raise InvalidModel("the model has no nodes (an empty or non-ONNX file parses as an empty model)")
     if not model.graph.output:
         raise InvalidModel("the model declares no outputs")
-    _check_external_data(model)
+
+
+def describe(model: onnx.ModelProto) -> ModelInfo:
+    """Check a parsed model (opset, domains, checker, strict shape inference) and describe its signature.
+
+    External data is not read: its tensors are checked against their files by the caller first.
+    """
+    _check_graph_present(model)
+    warnings: list[str] = []
     domains = {o.domain: o.version for o in model.opset_import}
     default = domains.get("", domains.get("ai.onnx"))
     if default is None:
