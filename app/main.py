@@ -188,6 +188,7 @@ class RequestContextMiddleware:
             # at all, or claiming to be multipart.
             media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
             streamed_upload = media_type == "multipart/form-data" and scope["path"].rstrip("/") in UPLOAD_PATHS
+            streamed_upload |= scope["method"] == "PUT" and scope["path"].startswith("/v1/uploads/")  # parts: own cap
             if not streamed_upload:
                 length = headers.get("content-length", "")
                 if length.isdigit() and int(length) > limit:
@@ -282,6 +283,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(uploads.models_router)
     app.include_router(uploads.datasets_router)
+    app.include_router(uploads.chunked_router)
     app.include_router(jobs.router)
     app.include_router(webhooks.router)
     app.include_router(tenants.router)

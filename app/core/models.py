@@ -231,3 +231,41 @@ class Worker(Base):
     state: Mapped[str] = mapped_column(String(16))  # online | stopped | lost (busy/idle come from its jobs)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChunkedUpload(Base):
+    """A model or dataset arriving in parts (app.uploads.chunked): open until completed, expired or deleted.
+
+    Part ``n`` (from 1) covers bytes ``[(n - 1) * part_size_bytes, n * part_size_bytes)`` of ``size_bytes``;
+    ``storage_key`` and ``storage_token`` name where the parts live (blobs, or an S3 multipart upload).
+    """
+
+    __tablename__ = "chunked_uploads"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # model | dataset
+    filename: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    part_size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # declared at creation, optional
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | completed | expired
+    storage_key: Mapped[str] = mapped_column(String(255))
+    storage_token: Mapped[str] = mapped_column(String(1024), default="")
+    resource_id: Mapped[str | None] = mapped_column(String(40), nullable=True)  # the model or dataset made
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChunkedUploadPart(Base):
+    """One stored part of a chunked upload: its size, SHA-256 and the backend's tag (an S3 ETag)."""
+
+    __tablename__ = "chunked_upload_parts"
+
+    upload_id: Mapped[str] = mapped_column(ForeignKey("chunked_uploads.id", ondelete="CASCADE"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    etag: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

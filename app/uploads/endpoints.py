@@ -20,7 +20,7 @@ from app.core.settings import Settings
 from app.deps import SessionDep, SettingsDep, StoreDep, TenantDep
 from app.http import BLOB_RESPONSES, RedirectQuery, blob_download, problems
 from app.tenants.limits import upload_lease_s
-from app.uploads import service
+from app.uploads import chunked_endpoints, service
 from app.uploads.kinds import DATASETS, MODELS, UploadKind
 from app.uploads.receive import receive_upload
 
@@ -204,3 +204,4 @@ def make_router(kind: UploadKind[Any]) -> APIRouter:
 
 models_router = make_router(MODELS)
 datasets_router = make_router(DATASETS)
+chunked_router = chunked_endpoints.router  # /v1/uploads: chunked, resumable uploads

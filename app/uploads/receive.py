@@ -248,3 +248,36 @@ async def receive_upload(
         )
     filename = os.path.basename(receiver.filename or "upload")
     return StagedUpload(receiver.path, filename, receiver.size, receiver.hasher.hexdigest(), receiver.fields)
+
+
+async def receive_body(
+    request: Request, *, staging_dir: Path, max_bytes: int, read_timeout_s: float | None = None
+) -> tuple[Path, int, str]:
+    """Stream a raw request body (a chunked upload's part) to a staging file: (path, size in bytes, SHA-256).
+
+    More than ``max_bytes`` is a PayloadTooLarge (413) as soon as it arrives; nothing is kept on any error.
+    """
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"the body is {declared} bytes; at most {max_bytes} are expected here")
+    staging_dir.mkdir(parents=True, exist_ok=True)
+    path = staging_dir / f"part-{uuid.uuid4().hex}.part"
+    hasher = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("wb") as handle:
+            async for chunk in _chunks(request, read_timeout_s):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise PayloadTooLarge(f"the body exceeds the {max_bytes} bytes expected here")
+                hasher.update(chunk)
+                await anyio.to_thread.run_sync(handle.write, chunk)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InsufficientStorage("the server's staging disk is full; nothing was stored") from exc
+        raise StorageError(f"could not stage the part: {exc.strerror}") from exc
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, size, hasher.hexdigest()
