@@ -13,6 +13,7 @@ mounts the same commands next to its own.
     slimline workers list                               # every worker (operator keys)
 
 SLIMLINE_URL / SLIMLINE_API_KEY override the stored login. ``--json`` prints machine-readable output.
+Uploads above SLIMLINE_CHUNKED_THRESHOLD_BYTES (64 MiB) go in resumable parts of SLIMLINE_PART_SIZE_BYTES (16 MiB).
 Exit codes: 0 ok, 1 the server refused (the problem's detail is printed), 2 usage/config, 3 the job
 did not succeed (failed, cancelled, or its goal was not met).
 """
@@ -60,7 +61,15 @@ def _connect() -> Slimline:
     if not url or not key:
         err.print("not logged in: run `slimline login --url URL --key KEY` or set SLIMLINE_URL and SLIMLINE_API_KEY")
         raise typer.Exit(2)
-    return Slimline(url, key)
+    sizes = {
+        option: int(os.environ[variable])
+        for option, variable in (
+            ("chunked_threshold_bytes", "SLIMLINE_CHUNKED_THRESHOLD_BYTES"),
+            ("part_size_bytes", "SLIMLINE_PART_SIZE_BYTES"),
+        )
+        if os.environ.get(variable, "").isdigit()
+    }
+    return Slimline(url, key, **sizes)
 
 
 def _fail(exc: Exception) -> typer.Exit:

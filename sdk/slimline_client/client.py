@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,8 @@ from slimline_api.types import UNSET, Unset
 from slimline_client.errors import ReportingTransport, ServerUnavailableError, SlimlineError, raise_for_problem
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
+CHUNKED_THRESHOLD_BYTES = 64 * 1024**2
+PART_SIZE_BYTES = 16 * 1024**2
 EVENTS_PAGE = 500  # the server's default (and a reasonable) page of events
 ProgressCallback = Callable[["Job", dict[str, Any] | None], None]
 T = TypeVar("T")
@@ -40,6 +43,14 @@ class _CountingReader:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.handle, name)
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _check(response: Any) -> Any:
@@ -109,10 +120,16 @@ class _Uploads(Generic[W]):
         self._client, self._kind, self._parse = client, kind, parse
         self._wrap: Callable[[Any], W] = wrap
         self._get, self._list = get, list_
+        self.last_upload_id: str | None = None  # the latest chunked upload's id (to resume it after a failure)
 
     def upload(self, path: str | Path, *, name: str | None = None, on_bytes: Callable[[int], None] | None = None) -> W:
-        """Upload a file (streamed); ``on_bytes(n)`` is called as chunks go out."""
+        """Upload a file (streamed); ``on_bytes(n)`` is called as chunks go out.
+
+        A file above the client's ``chunked_threshold_bytes`` goes up in parts (``upload_chunked``).
+        """
         path = Path(path)
+        if path.stat().st_size > self._client.chunked_threshold_bytes:
+            return self.upload_chunked(path, name=name, on_bytes=on_bytes)
         with path.open("rb") as handle:
             reader = cast(IO[bytes], _CountingReader(handle, on_bytes))
             files = {"file": (path.name, reader, "application/octet-stream")}
@@ -124,6 +141,74 @@ class _Uploads(Generic[W]):
             )
         raise_for_problem(response)
         return self._wrap(self._parse(response.json()))
+
+    def upload_chunked(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+        upload_id: str | None = None,
+        retries: int = 3,
+    ) -> W:
+        """Upload a file in parts (``POST /v1/uploads``, a PUT per part, complete with its SHA-256).
+
+        Each part is retried ``retries`` times on a dropped connection; pass the ``upload_id`` of an earlier,
+        interrupted call to send only the parts the server does not have. ``on_bytes(n)`` counts every byte
+        sent or already stored.
+        """
+        path = Path(path)
+        size, sha256 = path.stat().st_size, _sha256_of(path)
+        http = self._client.http
+        if upload_id is None:
+            body = {
+                "kind": self._kind.removesuffix("s"),
+                "filename": path.name,
+                "size_bytes": size,
+                "sha256": sha256,
+                "part_size_bytes": self._client.part_size_bytes,
+            }
+            if name:
+                body["name"] = name
+            response = http.post("/v1/uploads", json=body)
+        else:
+            response = http.get(f"/v1/uploads/{upload_id}")
+        raise_for_problem(response)
+        upload = response.json()
+        self.last_upload_id = upload["id"]
+        missing, part_size = set(upload["missing_parts"]), upload["part_size_bytes"]
+        if on_bytes:
+            on_bytes(sum(p["size_bytes"] for p in upload["parts"]))
+        with path.open("rb") as handle:
+            for number in sorted(missing):
+                handle.seek((number - 1) * part_size)
+                data = handle.read(part_size)
+                self._put_part(upload["id"], number, data, retries)
+                if on_bytes:
+                    on_bytes(len(data))
+        done = http.post(
+            f"/v1/uploads/{upload['id']}/complete", json={"sha256": sha256}, timeout=httpx.Timeout(30, read=600)
+        )
+        raise_for_problem(done)
+        return self._wrap(self._parse(done.json()))
+
+    def _put_part(self, upload_id: str, number: int, data: bytes, retries: int) -> None:
+        headers = {"Content-SHA256": hashlib.sha256(data).hexdigest(), "Content-Type": "application/octet-stream"}
+        for attempt in range(retries + 1):
+            try:
+                response = self._client.http.put(
+                    f"/v1/uploads/{upload_id}/parts/{number}",
+                    content=data,
+                    headers=headers,
+                    timeout=httpx.Timeout(30, read=600, write=600),
+                )
+            except httpx.TransportError:
+                if attempt == retries:
+                    raise
+                time.sleep(min(2**attempt, 10))
+                continue
+            raise_for_problem(response)
+            return
 
     def get(self, item_id: str) -> W:
         return self._wrap(_check(self._get(item_id, client=self._client.api)))
@@ -384,7 +469,17 @@ class Slimline:
     """Entry point: ``Slimline(url, api_key)`` with ``.models``, ``.datasets``, ``.jobs``, ``.keys``, and the
     fleet: ``hardware()`` (every key) and ``workers()`` (operator keys)."""
 
-    def __init__(self, url: str, api_key: str, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        chunked_threshold_bytes: int = CHUNKED_THRESHOLD_BYTES,
+        part_size_bytes: int = PART_SIZE_BYTES,
+    ) -> None:
+        self.chunked_threshold_bytes = chunked_threshold_bytes  # uploads above it go in parts (resumable)
+        self.part_size_bytes = part_size_bytes
         self.api = AuthenticatedClient(
             base_url=url.rstrip("/"),
             token=api_key,
