@@ -87,8 +87,10 @@ def create_upload(
     operation_id="get_upload",
     summary="Get a chunked upload and its stored parts",
 )
-def get_upload(upload_id: str, tenant: TenantDep, session: SessionDep) -> Any:
+def get_upload(upload_id: str, tenant: TenantDep, session: SessionDep, store: StoreDep) -> Any:
     """The parts stored so far and those missing: a client resumes by sending the missing ones."""
+    if chunked.sweep_expired(session, make_part_store(store), tenant.id):  # resuming is where expiry shows
+        session.commit()
     return _read(session, chunked.get_owned(session, tenant.id, upload_id))
 
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from app.core.db import session_scope
+from app.core.errors import QuotaExceeded
 from app.core.models import ChunkedUpload, utcnow
 from app.core.settings import Settings
 from tests.factories import npz_bytes
@@ -102,21 +103,27 @@ def test_expired_upload_is_gone_and_other_tenants_see_nothing(client, auth, sett
         session.execute(
             update(ChunkedUpload).where(ChunkedUpload.id == upload["id"]).values(expires_at=utcnow() - timedelta(1))
         )
+    _create(client, auth, mlp_bytes)  # the tenant's next upload sweeps the expired one's parts (so does a GET)
+    assert not (settings.storage_dir / key).exists()
     assert client.get(f"/v1/uploads/{upload['id']}", headers=auth).status_code == 410
     assert _put(client, auth, upload["id"], 2, mlp_bytes[PART : 2 * PART]).status_code == 410
     sha256 = hashlib.sha256(mlp_bytes).hexdigest()
     gone = client.post(f"/v1/uploads/{upload['id']}/complete", headers=auth, json={"sha256": sha256})
     assert gone.status_code == 410 and gone.json()["code"] == "upload_expired"
-    _create(client, auth, mlp_bytes)  # a new upload sweeps the expired one's parts
-    assert not (settings.storage_dir / key).exists()
 
 
-def test_size_limits_are_checked_at_creation(client, auth, settings, monkeypatch):
+def test_size_limits_and_quota_are_checked_at_creation(client, auth, settings, monkeypatch):
     monkeypatch.setattr(settings, "max_model_bytes", 1000)
     response = client.post(
         "/v1/uploads", headers=auth, json={"kind": "model", "filename": "m.onnx", "size_bytes": 5000}
     )
     assert response.status_code == 413 and "1000 bytes" in response.json()["detail"]
+    monkeypatch.setattr(settings, "max_model_bytes", 10**6)
+    monkeypatch.setattr(settings, "tenant_max_stored_bytes", 4000)
+    response = client.post(
+        "/v1/uploads", headers=auth, json={"kind": "model", "filename": "m.onnx", "size_bytes": 5000}
+    )
+    assert response.status_code == QuotaExceeded.status and "storage quota" in response.json()["detail"]
 
 
 @pytest.fixture()
