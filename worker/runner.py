@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import tempfile
 import threading
@@ -171,6 +172,16 @@ def _bundle_external_data(artifacts: dict[str, Path], model_artifact: str, work:
     return bundled, name
 
 
+def _record_peak(result: OptimizeResult, peak_bytes: int) -> None:
+    """The job process's peak RSS, known only here once it ended, into the report and its report.json."""
+    memory = result.report.get("memory")
+    if memory is None:
+        return
+    memory["peak_rss_bytes"] = peak_bytes
+    if "report.json" in result.artifacts:
+        result.artifacts["report.json"].write_text(json.dumps(result.report, indent=2))
+
+
 def _finish_failed(settings: Settings, job: ClaimedJob, code: str, message: str) -> None:
     with session_scope(settings.database_url) as session:
         fail(session, job.job_id, job.attempt, code=code, message=message)
@@ -196,7 +207,13 @@ def run_job(settings: Settings, job_id: str, *, worker: str, memory_limit_bytes:
 
 
 def _engine_call(
-    settings: Settings, job: ClaimedJob, recipe: Recipe, model_path: Path, work: Path, hardware_class: str
+    settings: Settings,
+    job: ClaimedJob,
+    recipe: Recipe,
+    model_path: Path,
+    work: Path,
+    hardware_class: str,
+    memory_limit_bytes: int | None = None,
 ) -> EngineCall:
     """The engine's run of the job, as the job's child process calls it (it sees only files and the pipe)."""
 
@@ -218,6 +235,7 @@ def _engine_call(
             threads=settings.engine_threads,
             latency_budget_s=settings.engine_latency_budget_s,
             hardware_class=hardware_class,
+            memory_limit_bytes=memory_limit_bytes,  # the engine's pre-flight refuses a job that cannot fit
             # a redelivered job continues its tuning study from the database instead of starting over
             study_storage=study_storage_url(settings.database_url) if recipe.tune else None,
             study_name=study_name(job.job_id) if recipe.tune else None,
@@ -255,13 +273,14 @@ def _execute(settings: Settings, job: ClaimedJob, memory_limit_bytes: int, hardw
             store.get_to_file(job.dataset_blob_key, work / "data.npz")
             _preload_engine(recipe, job.model_format)
             result, peak_bytes = run_in_child(
-                _engine_call(settings, job, recipe, model_path, work, hardware_class),
+                _engine_call(settings, job, recipe, model_path, work, hardware_class, memory_limit_bytes),
                 limit_bytes=memory_limit_bytes,
                 progress=ctx.progress,
                 is_cancelled=ctx.is_cancelled,
                 limit_address_space=not _uses_cuda(recipe),
             )
             log.info("engine finished", extra={"peak_rss_mb": peak_bytes // MIB, "limit_mb": memory_limit_bytes // MIB})
+            _record_peak(result, peak_bytes)
             if ctx.is_cancelled():
                 raise Cancelled("cancelled", "the job was cancelled")
             ctx.progress("storing artifacts", 0.99)

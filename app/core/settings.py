@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     external_data_threshold_bytes: int = Field(
         1900 * 1024**2,
         gt=0,
-        description="The engine saves a model above this size with external data (protobuf caps one file at 2 GB).",
+        description="The engine saves a model above this size with external data (protobuf caps one file at 2 GB); "
+        "the engine reads it from the environment (worker/engine/modelio.py), so set it as a variable.",
     )
     max_json_body_bytes: int = Field(1024**2, gt=0)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.core.schemas.recipe import PrunePass, Recipe, TransferPass
-from worker.engine import evaluate, modelio, passes, preflight, rollout
+from worker.engine import evaluate, memory, modelio, passes, preflight, rollout
 from worker.engine import report as report_writer
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.data import load_dataset, split
@@ -422,6 +422,7 @@ def optimize(
     study_name: str | None = None,
     latency_budget_s: float = LATENCY_BUDGET_S,
     hardware_class: str | None = None,
+    memory_limit_bytes: int | None = None,
 ) -> OptimizeResult:
     """Run the recipe's passes on the model and measure the input and the result the same way.
 
@@ -429,6 +430,8 @@ def optimize(
     ``study_storage`` (an SQLAlchemy URL) under ``study_name`` when given, so a redelivered job continues
     it, else in memory. ``hardware_class`` is the class the worker offers (None: this machine's, see
     worker/engine/hardware.py): the pre-flight orders candidates for it, and the report names it.
+    ``memory_limit_bytes`` is the job's memory limit: a job whose estimated peak (worker/engine/memory.py)
+    exceeds it is refused with ``model_too_large_for_worker`` before the model is loaded.
     Writes ``model.onnx``, ``report.json``, ``report.html`` and plots into ``out_dir``.
     Raises EngineError (with a code and a message a user can act on) or Cancelled.
     """
@@ -438,6 +441,8 @@ def optimize(
     with tempfile.TemporaryDirectory(prefix="slimline-engine-") as tmp:
         work = Path(tmp)
         reporter.enter("loading", 0.01, 0.08)
+        need = memory.estimate(model_path, dataset_path, recipe, model_format)
+        memory.check(need, memory_limit_bytes)
         source = load_model(model_path, model_format, work, reporter)
         require_hardware(recipe)
         transfers(recipe)  # a misplaced transfer pass fails before any work
@@ -452,6 +457,8 @@ def optimize(
         report = build_report(evaluation, recipe, baseline, outcome, summaries, tuning, decision)
         if baseline != source:
             report["baseline_model"] = "transferred"
+        # the peak is known only to whoever ran this process (worker/runner.py fills it in)
+        report["memory"] = {**need.describe(), "limit_bytes": memory_limit_bytes, "peak_rss_bytes": None}
 
         reporter.enter("writing the report", 0.97, 1.0)
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -256,9 +256,9 @@ class TransferPass(_Strict):
     max_seconds: float | None = Field(
         None, gt=0.0, description="With `epochs: auto`: the time budget of each training run (unset: none)."
     )
-    lr: float = Field(1e-3, gt=0.0, le=1.0, description="Adam learning rate of the head (fine-tuning, scratch).")
+    lr: float = Field(3e-3, gt=0.0, le=1.0, description="Adam learning rate of the head (fine-tuning, scratch).")
     backbone_lr: float | None = Field(
-        None, gt=0.0, le=1.0, description="Adam learning rate of the backbone's trained layers. Unset: `lr` / 2."
+        None, gt=0.0, le=1.0, description="Adam learning rate of the backbone's trained layers. Unset: `lr` / 3."
     )
     weight_decay: float = Field(1e-4, ge=0.0, le=1.0, description="L2 penalty (the probe's and the optimizers').")
     batch_size: int = Field(32, ge=1, le=4096, description="Training batch size.")
@@ -275,9 +275,63 @@ class TransferPass(_Strict):
     seed: int = Field(0, ge=0, le=MAX_SEED, description="Seeds the head's initialisation and the batch order.")
 
 
+class WeightOnlyPass(_Strict):
+    """Weight-only quantization of MatMul weights to int4 or int8 blocks (onnxruntime's MatMulNBits), for
+    transformers and language models: activations stay in float, weights shrink 4-8×; batch and sequence axes
+    stay dynamic. Gemm layers with constant weights (GPT-2's Conv1D, many exporters' Linear) are rewritten as
+    MatMul (+ Add) first so they are quantized too."""
+
+    type: Literal["weight_only"] = "weight_only"
+    mode: Literal["options", "auto"] = Field(
+        "options",
+        description="`options`: quantize once with the options below. `auto`: build every combination that fits "
+        "the model and the target (bits 4 and 8 × block sizes 32/64/128 no wider than the weights × accuracy "
+        "levels 1 and 4 on cpu, 0 on cuda; `algorithm`, `symmetric`, `quantize_embeddings` and `quantize_lm_head` "
+        "as written), judge each against the quality limit, time each against the input in interleaved rounds "
+        "and keep the fastest that is within the limit and measurably faster; else the input comes back "
+        "unchanged with the reason.",
+    )
+    algorithm: Literal["rtn", "hqq", "gptq"] = Field(
+        "rtn",
+        description="`rtn`: round-to-nearest per block (onnxruntime's default MatMulNBits quantizer; 4 or 8 "
+        "bits). `hqq`: half-quadratic optimisation of scales and zero points (4 bits, no embeddings). `gptq`: "
+        "error-compensating quantization on the calibration split (4 bits, no embeddings; slower to build).",
+    )
+    bits: Literal[4, 8] = Field(4, description="Bits per weight.")
+    block_size: Literal[32, 64, 128] = Field(
+        32, description="Weights per quantization block (along the input dimension); smaller is more faithful."
+    )
+    symmetric: bool = Field(False, description="Symmetric blocks (no zero points); asymmetric is more faithful.")
+    accuracy_level: Literal[0, 1, 4] = Field(
+        4,
+        description="The MatMulNBits compute type: 0 unset (fp32 on cpu), 1 fp32, 4 int8 activations (fastest on "
+        "CPUs with int8 dot-product instructions; ignored on cuda).",
+    )
+    quantize_embeddings: bool = Field(
+        False,
+        description="Also quantize token-embedding Gather tables to 4 bits (GatherBlockQuantized; the model is "
+        "converted to opset 21). Only with `algorithm: rtn` and 4 bits (auto: in its 4-bit candidates).",
+    )
+    quantize_lm_head: bool = Field(
+        True,
+        description="Also quantize the last MatMul of the graph (a language model's head onto the vocabulary; "
+        "the most sensitive layer, and often the largest).",
+    )
+
+    @model_validator(mode="after")
+    def _options_fit(self) -> WeightOnlyPass:
+        if self.algorithm != "rtn" and self.bits != 4:
+            raise ValueError(f"algorithm {self.algorithm} quantizes to 4 bits only")
+        if self.quantize_embeddings and self.algorithm != "rtn":
+            raise ValueError("quantize_embeddings needs algorithm rtn")
+        if self.quantize_embeddings and self.bits != 4 and self.mode == "options":
+            raise ValueError("quantize_embeddings needs bits 4 (GatherBlockQuantized is 4-bit only)")
+        return self
+
+
 # The one list of passes. Adding a pass: its config class here, a package worker/engine/passes/<type>/
 # with ``run`` and ``space``, and tests; the API, the SDK and the engine's registry follow from it.
-AnyPass = QuantizePass | PrunePass | TransferPass
+AnyPass = QuantizePass | PrunePass | TransferPass | WeightOnlyPass
 PASS_CONFIGS: tuple[type[BaseModel], ...] = get_args(AnyPass)
 PassConfig = Annotated[AnyPass, Field(discriminator="type")]
 

@@ -253,6 +253,25 @@ class TaskMetrics(BaseModel):
     optimized: TaskScores
 
 
+class MemoryUse(BaseModel):
+    """The job's memory: the pre-flight's estimate (worker/engine/memory.py), the limit, and the measured peak."""
+
+    estimate_bytes: int = Field(description="Estimated peak resident memory, checked before the model was loaded.")
+    weights_bytes: int
+    outputs_bytes: int = Field(0, description="One variant's outputs over the evaluation split (float32).")
+    dataset_bytes: int
+    runtime_bytes: int
+    weight_copies: float = Field(
+        description="Weight-sized copies the recipe's passes hold at once (the estimate's factor)."
+    )
+    limit_bytes: int | None = Field(
+        None, description="The worker's per-job limit; null when the engine ran without one."
+    )
+    peak_rss_bytes: int | None = Field(
+        None, description="The job process's measured peak resident memory (its tree's); null outside a worker."
+    )
+
+
 class Report(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -282,3 +301,4 @@ class Report(BaseModel):
         "model, since the original's outputs mean other classes; the transfer pass's entry in `passes` compares "
         "it with the probe (and scratch) baselines.",
     )
+    memory: MemoryUse | None = Field(None, description="The job's memory: estimate, limit and measured peak.")

@@ -1,0 +1,154 @@
+"""The ``weight_only`` pass: int4 / int8 MatMul weights in blocks (onnxruntime's MatMulNBits), activations in float.
+
+For transformers and language models, whose time at batch 1 goes to reading weights. ``options`` quantizes
+once as the recipe says; ``auto`` builds the combinations that fit (bits × block size × accuracy level),
+judges each with the job's verdict, times them against the input in interleaved rounds (as ``quantize
+auto`` does) and keeps the fastest faithful one that is measurably faster, or returns the input with the
+reason. The report entry lists the quantized layers, the ones kept in float and why, and the graph's input
+and output shapes before and after (batch and sequence axes stay symbolic).
+
+The pass unit (its config is ``WeightOnlyPass`` in app/core/schemas/recipe.py): ``run`` and ``space``
+(None: tune runs it as written).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app.core.schemas.recipe import WeightOnlyPass
+from worker.engine import evaluate, modelio
+from worker.engine.context import PassContext, PassResult
+from worker.engine.errors import EngineError
+from worker.engine.passes.weight_only import graph
+from worker.engine.passes.weight_only.build import Built, auto_options, build, prepare
+from worker.engine.verdict import Quality
+
+__all__ = ["run", "space"]
+
+space = None
+
+
+def _row(built: Built, quality: Quality | None, latency: Any, speedup: evaluate.Ratio | None, why: str) -> dict:
+    return {
+        "name": built.name,
+        "bits": built.options.bits,
+        "block_size": built.options.block_size,
+        "accuracy_level": built.options.accuracy_level,
+        "size_bytes": evaluate.file_size(built.path),
+        "latency_ms_p50": latency.p50_ms if latency else None,
+        "speedup": speedup.value if speedup else None,
+        "speedup_interval": [speedup.low, speedup.high] if speedup else None,
+        "within_limit": quality.within if quality else None,
+        "decided_by": quality.decided_by if quality else None,
+        "quality": why,
+        "fidelity": quality.fidelity if quality else None,
+    }
+
+
+def _what(built: Built, before: dict[str, Any]) -> dict[str, Any]:
+    """What was quantized in ``built``, and the graph's interface before and after."""
+    after = graph.dynamic_axes(modelio.load(built.path))
+    symbolic_kept = all(
+        not isinstance(dim, str) or (name in after and len(after[name]) > i and after[name][i] == dim)
+        for name, dims in before.items()
+        for i, dim in enumerate(dims)
+    )
+    return {
+        "algorithm": built.options.algorithm,
+        "bits": built.options.bits,
+        "block_size": built.options.block_size,
+        "symmetric": built.options.symmetric,
+        "accuracy_level": built.options.accuracy_level,
+        "quantized": [{"node": n, "op": op} for n, op in sorted(built.quantized.items())],
+        "quantized_matmuls": sum(op == "MatMulNBits" for op in built.quantized.values()),
+        "quantized_embeddings": sum(op == "GatherBlockQuantized" for op in built.quantized.values()),
+        "kept_in_float": [{"node": n, "reason": r} for n, r in sorted(built.kept_in_float.items())],
+        "io_shapes": after,
+        "symbolic_axes_kept": symbolic_kept,
+    }
+
+
+def run(ctx: PassContext, config: WeightOnlyPass, source: Path) -> PassResult:
+    """Weight-only quantize ``source`` as ``config`` says; return the chosen model and what was quantized."""
+    reporter = ctx.reporter
+    before = graph.dynamic_axes(modelio.load(source))
+    prepared = prepare(ctx, source)
+    plan = auto_options(prepared, config, ctx.target.device) if config.mode == "auto" else [config]
+    built: list[Built] = []
+    failures: list[str] = []
+    for index, options in enumerate(plan):
+        reporter.update(index / (len(plan) + 2))
+        reporter.check()
+        try:
+            built.append(build(ctx, prepared, options))
+        except EngineError as exc:
+            if config.mode != "auto":
+                raise
+            failures.append(exc.message)
+    if not built:
+        raise EngineError("quantization_failed", "no weight-only candidate could be built: " + "; ".join(failures))
+    sessions: dict[str, Any] = {}
+    qualities: dict[str, Quality] = {}
+    for candidate in built:
+        reporter.check()
+        try:
+            session = ctx.session(candidate.path)
+            qualities[candidate.name] = ctx.assess(candidate.path, session)
+        except EngineError as exc:
+            if config.mode != "auto":
+                raise EngineError(exc.code, f"the {candidate.name} model does not run: {exc.message}") from None
+            failures.append(f"{candidate.name}: {exc.message}")
+            continue
+        sessions[candidate.name] = session
+    reporter.update((len(plan) + 1) / (len(plan) + 2))
+    timings = evaluate.measure_latency(
+        {"input": ctx.session(source), **sessions}, ctx.latency_feed(), ctx.latency_batch, budget_s=ctx.latency_budget_s
+    )
+    speedups = {name: timings.speedup("input", name) for name in sessions}
+    rows = [
+        _row(b, qualities[b.name], timings[b.name], speedups[b.name], qualities[b.name].why)
+        if b.name in sessions
+        else _row(b, None, None, None, "did not run")
+        for b in built
+    ]
+    warnings = [f"candidate {f}" for f in failures]
+    summary: dict[str, Any] = {
+        "type": "weight_only",
+        "mode": config.mode,
+        "candidates": rows,
+        "input_latency_ms_p50": timings["input"].p50_ms,
+        "notes": prepared.notes,
+    }
+    if config.mode == "auto":
+        # as in quantize auto: within the limit and the low end of the speedup interval above 1
+        passing = [b for b in built if b.name in sessions and qualities[b.name].within and speedups[b.name].low > 1.0]
+        if not passing:
+            reasons = "; ".join(
+                f"{r['name']}: "
+                + ("did not run" if r["speedup"] is None else f"{speedups[r['name']].text()}, {r['quality']}")
+                for r in rows
+            )
+            warnings.append(
+                "no weight-only candidate was both within the quality limit and measurably faster than the input "
+                f"on this machine, so the input is returned unchanged (speedup [95 % interval]: {reasons})"
+            )
+            summary.update(chosen=None)
+            return PassResult(source, summary, warnings, goal_met=True)
+        best = min(passing, key=lambda b: timings[b.name].p50_ms)
+        for row in rows:
+            row["chosen"] = row["name"] == best.name
+        summary.update(chosen=best.name, **_what(best, before))
+        return PassResult(best.path, summary, warnings, goal_met=True)
+
+    [candidate] = built
+    quality, speedup = qualities[candidate.name], speedups[candidate.name]
+    if not quality.within:
+        warnings.append(f"{candidate.name} breaks the quality limit: {quality.why}")
+    if speedup.measurably_slower:
+        warnings.append(
+            f"{candidate.name} is slower than the input on this machine ({timings[candidate.name].p50_ms:.3f} ms vs "
+            f"{timings['input'].p50_ms:.3f} ms p50, {speedup.text()})"
+        )
+    summary.update(chosen=candidate.name, **_what(candidate, before))
+    return PassResult(candidate.path, summary, warnings, goal_met=quality.within and not speedup.measurably_slower)
