@@ -25,9 +25,9 @@ def test_a_curve_that_holds_the_limit_with_margin_stops_once_it_flattens() -> No
 
 def test_a_curve_that_stays_beyond_the_limit_stops_early_and_says_it_cannot_hold() -> None:
     policy = EpochPolicy(max_epochs=60, patience=3)
-    _run(policy, [0.3, 0.2, 0.1, 0.1, 0.12, 0.1])
+    _run(policy, [0.3, 0.2, 0.1, 0.1, 0.12, 0.1, 0.1, 0.1, 0.1])
     assert policy.stop == "cannot_hold"
-    assert policy.best_epoch == 3 and policy.epochs_run == 6
+    assert policy.best_epoch == 3 and policy.epochs_run == 9  # twice the patience: stalls short of it pass
     assert "does not hold" in (policy.stop_reason or "")
 
 
