@@ -2,7 +2,7 @@
 worker's per-job limit (worker/job_memory.py), so a model too large for the worker is refused with
 ``model_too_large_for_worker`` instead of being killed half-way (docs/architecture.md §4, Large models).
 
-peak ≈ runtime + weights × copies + outputs × 4 + dataset × 2, where
+peak ≈ runtime + weights × copies + outputs × 9 + dataset × 2, where
 
 - runtime is the process before any model: Python, numpy, onnx and onnxruntime (and torch when a pass
   trains or the upload is a torch archive);
@@ -15,9 +15,10 @@ peak ≈ runtime + weights × copies + outputs × 4 + dataset × 2, where
   for the whole job, a candidate's beside it, and the verdict works on them in float64;
 - the dataset is read into arrays and fed in batches.
 
-The factors were measured with the peak RSS the runner logs, on the test models and the tens-of-millions
-decoder of benchmarks/weight_only.py (benchmarks/RESULTS.md, "Weight-only quantization", memory); they are
-rounded up, since refusing a job that would have fit is cheaper than losing one that would not.
+The factors were measured as the peak RSS of the engine's process (what the runner logs) on the tens-of-millions
+decoder of benchmarks/weight_only.py, varying the dataset to separate weights from outputs (benchmarks/RESULTS.md,
+"Weight-only quantization", memory); they are rounded up, since refusing a job that would have fit is cheaper
+than losing one that would not. Prune and transfer are not measured yet (by analogy, marked so).
 """
 
 from __future__ import annotations
@@ -30,18 +31,22 @@ from app.core.schemas.recipe import Recipe
 from worker.engine.errors import EngineError
 
 MIB = 1024**2
-RUNTIME_BYTES = 350 * MIB  # python + numpy + onnx + onnxruntime imported, measured ~300 MB
-TORCH_RUNTIME_BYTES = 450 * MIB  # torch imported on top, measured ~400 MB
-BASE_COPIES = 3.0  # the input's session (job-long), its proto while loading, the result's session at the end
+RUNTIME_BYTES = 350 * MIB  # python + numpy + onnx + onnxruntime, and what a forked job shares with its worker
+TORCH_RUNTIME_BYTES = 450 * MIB  # torch imported on top
+# Measured on the 35 M-parameter decoder of benchmarks/weight_only.py (141 MB of fp32 weights), peak RSS less
+# the runtime and the outputs: weight_only 7.6 copies, weight_only auto 22.6, quantize dynamic 10.3 to 11.1. An
+# onnxruntime session holds its initializers and prepacked copies of MatMul/Gemm weights; the ONNX proto is
+# read (load, repairs, facts) and written several times; freed Python memory is not returned at once.
+BASE_COPIES = 4.0  # the input's session (job-long), its protos while loading and measuring, the result's session
 PASS_COPIES = {
-    "quantize": 3.0,  # auto: every candidate's session alive together for the interleaved timing + a build
-    "weight_only": 2.0,  # the prepared fp32 copy and the quantizer's working copy; candidates are 1/8-1/4 each
-    "prune": 5.0,  # the lifted torch module, its gradients and Adam's two moments, and the export
-    "transfer": 5.0,  # as prune: training in torch
+    "quantize": 8.0,  # onnxruntime's quantizers copy the model; auto times every candidate's session together
+    "weight_only": 4.0,  # the prepared fp32 copy, the quantizer's working copy, the candidate's session
+    "prune": 5.0,  # not measured yet: the lifted torch module, its gradients, Adam's two moments, the export
+    "transfer": 5.0,  # not measured yet: as prune, training in torch
 }
-WEIGHT_ONLY_AUTO_COPIES = 4.0  # auto keeps a dozen int4/int8 sessions (≈ 0.15-0.3 each) for the timing
+WEIGHT_ONLY_AUTO_COPIES = 19.0  # a dozen candidates' sessions alive together for the interleaved timing
 DATASET_COPIES = 2.0
-OUTPUT_COPIES = 4.0  # the reference outputs, a candidate's, the verdict's float64 per-sample work on them
+OUTPUT_COPIES = 9.0  # measured 5.2 to 8.5: the reference, a candidate's, the verdict's float64 work on them
 PROTO_PEEK_MAX_BYTES = 64 * MIB  # a larger .onnx holds its weights inside: its size is the weights' size
 
 
