@@ -455,8 +455,8 @@ def optimize(
         reporter.enter("measuring the result", 0.86, 0.97)
         outcome = final_comparison(evaluation, recipe, baseline, current, goal_met)
         report = build_report(evaluation, recipe, baseline, outcome, summaries, tuning, decision)
-        if baseline != source:
-            report["baseline_model"] = "transferred"
+        if baseline != source:  # the result is never the uploaded model after a transfer
+            report.update(baseline_model="transferred", unchanged=False)
         # the peak is known only to whoever ran this process (worker/runner.py fills it in)
         report["memory"] = {**need.describe(), "limit_bytes": memory_limit_bytes, "peak_rss_bytes": None}
 

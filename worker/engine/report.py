@@ -150,7 +150,16 @@ def headline(report: Report) -> tuple[str, list[str]]:
         )
     gain = throughput_gain(report)
     latency_way = direction(speedup)
-    notes = [
+    transferred = report.baseline_model == "transferred"
+    notes = (
+        [
+            "The model was taught the dataset's classes (transfer, below); the baseline here is the transferred "
+            "model, and the speedup and quality limit compare the result with it."
+        ]
+        if transferred
+        else []
+    )
+    notes += [
         f"Median (p50) latency at batch {batch}: {b.latency_ms_p50:.3f} ms → {o.latency_ms_p50:.3f} ms, "
         f"speedup {ratio_text(speedup)}: {latency_way}."
     ]

@@ -139,7 +139,7 @@ def run(ctx: PassContext, config: TransferPass, source: Path) -> PassResult:
                     param.requires_grad_(key in trained_layers)
                     if key in trained_layers:
                         backbone_params.append(param)
-            backbone_lr = config.backbone_lr or config.lr / 2
+            backbone_lr = config.backbone_lr or config.lr / 3
             groups = [{"params": list(model.head.parameters()), "lr": config.lr}]
             if backbone_params:
                 groups.append({"params": backbone_params, "lr": backbone_lr})
