@@ -243,7 +243,8 @@ class TransferPass(_Strict):
     epochs: int | Literal["auto"] = Field(
         "auto",
         description="`finetune` (and `compare_scratch`): passes over the training data. `auto`: a fifth of the "
-        "calibration split (seeded; never the evaluation split) is held out and scored after every epoch "
+        "calibration split (seeded; never the evaluation split; only when that is 50 samples or more, else every "
+        "sample trains until the training loss stops improving) is held out and scored after every epoch "
         "(accuracy, ties broken by loss; mean squared error for regression) until `patience` epochs bring no "
         "improvement, or `max_epochs` or `max_seconds`; then the model trains again from its starting weights "
         "on the whole calibration split for the best epoch count. A number: exactly that many epochs on the "
