@@ -93,6 +93,17 @@ def test_embeddings_quantized_and_the_head_kept(decoder, tmp_path):
     runs_at_any_shape(out)
 
 
+@pytest.mark.parametrize("algorithm", ["hqq", "gptq"])
+def test_hqq_and_gptq_on_the_calibration_split_give_int4_models(decoder, tmp_path, algorithm):
+    model, data = decoder
+    result = weight_only(model, data, tmp_path, algorithm=algorithm)
+    nodes = nbits_nodes(tmp_path / result.model_artifact)
+    assert len(nodes) == 9 and {attribute(n, "bits") for n in nodes} == {4}
+    assert {attribute(n, "block_size") for n in nodes} == {32}
+    assert result.report["passes"][0]["algorithm"] == algorithm
+    assert result.report["verdict"]["within"] is True
+
+
 def test_auto_measures_the_combinations_and_keeps_a_faithful_faster_one_or_the_input(decoder, tmp_path):
     model, data = decoder
     result = weight_only(model, data, tmp_path, mode="auto")

@@ -179,7 +179,10 @@ def copies_for(recipe: Recipe) -> float:
 
 
 def needs_torch(recipe: Recipe, model_format: str) -> bool:
-    return model_format == "torch_export" or any(p.type in ("prune", "transfer") for p in recipe.passes)
+    """Torch is imported for a torch archive, for training passes, and by onnxruntime's HQQ quantizer."""
+    return model_format == "torch_export" or any(
+        p.type in ("prune", "transfer") or getattr(p, "algorithm", None) == "hqq" for p in recipe.passes
+    )
 
 
 def estimate(model_path: Path, dataset_path: Path, recipe: Recipe, model_format: str = "onnx") -> Estimate:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -83,9 +85,8 @@ def _algo_config(ctx: PassContext, options: WeightOnlyPass, embeddings: bool) ->
     if options.algorithm == "hqq":
         return nbits.HQQWeightOnlyQuantConfig(block_size=options.block_size, bits=4, op_types_to_quantize=ops)
     if options.algorithm == "gptq":
-        return nbits.GPTQWeightOnlyQuantConfig(
-            calibration_data_reader=_Calibration(ctx), block_size=options.block_size, op_types_to_quantize=ops
-        )
+        # the quantizer's block_size is the group size; GPTQ's own is its update block (left at 128)
+        return nbits.GPTQWeightOnlyQuantConfig(calibration_data_reader=_Calibration(ctx), op_types_to_quantize=ops)
     # onnxruntime's own blockwise round-to-nearest: 4 and 8 bits, embeddings, accuracy level (its RTN config
     # is the neural-compressor port: 4 bits only, no Gather)
     return nbits.DefaultWeightOnlyQuantConfig(
@@ -135,7 +136,8 @@ def build(ctx: PassContext, prepared: Prepared, options: WeightOnlyPass) -> Buil
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # it logs every node it skips at INFO and warns of the opset it raises
     try:
-        quantizer.process()
+        with contextlib.redirect_stdout(io.StringIO()):  # GPTQ prints a progress bar
+            quantizer.process()
     except Exception as exc:  # noqa: BLE001 - the quantizers raise many types; the user gets one error
         raise EngineError(
             "quantization_failed", f"weight-only {name_of(options)} failed: {type(exc).__name__}: {exc}"
