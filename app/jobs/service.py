@@ -27,7 +27,13 @@ from app.jobs.states import JobStatus, add_event, transition
 from app.tenants.limits import check_job_creation
 from app.uploads.kinds import DATASETS, MODELS
 from app.uploads.service import get_owned
-from app.uploads.validation import DatasetInfo, ModelInfo, check_compatible, check_recipe_fits_model
+from app.uploads.validation import (
+    DatasetInfo,
+    ModelInfo,
+    check_compatible,
+    check_recipe_fits_data,
+    check_recipe_fits_model,
+)
 from app.webhooks.signing import check_webhook_url
 
 WAITING_FOR_HARDWARE = "waiting_for_hardware"
@@ -177,6 +183,7 @@ def _check_recipe_against_data(recipe: Recipe, dataset: Dataset) -> None:
             "the dataset needs at least 2 samples (some to calibrate, some to evaluate)",
             errors=[{"field": "dataset_id", "message": f"{dataset.num_samples} sample(s)"}],
         )
+    check_recipe_fits_data(recipe, dataset.num_samples)
 
 
 def read_job(database_url: str, tenant_id: str, job_id: str) -> Row[Any]:

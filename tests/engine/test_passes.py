@@ -9,7 +9,16 @@ from typing import get_args
 
 import pytest
 
-from app.core.schemas.recipe import PASS_CONFIGS, FineTune, PassConfig, PrunePass, QuantizePass, Recipe
+from app.core.schemas.recipe import (
+    PASS_CONFIGS,
+    FineTune,
+    PassConfig,
+    PrunePass,
+    QuantizePass,
+    Recipe,
+    TransferPass,
+    WeightOnlyPass,
+)
 from worker.engine import passes
 from worker.engine.passes import prune
 from worker.engine.passes.space import PassSpace
@@ -17,8 +26,8 @@ from worker.engine.passes.space import PassSpace
 
 def test_the_recipe_union_and_the_registry_come_from_one_list():
     union = get_args(PassConfig)[0]
-    assert get_args(union) == PASS_CONFIGS == (QuantizePass, PrunePass)
-    assert passes.TYPES == ("quantize", "prune")
+    assert get_args(union) == PASS_CONFIGS == (QuantizePass, PrunePass, TransferPass, WeightOnlyPass)
+    assert passes.TYPES == ("quantize", "prune", "transfer", "weight_only")
     recipe = Recipe.model_validate({"passes": [{"type": pass_type} for pass_type in passes.TYPES]})
     assert [type(step) for step in recipe.passes] == list(PASS_CONFIGS)
 
