@@ -160,3 +160,24 @@ def test_label_names_are_allowed_in_a_dataset_but_must_be_strings(tmp_path: Path
     assert info.num_samples == 4 and "label_names" in {a.name for a in info.arrays}
     with pytest.raises(InvalidDataset, match="label_names"):
         inspect_dataset(bad, max_uncompressed_bytes=1 << 20)
+
+
+def test_a_torch_export_archive_takes_the_same_path(tmp_path: Path) -> None:
+    import torch
+    from torch import nn
+
+    x, y = digits()
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(512, 32), nn.ReLU())
+    net = nn.Sequential(net, nn.Linear(32, 5)).eval()
+    program = torch.export.export(net, (torch.from_numpy(x[:2]),), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    archive = tmp_path / "net.pt2"
+    torch.export.save(program, str(archive))
+    rows = np.flatnonzero(y >= 5)[:120]
+    data = tmp_path / "data.npz"
+    np.savez(data, input=x[rows], labels=(y[rows] - 5).astype(np.int64))  # torch.export names the input "input"
+    recipe = Recipe.model_validate({"passes": [{"type": "transfer", "mode": "probe"}]})
+    result = optimize(archive, data, recipe, tmp_path / "out", model_format="torch_export", threads=2)
+    entry = result.report["passes"][0]
+    assert entry["head"]["old_classes"] == 5 and entry["feature_dim"] == 32 and entry["classes"] == 5
+    session = ort.InferenceSession(str(result.artifacts["model.onnx"]), providers=["CPUExecutionProvider"])
+    assert session.run(None, {"input": x[:3]})[0].shape == (3, 5)
