@@ -10,7 +10,7 @@ from typing import Any
 from celery import Celery
 from kombu import Queue
 
-from app.core.schemas.recipe import FineTune, Recipe
+from app.core.schemas.recipe import FineTune, Recipe, TransferPass
 from app.core.settings import Settings
 from app.fleet.registry import class_queue
 
@@ -20,11 +20,14 @@ FANOUT = "fanout"  # the queue column of a multi-target job: never sent, its chi
 
 
 def needs_gpu(recipe: Recipe) -> bool:
-    """True when a step must run on a GPU: a cuda target, or a pass's fine-tuning asked to run on cuda."""
+    """True when a step must run on a GPU: a cuda target, a pass's fine-tuning asked to run on cuda, or a
+    transfer pass trained on cuda."""
     if recipe.target.device == "cuda":
         return True
     finetunes = [getattr(step, "finetune", None) for step in recipe.passes]
-    return any(isinstance(finetune, FineTune) and finetune.device == "cuda" for finetune in finetunes)
+    if any(isinstance(finetune, FineTune) and finetune.device == "cuda" for finetune in finetunes):
+        return True
+    return any(isinstance(step, TransferPass) and step.device == "cuda" for step in recipe.passes)
 
 
 def queue_for(recipe: Recipe) -> str:

@@ -136,12 +136,15 @@ def test_cuda_jobs_go_to_the_gpu_queue(client, auth, model_and_data, settings):
     on_gpu = {"type": "prune", "finetune": {"device": "cuda"}}
     trained_on_gpu = _create(client, auth, model, dataset, passes=[on_gpu]).json()
     trained_anywhere = _create(client, auth, model, dataset, passes=[{**on_gpu, "finetune": {}}]).json()
+    transferred_on_gpu = _create(client, auth, model, dataset, passes=[{"type": "transfer", "device": "cuda"}])
+    assert transferred_on_gpu.status_code == 202, transferred_on_gpu.text
     assert trained_on_gpu["recipe"]["target"]["device"] == "cpu"
     assert trained_anywhere["recipe"]["passes"][0]["finetune"]["device"] == "auto"
     with session_scope(settings.database_url) as session:
         assert session.get(Job, job["id"]).queue == "gpu"
         assert session.get(Job, trained_on_gpu["id"]).queue == "gpu"
         assert session.get(Job, trained_anywhere["id"]).queue == "cpu"
+        assert session.get(Job, transferred_on_gpu.json()["id"]).queue == "gpu"
 
 
 def test_webhook_to_a_private_address_is_refused(settings, auth, cnn_bytes, images_npz):

@@ -101,6 +101,9 @@ def test_probe_teaches_new_classes_and_the_report_has_per_class_metrics(source: 
     confusion = np.array(metrics["optimized"]["confusion"])
     assert confusion.shape == (5, 5) and confusion.sum() == metrics["optimized"]["samples"] == 150
     assert np.trace(confusion) / confusion.sum() == pytest.approx(metrics["optimized"]["accuracy"])
+    # and drawn: a confusion-matrix plot beside the report, inline in report.html
+    assert (source["work"] / "probe" / "confusion.png").stat().st_size > 0
+    assert "Confusion matrix of the optimized model" in (source["work"] / "probe" / "report.html").read_text()
 
 
 def test_finetune_against_probe_and_scratch_then_prune_judged_against_the_transferred_model(

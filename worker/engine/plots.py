@@ -391,7 +391,43 @@ def for_report(report: Report) -> list[Plot]:
     for index, summary in enumerate(report.passes):
         made.append(sparsity_plot(index, summary))
         made.extend(training_curve(index, label, trained) for label, trained in training_runs(summary))
+    if report.task_metrics is not None and report.task_metrics.optimized.confusion:
+        made.append(confusion_matrix(report.task_metrics.optimized.confusion, report.task_metrics.label_names))
     return [p for p in made if p is not None]
+
+
+def confusion_matrix(confusion: list[list[int]], label_names: list[str] | None) -> Plot | None:
+    """The optimized model's confusion matrix on the evaluation split, each row normalised to its class's samples
+    (the counts are written in the cells): which classes it mixes up."""
+    counts = np.asarray(confusion, dtype=float)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.shape[0] == 0:
+        return None
+    classes = counts.shape[0]
+    names = [short(str(n), 12) for n in (label_names or [])][:classes]
+    names += [str(i) for i in range(len(names), classes)]
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
+    plt = _pyplot()
+    side = min(9.0, 2.2 + 0.45 * classes)
+    figure, axis = plt.subplots(figsize=(side, side * 0.85), dpi=100)
+    image = axis.imshow(rates, cmap="Blues", vmin=0.0, vmax=1.0)
+    if classes <= 20:
+        for row in range(classes):
+            for column in range(classes):
+                if counts[row, column]:
+                    colour = "white" if rates[row, column] > 0.5 else "black"
+                    axis.text(column, row, f"{int(counts[row, column])}", ha="center", va="center", fontsize=7,
+                              color=colour)  # fmt: skip
+    ticks = range(classes)
+    axis.set_xticks(ticks, [literal(n) for n in names], rotation=90 if classes > 8 else 0, fontsize=7)
+    axis.set_yticks(ticks, [literal(n) for n in names], fontsize=7)
+    axis.set_xlabel("predicted class")
+    axis.set_ylabel("true class")
+    figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04, label="share of the class's samples")
+    caption = (
+        "Confusion matrix of the optimized model on the evaluation split: rows are the true classes, "
+        "columns the predictions; the counts are in the cells."
+    )
+    return _render(figure, "confusion.png", caption)
 
 
 def training_runs(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -4,6 +4,13 @@ from .accuracy import Accuracy
 from .api_key_list import ApiKeyList
 from .api_key_read import ApiKeyRead
 from .artifact_read import ArtifactRead
+from .chunked_upload_complete import ChunkedUploadComplete
+from .chunked_upload_create import ChunkedUploadCreate
+from .chunked_upload_create_kind import ChunkedUploadCreateKind
+from .chunked_upload_read import ChunkedUploadRead
+from .chunked_upload_read_kind import ChunkedUploadReadKind
+from .chunked_upload_read_status import ChunkedUploadReadStatus
+from .class_metrics import ClassMetrics
 from .data_split import DataSplit
 from .data_split_report import DataSplitReport
 from .dataset_read import DatasetRead
@@ -30,6 +37,7 @@ from .job_read_status import JobReadStatus
 from .job_result import JobResult
 from .list_jobs_status_type_0 import ListJobsStatusType0
 from .measurement import Measurement
+from .memory_use import MemoryUse
 from .model_read import ModelRead
 from .model_read_format import ModelReadFormat
 from .output_judged import OutputJudged
@@ -45,6 +53,7 @@ from .page_job_read import PageJobRead
 from .page_model_read import PageModelRead
 from .pareto_point import ParetoPoint
 from .pareto_point_params import ParetoPointParams
+from .part_read import PartRead
 from .preflight import Preflight
 from .problem import Problem
 from .problem_errors_item import ProblemErrorsItem
@@ -61,6 +70,7 @@ from .quantize_pass_mode import QuantizePassMode
 from .quantize_pass_weight_type import QuantizePassWeightType
 from .recipe import Recipe
 from .report import Report
+from .report_baseline_model import ReportBaselineModel
 from .report_passes_item import ReportPassesItem
 from .report_quality_limit import ReportQualityLimit
 from .sensitivity_entry import SensitivityEntry
@@ -70,8 +80,15 @@ from .target import Target
 from .target_device import TargetDevice
 from .target_run import TargetRun
 from .target_run_status import TargetRunStatus
+from .task_metrics import TaskMetrics
+from .task_scores import TaskScores
+from .task_scores_task import TaskScoresTask
 from .tensor_spec import TensorSpec
 from .timing_conditions import TimingConditions
+from .transfer_pass import TransferPass
+from .transfer_pass_device import TransferPassDevice
+from .transfer_pass_mode import TransferPassMode
+from .transfer_pass_task import TransferPassTask
 from .tune import Tune
 from .tune_objective import TuneObjective
 from .tune_sampler import TuneSampler
@@ -89,6 +106,12 @@ from .verdict import Verdict
 from .verdict_judged_by import VerdictJudgedBy
 from .verdict_state import VerdictState
 from .webhook_secret import WebhookSecret
+from .weight_only_pass import WeightOnlyPass
+from .weight_only_pass_accuracy_level import WeightOnlyPassAccuracyLevel
+from .weight_only_pass_algorithm import WeightOnlyPassAlgorithm
+from .weight_only_pass_bits import WeightOnlyPassBits
+from .weight_only_pass_block_size import WeightOnlyPassBlockSize
+from .weight_only_pass_mode import WeightOnlyPassMode
 from .worker_read import WorkerRead
 from .worker_read_state import WorkerReadState
 
@@ -97,6 +120,13 @@ __all__ = (
     "ApiKeyList",
     "ApiKeyRead",
     "ArtifactRead",
+    "ChunkedUploadComplete",
+    "ChunkedUploadCreate",
+    "ChunkedUploadCreateKind",
+    "ChunkedUploadRead",
+    "ChunkedUploadReadKind",
+    "ChunkedUploadReadStatus",
+    "ClassMetrics",
     "DataSplit",
     "DataSplitReport",
     "DatasetRead",
@@ -123,6 +153,7 @@ __all__ = (
     "JobResult",
     "ListJobsStatusType0",
     "Measurement",
+    "MemoryUse",
     "ModelRead",
     "ModelReadFormat",
     "OutputJudged",
@@ -138,6 +169,7 @@ __all__ = (
     "PageModelRead",
     "ParetoPoint",
     "ParetoPointParams",
+    "PartRead",
     "Preflight",
     "Problem",
     "ProblemErrorsItem",
@@ -154,6 +186,7 @@ __all__ = (
     "QuantizePassWeightType",
     "Recipe",
     "Report",
+    "ReportBaselineModel",
     "ReportPassesItem",
     "ReportQualityLimit",
     "SensitivityEntry",
@@ -163,8 +196,15 @@ __all__ = (
     "TargetDevice",
     "TargetRun",
     "TargetRunStatus",
+    "TaskMetrics",
+    "TaskScores",
+    "TaskScoresTask",
     "TensorSpec",
     "TimingConditions",
+    "TransferPass",
+    "TransferPassDevice",
+    "TransferPassMode",
+    "TransferPassTask",
     "Tune",
     "TuneObjective",
     "TuneSampler",
@@ -182,6 +222,12 @@ __all__ = (
     "VerdictJudgedBy",
     "VerdictState",
     "WebhookSecret",
+    "WeightOnlyPass",
+    "WeightOnlyPassAccuracyLevel",
+    "WeightOnlyPassAlgorithm",
+    "WeightOnlyPassBits",
+    "WeightOnlyPassBlockSize",
+    "WeightOnlyPassMode",
     "WorkerRead",
     "WorkerReadState",
 )

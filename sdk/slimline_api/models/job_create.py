@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from ..models.quality_limit import QualityLimit
     from ..models.quantize_pass import QuantizePass
     from ..models.target import Target
+    from ..models.transfer_pass import TransferPass
     from ..models.tune import Tune
+    from ..models.weight_only_pass import WeightOnlyPass
 
 
 T = TypeVar("T", bound="JobCreate")
@@ -28,7 +30,7 @@ class JobCreate:
         model_id (str):
         dataset_id (str):
         target (Target | Unset): Where the optimized model will run; latency is measured there.
-        passes (list[PrunePass | QuantizePass] | Unset):
+        passes (list[PrunePass | QuantizePass | TransferPass | WeightOnlyPass] | Unset):
         quality (QualityLimit | Unset): How much worse the optimized model may be than the original, judged on every
             output.
 
@@ -50,7 +52,9 @@ class JobCreate:
     model_id: str
     dataset_id: str
     target: Target | Unset = UNSET
-    passes: list[PrunePass | QuantizePass] | Unset = UNSET
+    passes: list[PrunePass | QuantizePass | TransferPass | WeightOnlyPass] | Unset = (
+        UNSET
+    )
     quality: QualityLimit | Unset = UNSET
     split: DataSplit | Unset = UNSET
     evaluation: Evaluation | Unset = UNSET
@@ -58,7 +62,9 @@ class JobCreate:
     webhook_url: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.prune_pass import PrunePass
         from ..models.quantize_pass import QuantizePass
+        from ..models.transfer_pass import TransferPass
         from ..models.tune import Tune
 
         model_id = self.model_id
@@ -74,7 +80,11 @@ class JobCreate:
             passes = []
             for passes_item_data in self.passes:
                 passes_item: dict[str, Any]
-                if isinstance(passes_item_data, QuantizePass):
+                if (
+                    isinstance(passes_item_data, QuantizePass)
+                    or isinstance(passes_item_data, PrunePass)
+                    or isinstance(passes_item_data, TransferPass)
+                ):
                     passes_item = passes_item_data.to_dict()
                 else:
                     passes_item = passes_item_data.to_dict()
@@ -140,7 +150,9 @@ class JobCreate:
         from ..models.quality_limit import QualityLimit
         from ..models.quantize_pass import QuantizePass
         from ..models.target import Target
+        from ..models.transfer_pass import TransferPass
         from ..models.tune import Tune
+        from ..models.weight_only_pass import WeightOnlyPass
 
         d = dict(src_dict)
         model_id = d.pop("model_id")
@@ -155,12 +167,16 @@ class JobCreate:
             target = Target.from_dict(_target)
 
         _passes = d.pop("passes", UNSET)
-        passes: list[PrunePass | QuantizePass] | Unset = UNSET
+        passes: (
+            list[PrunePass | QuantizePass | TransferPass | WeightOnlyPass] | Unset
+        ) = UNSET
         if _passes is not UNSET:
             passes = []
             for passes_item_data in _passes:
 
-                def _parse_passes_item(data: object) -> PrunePass | QuantizePass:
+                def _parse_passes_item(
+                    data: object,
+                ) -> PrunePass | QuantizePass | TransferPass | WeightOnlyPass:
                     try:
                         if not isinstance(data, dict):
                             raise TypeError()
@@ -169,11 +185,27 @@ class JobCreate:
                         return passes_item_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError()
+                        passes_item_type_1 = PrunePass.from_dict(data)
+
+                        return passes_item_type_1
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError()
+                        passes_item_type_2 = TransferPass.from_dict(data)
+
+                        return passes_item_type_2
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
                     if not isinstance(data, dict):
                         raise TypeError()
-                    passes_item_type_1 = PrunePass.from_dict(data)
+                    passes_item_type_3 = WeightOnlyPass.from_dict(data)
 
-                    return passes_item_type_1
+                    return passes_item_type_3
 
                 passes_item = _parse_passes_item(passes_item_data)
 

@@ -5,15 +5,18 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.report_baseline_model import ReportBaselineModel
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.data_split_report import DataSplitReport
     from ..models.environment import Environment
     from ..models.measurement import Measurement
+    from ..models.memory_use import MemoryUse
     from ..models.report_passes_item import ReportPassesItem
     from ..models.report_quality_limit import ReportQualityLimit
     from ..models.speedup_interval import SpeedupInterval
+    from ..models.task_metrics import TaskMetrics
     from ..models.timing_conditions import TimingConditions
     from ..models.tuning import Tuning
     from ..models.verdict import Verdict
@@ -44,6 +47,12 @@ class Report:
         unchanged (bool): True when the optimized model is the input, unchanged.
         schema_version (int | Unset):  Default: 2.
         tuning (None | Tuning | Unset): For a job with a `tune` block: the study, trial by trial.
+        task_metrics (None | TaskMetrics | Unset): With labels: accuracy, macro-F1, per-class precision/recall/F1 and
+            the confusion matrix.
+        baseline_model (ReportBaselineModel | Unset): What `baseline` measures: the uploaded model, or (after a
+            `transfer` pass) the transferred model, since the original's outputs mean other classes; the transfer pass's
+            entry in `passes` compares it with the probe (and scratch) baselines. Default: ReportBaselineModel.INPUT.
+        memory (MemoryUse | None | Unset): The job's memory: estimate, limit and measured peak.
     """
 
     baseline: Measurement
@@ -63,8 +72,13 @@ class Report:
     unchanged: bool
     schema_version: int | Unset = 2
     tuning: None | Tuning | Unset = UNSET
+    task_metrics: None | TaskMetrics | Unset = UNSET
+    baseline_model: ReportBaselineModel | Unset = ReportBaselineModel.INPUT
+    memory: MemoryUse | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.memory_use import MemoryUse
+        from ..models.task_metrics import TaskMetrics
         from ..models.tuning import Tuning
 
         baseline = self.baseline.to_dict()
@@ -111,6 +125,26 @@ class Report:
         else:
             tuning = self.tuning
 
+        task_metrics: dict[str, Any] | None | Unset
+        if isinstance(self.task_metrics, Unset):
+            task_metrics = UNSET
+        elif isinstance(self.task_metrics, TaskMetrics):
+            task_metrics = self.task_metrics.to_dict()
+        else:
+            task_metrics = self.task_metrics
+
+        baseline_model: str | Unset = UNSET
+        if not isinstance(self.baseline_model, Unset):
+            baseline_model = self.baseline_model.value
+
+        memory: dict[str, Any] | None | Unset
+        if isinstance(self.memory, Unset):
+            memory = UNSET
+        elif isinstance(self.memory, MemoryUse):
+            memory = self.memory.to_dict()
+        else:
+            memory = self.memory
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -136,6 +170,12 @@ class Report:
             field_dict["schema_version"] = schema_version
         if tuning is not UNSET:
             field_dict["tuning"] = tuning
+        if task_metrics is not UNSET:
+            field_dict["task_metrics"] = task_metrics
+        if baseline_model is not UNSET:
+            field_dict["baseline_model"] = baseline_model
+        if memory is not UNSET:
+            field_dict["memory"] = memory
 
         return field_dict
 
@@ -144,9 +184,11 @@ class Report:
         from ..models.data_split_report import DataSplitReport
         from ..models.environment import Environment
         from ..models.measurement import Measurement
+        from ..models.memory_use import MemoryUse
         from ..models.report_passes_item import ReportPassesItem
         from ..models.report_quality_limit import ReportQualityLimit
         from ..models.speedup_interval import SpeedupInterval
+        from ..models.task_metrics import TaskMetrics
         from ..models.timing_conditions import TimingConditions
         from ..models.tuning import Tuning
         from ..models.verdict import Verdict
@@ -211,6 +253,47 @@ class Report:
 
         tuning = _parse_tuning(d.pop("tuning", UNSET))
 
+        def _parse_task_metrics(data: object) -> None | TaskMetrics | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                task_metrics_type_0 = TaskMetrics.from_dict(data)
+
+                return task_metrics_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | TaskMetrics | Unset, data)
+
+        task_metrics = _parse_task_metrics(d.pop("task_metrics", UNSET))
+
+        _baseline_model = d.pop("baseline_model", UNSET)
+        baseline_model: ReportBaselineModel | Unset
+        if isinstance(_baseline_model, Unset):
+            baseline_model = UNSET
+        else:
+            baseline_model = ReportBaselineModel(_baseline_model)
+
+        def _parse_memory(data: object) -> MemoryUse | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                memory_type_0 = MemoryUse.from_dict(data)
+
+                return memory_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MemoryUse | None | Unset, data)
+
+        memory = _parse_memory(d.pop("memory", UNSET))
+
         report = cls(
             baseline=baseline,
             optimized=optimized,
@@ -229,6 +312,9 @@ class Report:
             unchanged=unchanged,
             schema_version=schema_version,
             tuning=tuning,
+            task_metrics=task_metrics,
+            baseline_model=baseline_model,
+            memory=memory,
         )
 
         return report

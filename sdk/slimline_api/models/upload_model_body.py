@@ -17,7 +17,8 @@ T = TypeVar("T", bound="UploadModelBody")
 class UploadModelBody:
     """
     Attributes:
-        file (File): An ONNX model (.onnx) or a torch.export archive (.pt2).
+        file (File): An ONNX model (.onnx), a zip or tar of an .onnx with its external data files, or a torch.export
+            archive (.pt2).
         name (str | Unset): Display name; default: the file name.
     """
 

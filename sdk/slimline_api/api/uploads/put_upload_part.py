@@ -1,0 +1,286 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.part_read import PartRead
+from ...models.problem import Problem
+from ...types import UNSET, File, Response, Unset
+
+
+def _get_kwargs(
+    upload_id: str,
+    number: int,
+    *,
+    body: File,
+    content_sha256: None | str | Unset = UNSET,
+    content_range: None | str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(content_sha256, Unset):
+        headers["Content-SHA256"] = content_sha256
+
+    if not isinstance(content_range, Unset):
+        headers["Content-Range"] = content_range
+
+    _kwargs: dict[str, Any] = {
+        "method": "put",
+        "url": "/v1/uploads/{upload_id}/parts/{number}".format(
+            upload_id=quote(str(upload_id), safe=""),
+            number=quote(str(number), safe=""),
+        ),
+    }
+
+    _kwargs["content"] = body.payload
+    headers["Content-Type"] = "application/octet-stream"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> PartRead | Problem | None:
+    if response.status_code == 200:
+        response_200 = PartRead.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 408:
+        response_408 = Problem.from_dict(response.json())
+
+        return response_408
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 410:
+        response_410 = Problem.from_dict(response.json())
+
+        return response_410
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if response.status_code == 507:
+        response_507 = Problem.from_dict(response.json())
+
+        return response_507
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[PartRead | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    upload_id: str,
+    number: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: File,
+    content_sha256: None | str | Unset = UNSET,
+    content_range: None | str | Unset = UNSET,
+) -> Response[PartRead | Problem]:
+    """Send one part
+
+     Part `number` (from 1) holds bytes `[(number-1)*part_size, number*part_size)`; any order; a part
+    sent
+    again with the same bytes is kept once. `Content-Range`, if sent, must name exactly that range.
+
+    Args:
+        upload_id (str):
+        number (int):
+        content_sha256 (None | str | Unset): The part's SHA-256 (hex), checked.
+        content_range (None | str | Unset):
+        body (File):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[PartRead | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        upload_id=upload_id,
+        number=number,
+        body=body,
+        content_sha256=content_sha256,
+        content_range=content_range,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    upload_id: str,
+    number: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: File,
+    content_sha256: None | str | Unset = UNSET,
+    content_range: None | str | Unset = UNSET,
+) -> PartRead | Problem | None:
+    """Send one part
+
+     Part `number` (from 1) holds bytes `[(number-1)*part_size, number*part_size)`; any order; a part
+    sent
+    again with the same bytes is kept once. `Content-Range`, if sent, must name exactly that range.
+
+    Args:
+        upload_id (str):
+        number (int):
+        content_sha256 (None | str | Unset): The part's SHA-256 (hex), checked.
+        content_range (None | str | Unset):
+        body (File):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        PartRead | Problem
+    """
+
+    return sync_detailed(
+        upload_id=upload_id,
+        number=number,
+        client=client,
+        body=body,
+        content_sha256=content_sha256,
+        content_range=content_range,
+    ).parsed
+
+
+async def asyncio_detailed(
+    upload_id: str,
+    number: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: File,
+    content_sha256: None | str | Unset = UNSET,
+    content_range: None | str | Unset = UNSET,
+) -> Response[PartRead | Problem]:
+    """Send one part
+
+     Part `number` (from 1) holds bytes `[(number-1)*part_size, number*part_size)`; any order; a part
+    sent
+    again with the same bytes is kept once. `Content-Range`, if sent, must name exactly that range.
+
+    Args:
+        upload_id (str):
+        number (int):
+        content_sha256 (None | str | Unset): The part's SHA-256 (hex), checked.
+        content_range (None | str | Unset):
+        body (File):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[PartRead | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        upload_id=upload_id,
+        number=number,
+        body=body,
+        content_sha256=content_sha256,
+        content_range=content_range,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    upload_id: str,
+    number: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: File,
+    content_sha256: None | str | Unset = UNSET,
+    content_range: None | str | Unset = UNSET,
+) -> PartRead | Problem | None:
+    """Send one part
+
+     Part `number` (from 1) holds bytes `[(number-1)*part_size, number*part_size)`; any order; a part
+    sent
+    again with the same bytes is kept once. `Content-Range`, if sent, must name exactly that range.
+
+    Args:
+        upload_id (str):
+        number (int):
+        content_sha256 (None | str | Unset): The part's SHA-256 (hex), checked.
+        content_range (None | str | Unset):
+        body (File):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        PartRead | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            upload_id=upload_id,
+            number=number,
+            client=client,
+            body=body,
+            content_sha256=content_sha256,
+            content_range=content_range,
+        )
+    ).parsed

@@ -1,0 +1,263 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.part_read import PartRead
+from ...models.problem import Problem
+from ...types import UNSET, File, Response, Unset
+
+
+def _get_kwargs(
+    upload_id: str,
+    *,
+    body: File,
+    content_range: str,
+    content_sha256: None | str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    headers["Content-Range"] = content_range
+
+    if not isinstance(content_sha256, Unset):
+        headers["Content-SHA256"] = content_sha256
+
+    _kwargs: dict[str, Any] = {
+        "method": "put",
+        "url": "/v1/uploads/{upload_id}".format(
+            upload_id=quote(str(upload_id), safe=""),
+        ),
+    }
+
+    _kwargs["content"] = body.payload
+    headers["Content-Type"] = "application/octet-stream"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> PartRead | Problem | None:
+    if response.status_code == 200:
+        response_200 = PartRead.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 408:
+        response_408 = Problem.from_dict(response.json())
+
+        return response_408
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 410:
+        response_410 = Problem.from_dict(response.json())
+
+        return response_410
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if response.status_code == 507:
+        response_507 = Problem.from_dict(response.json())
+
+        return response_507
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[PartRead | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    upload_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: File,
+    content_range: str,
+    content_sha256: None | str | Unset = UNSET,
+) -> Response[PartRead | Problem]:
+    """Send one part by Content-Range
+
+     The part whose bytes `Content-Range: bytes a-b/total` names (a range off the part grid is a 409).
+
+    Args:
+        upload_id (str):
+        content_range (str):
+        content_sha256 (None | str | Unset): The part's SHA-256 (hex), checked.
+        body (File):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[PartRead | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        upload_id=upload_id,
+        body=body,
+        content_range=content_range,
+        content_sha256=content_sha256,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    upload_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: File,
+    content_range: str,
+    content_sha256: None | str | Unset = UNSET,
+) -> PartRead | Problem | None:
+    """Send one part by Content-Range
+
+     The part whose bytes `Content-Range: bytes a-b/total` names (a range off the part grid is a 409).
+
+    Args:
+        upload_id (str):
+        content_range (str):
+        content_sha256 (None | str | Unset): The part's SHA-256 (hex), checked.
+        body (File):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        PartRead | Problem
+    """
+
+    return sync_detailed(
+        upload_id=upload_id,
+        client=client,
+        body=body,
+        content_range=content_range,
+        content_sha256=content_sha256,
+    ).parsed
+
+
+async def asyncio_detailed(
+    upload_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: File,
+    content_range: str,
+    content_sha256: None | str | Unset = UNSET,
+) -> Response[PartRead | Problem]:
+    """Send one part by Content-Range
+
+     The part whose bytes `Content-Range: bytes a-b/total` names (a range off the part grid is a 409).
+
+    Args:
+        upload_id (str):
+        content_range (str):
+        content_sha256 (None | str | Unset): The part's SHA-256 (hex), checked.
+        body (File):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[PartRead | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        upload_id=upload_id,
+        body=body,
+        content_range=content_range,
+        content_sha256=content_sha256,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    upload_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: File,
+    content_range: str,
+    content_sha256: None | str | Unset = UNSET,
+) -> PartRead | Problem | None:
+    """Send one part by Content-Range
+
+     The part whose bytes `Content-Range: bytes a-b/total` names (a range off the part grid is a 409).
+
+    Args:
+        upload_id (str):
+        content_range (str):
+        content_sha256 (None | str | Unset): The part's SHA-256 (hex), checked.
+        body (File):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        PartRead | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            upload_id=upload_id,
+            client=client,
+            body=body,
+            content_range=content_range,
+            content_sha256=content_sha256,
+        )
+    ).parsed

@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class TransferPassMode(StrEnum):
+    FINETUNE = "finetune"
+    PROBE = "probe"
+
+    def __str__(self) -> str:
+        return str(self.value)
