@@ -22,6 +22,7 @@ from app.core.schemas.recipe import QuantizePass
 from worker.engine import evaluate, modelio
 from worker.engine.context import PassContext, PassResult
 from worker.engine.errors import EngineError
+from worker.engine.passes import selection
 from worker.engine.passes.quantize.candidates import BUILDERS, Candidate, auto_plan
 from worker.engine.passes.quantize.space import QuantizeSpace
 from worker.engine.verdict import Quality
@@ -68,86 +69,44 @@ def run(ctx: PassContext, config: QuantizePass, source: Path) -> PassResult:
             if config.mode != "auto":
                 raise
             failures.append(f"{options.mode}: {exc.message}")
-    sessions: dict[str, Any] = {}
-    qualities: dict[str, Quality] = {}
-    for candidate in candidates:
-        reporter.check()
-        try:
-            session = ctx.session(candidate.path)
-            quality = ctx.assess(candidate.path, session)
-        except EngineError as exc:
-            if config.mode != "auto":
-                raise EngineError(exc.code, f"the {candidate.name} model does not run: {exc.message}") from None
-            failures.append(f"{candidate.name}: {exc.message}")
-            continue
-        sessions[candidate.name] = session
-        qualities[candidate.name] = quality
+    measured = selection.measure(ctx, source, candidates, auto=config.mode == "auto", on_step=reporter.check)
     reporter.update((len(plan) + 1) / (len(plan) + 2))
-    input_session = ctx.session(source)
-    timings = evaluate.measure_latency(
-        {"input": input_session, **sessions}, ctx.latency_feed(), ctx.latency_batch, budget_s=ctx.latency_budget_s
-    )
-    speedups = {name: timings.speedup("input", name) for name in sessions}
-    warnings = [f"candidate {f}" for f in failures]
-    rows = []
-    for candidate in candidates:
-        if candidate.name in qualities:
-            quality = qualities[candidate.name]
-            rows.append(_describe(candidate, quality, timings[candidate.name], speedups[candidate.name], quality.why))
-        else:
-            rows.append(_describe(candidate, None, None, None, "did not run"))
-    base_ms = timings["input"].p50_ms
+    warnings = [f"candidate {f}" for f in failures + measured.failures]
+    rows = [
+        _describe(
+            c,
+            measured.qualities[c.name],
+            measured.timings[c.name],
+            measured.speedups[c.name],
+            measured.qualities[c.name].why,
+        )
+        if measured.ran(c)
+        else _describe(c, None, None, None, "did not run")
+        for c in candidates
+    ]
 
     def float_nodes(candidate: Candidate) -> list[dict[str, str]]:
         return [{"node": n, "reason": r} for n, r in sorted(candidate.kept_in_float.items())]
 
+    summary: dict[str, Any] = {
+        "type": "quantize",
+        "mode": config.mode,
+        "candidates": rows,
+        "input_latency_ms_p50": measured.input_ms,
+    }
     if config.mode == "auto":
-        # A candidate replaces the input only when it is within the limit and measurably faster: the low
-        # end of its speedup interval is above 1.
-        passing = [
-            c for c in candidates if c.name in qualities and qualities[c.name].within and speedups[c.name].low > 1.0
-        ]
-        summary: dict[str, Any] = {
-            "type": "quantize",
-            "mode": "auto",
-            "candidates": rows,
-            "input_latency_ms_p50": base_ms,
-        }
+        passing = measured.passing(candidates)
         if not passing:
-            reasons = "; ".join(
-                f"{r['name']}: "
-                + ("did not run" if r["speedup"] is None else f"{speedups[r['name']].text()}, {r['quality']}")
-                for r in rows
-            )
-            warnings.append(
-                "no candidate was both within the quality limit and measurably faster than the input on this "
-                f"machine, so the input is returned unchanged (speedup [95 % interval]: {reasons})"
-            )
+            warnings.append(selection.none_passing("candidate", rows, measured))
             summary.update(chosen=None, kept_in_float=[])
             return PassResult(source, summary, warnings, goal_met=True)
-        best = min(passing, key=lambda c: timings[c.name].p50_ms)
-        kept_in_float = float_nodes(best)
+        best = measured.fastest(passing)
         for row in rows:
             row["chosen"] = row["name"] == best.name
-        summary.update(chosen=best.name, kept_in_float=kept_in_float, notes=best.notes)
+        summary.update(chosen=best.name, kept_in_float=float_nodes(best), notes=best.notes)
         return PassResult(best.path, summary, warnings, goal_met=True)
 
     [candidate] = candidates
-    quality, speedup = qualities[candidate.name], speedups[candidate.name]
-    if not quality.within:
-        warnings.append(f"{candidate.name} breaks the quality limit: {quality.why}")
-    if speedup.measurably_slower:
-        warnings.append(
-            f"{candidate.name} is slower than the input on this machine "
-            f"({timings[candidate.name].p50_ms:.3f} ms vs {base_ms:.3f} ms p50, {speedup.text()})"
-        )
-    summary = {
-        "type": "quantize",
-        "mode": config.mode,
-        "chosen": candidate.name,
-        "candidates": rows,
-        "input_latency_ms_p50": base_ms,
-        "kept_in_float": float_nodes(candidate),
-        "notes": candidate.notes,
-    }
-    return PassResult(candidate.path, summary, warnings, goal_met=quality.within and not speedup.measurably_slower)
+    named_warnings, goal_met = selection.as_named(candidate, measured)
+    summary.update(chosen=candidate.name, kept_in_float=float_nodes(candidate), notes=candidate.notes)
+    return PassResult(candidate.path, summary, warnings + named_warnings, goal_met=goal_met)

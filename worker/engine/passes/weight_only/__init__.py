@@ -20,6 +20,7 @@ from app.core.schemas.recipe import WeightOnlyPass
 from worker.engine import evaluate, modelio
 from worker.engine.context import PassContext, PassResult
 from worker.engine.errors import EngineError
+from worker.engine.passes import selection
 from worker.engine.passes.weight_only import graph
 from worker.engine.passes.weight_only.build import Built, auto_options, build, prepare
 from worker.engine.verdict import Quality
@@ -88,67 +89,41 @@ def run(ctx: PassContext, config: WeightOnlyPass, source: Path) -> PassResult:
             failures.append(exc.message)
     if not built:
         raise EngineError("quantization_failed", "no weight-only candidate could be built: " + "; ".join(failures))
-    sessions: dict[str, Any] = {}
-    qualities: dict[str, Quality] = {}
-    for candidate in built:
-        reporter.check()
-        try:
-            session = ctx.session(candidate.path)
-            qualities[candidate.name] = ctx.assess(candidate.path, session)
-        except EngineError as exc:
-            if config.mode != "auto":
-                raise EngineError(exc.code, f"the {candidate.name} model does not run: {exc.message}") from None
-            failures.append(f"{candidate.name}: {exc.message}")
-            continue
-        sessions[candidate.name] = session
+    measured = selection.measure(ctx, source, built, auto=config.mode == "auto", on_step=reporter.check)
     reporter.update((len(plan) + 1) / (len(plan) + 2))
-    timings = evaluate.measure_latency(
-        {"input": ctx.session(source), **sessions}, ctx.latency_feed(), ctx.latency_batch, budget_s=ctx.latency_budget_s
-    )
-    speedups = {name: timings.speedup("input", name) for name in sessions}
     rows = [
-        _row(b, qualities[b.name], timings[b.name], speedups[b.name], qualities[b.name].why)
-        if b.name in sessions
+        _row(
+            b,
+            measured.qualities[b.name],
+            measured.timings[b.name],
+            measured.speedups[b.name],
+            measured.qualities[b.name].why,
+        )
+        if measured.ran(b)
         else _row(b, None, None, None, "did not run")
         for b in built
     ]
-    warnings = [f"candidate {f}" for f in failures]
+    warnings = [f"candidate {f}" for f in failures + measured.failures]
     summary: dict[str, Any] = {
         "type": "weight_only",
         "mode": config.mode,
         "candidates": rows,
-        "input_latency_ms_p50": timings["input"].p50_ms,
+        "input_latency_ms_p50": measured.input_ms,
         "notes": prepared.notes,
     }
     if config.mode == "auto":
-        # as in quantize auto: within the limit and the low end of the speedup interval above 1
-        passing = [b for b in built if b.name in sessions and qualities[b.name].within and speedups[b.name].low > 1.0]
+        passing = measured.passing(built)
         if not passing:
-            reasons = "; ".join(
-                f"{r['name']}: "
-                + ("did not run" if r["speedup"] is None else f"{speedups[r['name']].text()}, {r['quality']}")
-                for r in rows
-            )
-            warnings.append(
-                "no weight-only candidate was both within the quality limit and measurably faster than the input "
-                f"on this machine, so the input is returned unchanged (speedup [95 % interval]: {reasons})"
-            )
+            warnings.append(selection.none_passing("weight-only candidate", rows, measured))
             summary.update(chosen=None)
             return PassResult(source, summary, warnings, goal_met=True)
-        best = min(passing, key=lambda b: timings[b.name].p50_ms)
+        best = measured.fastest(passing)
         for row in rows:
             row["chosen"] = row["name"] == best.name
         summary.update(chosen=best.name, **_what(best, before))
         return PassResult(best.path, summary, warnings, goal_met=True)
 
     [candidate] = built
-    quality, speedup = qualities[candidate.name], speedups[candidate.name]
-    if not quality.within:
-        warnings.append(f"{candidate.name} breaks the quality limit: {quality.why}")
-    if speedup.measurably_slower:
-        warnings.append(
-            f"{candidate.name} is slower than the input on this machine ({timings[candidate.name].p50_ms:.3f} ms vs "
-            f"{timings['input'].p50_ms:.3f} ms p50, {speedup.text()})"
-        )
+    named_warnings, goal_met = selection.as_named(candidate, measured)
     summary.update(chosen=candidate.name, **_what(candidate, before))
-    return PassResult(candidate.path, summary, warnings, goal_met=quality.within and not speedup.measurably_slower)
+    return PassResult(candidate.path, summary, warnings + named_warnings, goal_met=goal_met)
