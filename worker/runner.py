@@ -21,6 +21,7 @@ from app.core.schemas.recipe import Recipe
 from app.core.settings import Settings
 from app.core.storage import BlobStore, artifact_key, make_store
 from app.jobs.lifecycle import ClaimedJob, claim, fail, heartbeat, record_progress, still_ours, succeed
+from app.jobs.routing import needs_gpu
 from worker.job_memory import MIB
 from worker.study_storage import study_name, study_storage_url
 
@@ -252,12 +253,6 @@ def _preload_engine(recipe: Recipe, model_format: str) -> None:
         import torch  # noqa: F401 - a few seconds to import; importing runs nothing, so forking after it is safe
 
 
-def _uses_cuda(recipe: Recipe) -> bool:
-    # CUDA maps tens of GB of address space it never touches: such a job is held by resident memory only
-    finetune_devices = {getattr(getattr(config, "finetune", None), "device", None) for config in recipe.passes}
-    return recipe.target.device == "cuda" or "cuda" in finetune_devices
-
-
 def _execute(settings: Settings, job: ClaimedJob, memory_limit_bytes: int, hardware_class: str) -> None:
     from worker.engine import Cancelled, EngineError
     from worker.jobproc import ChildDied, run_in_child
@@ -277,7 +272,8 @@ def _execute(settings: Settings, job: ClaimedJob, memory_limit_bytes: int, hardw
                 limit_bytes=memory_limit_bytes,
                 progress=ctx.progress,
                 is_cancelled=ctx.is_cancelled,
-                limit_address_space=not _uses_cuda(recipe),
+                # CUDA maps tens of GB of address space it never touches: such a job is held by resident memory only
+                limit_address_space=not needs_gpu(recipe),
             )
             log.info("engine finished", extra={"peak_rss_mb": peak_bytes // MIB, "limit_mb": memory_limit_bytes // MIB})
             _record_peak(result, peak_bytes)

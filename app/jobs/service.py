@@ -119,6 +119,7 @@ def create_job(
         if winner is None:
             raise
         return winner, False
+    live = registry.live_queues(session, settings.worker_lost_after_s)  # once, for the job and its targets
     if fanout.is_parent(job):
         add_event(
             session,
@@ -128,11 +129,11 @@ def create_job(
             {"to": JobStatus.queued.value, "targets": classes},
         )
         for child in fanout.create_targets(session, job, recipe):
-            _queue(session, settings, child, f"job queued for {child.hardware_class} (target of {job.id})")
+            _queue(session, live, child, f"job queued for {child.hardware_class} (target of {job.id})")
         fanout.refresh_parent(session, job.id)
         session.refresh(job)  # the parent's targets and reason were written by statement
     else:
-        _queue(session, settings, job, "job queued")
+        _queue(session, live, job, "job queued")
     return job, True
 
 
@@ -167,9 +168,9 @@ def describe_wait(queue: str) -> str:
     return f"no live worker takes the {queue} queue" + (" (no GPU worker)" if queue == "gpu" else "")
 
 
-def _queue(session: Session, settings: Settings, job: Job, message: str) -> None:
+def _queue(session: Session, live_queues: set[str], job: Job, message: str) -> None:
     """The job's first event, with the reason it may wait (a job is never refused for a worker that is down)."""
-    job.status_reason = waiting_reason(registry.live_queues(session, settings.worker_lost_after_s), job.queue)
+    job.status_reason = waiting_reason(live_queues, job.queue)
     data: dict[str, Any] = {"to": JobStatus.queued.value, "queue": job.queue}
     if job.status_reason:
         message += f"; waiting for hardware: {describe_wait(job.queue)}, it starts when one is back"
