@@ -114,22 +114,6 @@ def transfers(recipe: Recipe) -> bool:
     return True
 
 
-def read_label_names(dataset_path: Path) -> list[str] | None:
-    """The dataset's optional ``label_names`` array (class id -> name), as strings."""
-    import numpy as np
-
-    try:
-        with np.load(dataset_path, allow_pickle=False) as archive:
-            if "label_names" not in archive.files:
-                return None
-            names = archive["label_names"]
-    except (ValueError, OSError, EOFError):
-        return None
-    if names.ndim != 1 or names.dtype.kind not in "US":
-        return None
-    return [n.decode(errors="replace") if isinstance(n, bytes) else str(n) for n in names.tolist()]
-
-
 def measure_baseline(
     source: Path,
     dataset_path: Path,
@@ -183,7 +167,6 @@ def measure_baseline(
     ctx = PassContext(
         work, recipe.target, limit, dataset, data_split, reporter, threads, plan, judge, judge.judge(reference),
         latency_budget_s=latency_budget_s, hardware=machine or preflight.Hardware.of_this_worker(),
-        label_names=read_label_names(dataset_path),
     )  # fmt: skip
     if ctx.latency_batch != recipe.target.batch_size:
         fed = ", ".join(name for name, one in dataset.per_sample.items() if one)

@@ -33,12 +33,16 @@ class PassContext:
     counter: int = 0
     latency_budget_s: float = LATENCY_BUDGET_S  # seconds of interleaved timing per comparison (final ones: twice)
     hardware: Hardware = field(default_factory=Hardware.of_this_worker)  # what the pre-flight decides from
-    label_names: list[str] | None = None  # the dataset's class names (class id -> name), when it has them
     _facts: dict[tuple[Path, int, int], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def output_names(self) -> list[str]:
         return self.plan.output_names
+
+    @property
+    def label_names(self) -> list[str] | None:
+        """The dataset's class names (class id -> name), when it has them."""
+        return self.dataset.label_names
 
     def scratch(self, stem: str) -> Path:
         self.counter += 1

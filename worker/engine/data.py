@@ -25,6 +25,7 @@ class Dataset:
     labels: np.ndarray | None
     num_samples: int
     sequence_ids: np.ndarray | None = None  # marks ordered sequences (for stateful models)
+    label_names: list[str] | None = None  # the optional ``label_names`` array: class id -> name
 
     def batches(self, indices: np.ndarray, batch_size: int) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
         """Feeds over ``indices``; inputs fed per sample force a batch of one."""
@@ -69,6 +70,7 @@ def load_dataset(path: Path, inputs: list[InputSpec]) -> Dataset:
         raise EngineError("invalid_dataset", f"the dataset cannot be read: {exc}") from None
     labels = arrays.pop("labels", None)
     sequence_ids = arrays.pop(SEQUENCE_ID, None)
+    label_names = _names(arrays.pop("label_names", None))
     feeds: dict[str, np.ndarray] = {}
     per_sample: dict[str, bool] = {}
     for spec in inputs:
@@ -103,7 +105,14 @@ def load_dataset(path: Path, inputs: list[InputSpec]) -> Dataset:
         )
     if labels is not None:
         check_labels(labels, num_samples)
-    return Dataset(feeds, per_sample, labels, num_samples, sequence_ids)
+    return Dataset(feeds, per_sample, labels, num_samples, sequence_ids, label_names)
+
+
+def _names(array: np.ndarray | None) -> list[str] | None:
+    """A 1-D string array as a list of names (anything else: none; the service refuses it at upload)."""
+    if array is None or array.ndim != 1 or array.dtype.kind not in "US":
+        return None
+    return [n.decode(errors="replace") if isinstance(n, bytes) else str(n) for n in array.tolist()]
 
 
 def _is_classes(labels: np.ndarray) -> bool:
