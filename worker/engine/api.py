@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.core.schemas.recipe import PrunePass, Recipe, TransferPass
-from worker.engine import evaluate, memory, modelio, passes, preflight, rollout
+from worker.engine import evaluate, memory, modelio, passes, preflight, rollout, shapes
 from worker.engine import report as report_writer
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.data import load_dataset, split
@@ -212,6 +212,7 @@ def run_passes(
 
     def absorb(result: PassResult, input_path: Path) -> Path:
         nonlocal goal_met
+        shapes.require_dynamic(input_path, result.model_path, f"the {result.summary.get('type', 'pass')} pass")
         if "effect" not in result.summary:  # every step's own effect, measured the same way for every pass type
             result.summary["effect"] = {
                 "input": ctx.model_facts(input_path),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from worker.engine import evaluate
+from worker.engine import evaluate, shapes
 from worker.engine.context import PassContext
 from worker.engine.errors import EngineError
 from worker.engine.verdict import Quality
@@ -62,8 +62,9 @@ def measure(
 ) -> Measured:
     """Judge every candidate, then time them all against ``source``.
 
-    A candidate that does not run is left out and noted in ``failures`` in ``auto``; when the recipe named it,
-    it is the job's error. ``on_step`` is called before each candidate (progress and cancellation).
+    A candidate that does not run, or fixes a dynamic axis ``source`` leaves open (worker/engine/shapes.py), is
+    left out and noted in ``failures`` in ``auto``; when the recipe named it, it is the job's error. ``on_step``
+    is called before each candidate (progress and cancellation).
     """
     sessions: dict[str, Any] = {}
     qualities: dict[str, Quality] = {}
@@ -71,10 +72,13 @@ def measure(
     for candidate in candidates:
         on_step()
         try:
+            shapes.require_dynamic(source, candidate.path, f"the {candidate.name} model")
             session = ctx.session(candidate.path)
             quality = ctx.assess(candidate.path, session)
         except EngineError as exc:
             if not auto:
+                if exc.code == "dynamic_axes_lost":
+                    raise
                 raise EngineError(exc.code, f"the {candidate.name} model does not run: {exc.message}") from None
             failures.append(f"{candidate.name}: {exc.message}")
             continue
