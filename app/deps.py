@@ -15,7 +15,7 @@ from app.core.db import session_factory
 from app.core.models import Tenant
 from app.core.settings import Settings
 from app.core.storage import BlobStore
-from app.tenants.keys import authenticate, cached_tenant
+from app.tenants.keys import authenticate, bearer_token, cached_tenant
 
 
 async def get_settings_dep(request: Request) -> Settings:  # async: no I/O, so no thread hop per request
@@ -49,12 +49,6 @@ StoreDep = Annotated[BlobStore, Depends(get_store)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
 AUTH_LOCK_STRIPES = 64
 _auth_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[asyncio.Lock]] = weakref.WeakKeyDictionary()
 
@@ -69,7 +63,7 @@ def _auth_lock(token: str | None) -> asyncio.Lock:
 
 
 async def current_tenant(request: Request, session: SessionDep) -> Tenant:
-    token = _bearer(request)
+    token = bearer_token(request.headers.get("authorization", ""))
     tenant = cached_tenant(token)
     if tenant is None:
         # When a busy key's cache entry expires, every request in flight with it would re-authenticate at

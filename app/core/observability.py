@@ -108,3 +108,13 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         self.registry.register(JobCollector(database_url))  # type: ignore[arg-type]
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def count_request(self, method: str, route: str, status: int, elapsed_s: float) -> None:
+        """One HTTP request: its count by status and its latency (seconds), by method and route template."""
+        key = (method, route, str(status))
+        children = self._children.get(key)
+        if children is None:  # labels() locks and validates on every call: resolve each series once
+            children = self._children[key] = (self.requests.labels(*key), self.latency.labels(method, route))
+        children[0].inc()
+        children[1].observe(elapsed_s)

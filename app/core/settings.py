@@ -105,6 +105,11 @@ class Settings(BaseSettings):
         description="How long a verified API key is trusted without a database read; a revoked "
         "or expired key stops working within this time.",
     )
+    job_poll_fast_path: bool = Field(
+        True,
+        description="Answer GET /v1/jobs/{id} ahead of the routing when its key and job snapshot are cached "
+        "(the same response, cheaper); off: every poll takes the route.",
+    )
     metrics_token: SecretStr | None = Field(
         None, description="Bearer token for GET /metrics. Unset: /metrics is off unless SLIMLINE_METRICS_PUBLIC=true."
     )

@@ -22,7 +22,7 @@ from app.core.schemas.common import Page
 from app.core.settings import Settings
 from app.deps import SessionDep, SettingsDep, StoreDep, TenantDep
 from app.http import BLOB_RESPONSES, RedirectQuery, blob_download, inline_document, problems
-from app.jobs import comparison, fanout, service, snapshots
+from app.jobs import comparison, fanout, polling, service, snapshots
 from app.jobs.dispatch import dispatch
 from app.jobs.schemas import ArtifactRead, EventRead, JobCreate, JobRead
 from app.jobs.states import TERMINAL, JobStatus
@@ -141,7 +141,8 @@ async def get_job(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Any:
     # The polling hot path: a cached snapshot (docs/architecture.md §3, "Job snapshots"); on a miss,
-    # one thread hop and one database round trip, and the bytes are kept for the next poll.
+    # one thread hop and one database round trip, and the bytes are kept for the next poll. Polls whose
+    # key and snapshot are both cached never get here: app/jobs/polling.py answers them first.
     async def load() -> snapshots.Snapshot:
         job = await anyio.to_thread.run_sync(
             service.read_job, settings.database_url, tenant.id, job_id, limiter=_read_limiter()
@@ -152,11 +153,7 @@ async def get_job(
 
     store = snapshots.store_for(settings.database_url, settings.broker_url)
     snapshot = await snapshots.fetch(store, tenant.id, job_id, load)
-    if if_none_match and snapshot.etag in [t.strip() for t in if_none_match.split(",")]:
-        return Response(status_code=304, headers={"ETag": snapshot.etag})
-    return Response(
-        snapshot.body, media_type="application/json", headers={"ETag": snapshot.etag, "Cache-Control": "no-cache"}
-    )
+    return polling.job_response(snapshot, if_none_match)
 
 
 @router.post(

@@ -116,6 +116,8 @@ class RedisStore:
     """Snapshots and generations in Redis: shared by the API replicas, invalidated by every writer."""
 
     def __init__(self, url: str) -> None:
+        import redis.asyncio  # noqa: F401 - loaded with the store, not by the first poll while others wait
+
         self.url = url
         self._sync: Any = None
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
@@ -212,34 +214,31 @@ class TieredStore:
         self.shared.invalidate(job_ids)
 
 
-_Pending = dict[tuple[str, str], tuple[str, "asyncio.Future[Snapshot]"]]
-_in_flight: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pending] = weakref.WeakKeyDictionary()
+_Pending = dict[tuple[str, str], tuple[str, "asyncio.Future[Any]"]]
+_fetches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pending] = weakref.WeakKeyDictionary()
+_lookups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pending] = weakref.WeakKeyDictionary()
 
 
-async def fetch(store: SnapshotStore, tenant_id: str, job_id: str, load: Callable[[], Awaitable[Snapshot]]) -> Snapshot:
-    """The job's snapshot: from ``store``, else from ``load()`` (the database), kept for the next poll.
+async def _once(
+    in_flight: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pending],
+    key: tuple[str, str],
+    seen: str,
+    work: Callable[[], Awaitable[Any]],
+) -> Any:
+    """``work()``, or the result of the same work already in flight for ``key`` in this event loop.
 
-    One lookup per job at a time in this event loop: polls that miss together (when the in-process
-    copy expires under load) wait for it instead of each reading Redis and the database. A poll that
-    saw a newer generation (a commit in this process since) never waits for a lookup begun before it.
+    A caller that saw a newer generation (a commit in this process since) never waits for work begun before it.
     """
-    snapshot, seen = store.peek(tenant_id, job_id)
-    if snapshot is not None:
-        return snapshot
     loop = asyncio.get_running_loop()
-    pending = _in_flight.setdefault(loop, {})
-    key = (tenant_id, job_id)
+    pending = in_flight.setdefault(loop, {})
     if (entry := pending.get(key)) is not None and entry[0] == seen:
         return await asyncio.shield(entry[1])
-    future: asyncio.Future[Snapshot] = loop.create_future()
+    future: asyncio.Future[Any] = loop.create_future()
     pending[key] = (seen, future)
     try:
-        snapshot, generation = await store.get(tenant_id, job_id)
-        if snapshot is None:
-            snapshot = await load()
-            await store.put(tenant_id, job_id, generation, snapshot)
-        future.set_result(snapshot)
-        return snapshot
+        result = await work()
+        future.set_result(result)
+        return result
     except BaseException as exc:
         future.set_exception(exc)
         future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
@@ -247,6 +246,43 @@ async def fetch(store: SnapshotStore, tenant_id: str, job_id: str, load: Callabl
     finally:
         if pending.get(key, (None, None))[1] is future:
             del pending[key]
+
+
+async def fetch(store: SnapshotStore, tenant_id: str, job_id: str, load: Callable[[], Awaitable[Snapshot]]) -> Snapshot:
+    """The job's snapshot: from ``store``, else from ``load()`` (the database), kept for the next poll.
+
+    One lookup per job at a time in this event loop: polls that miss together (when the in-process
+    copy expires under load) wait for it instead of each reading Redis and the database.
+    """
+    snapshot, seen = store.peek(tenant_id, job_id)
+    if snapshot is not None:
+        return snapshot
+
+    async def get_or_load() -> Snapshot:
+        snapshot, generation = await store.get(tenant_id, job_id)
+        if snapshot is None:
+            snapshot = await load()
+            await store.put(tenant_id, job_id, generation, snapshot)
+        return snapshot
+
+    result: Snapshot = await _once(_fetches, (tenant_id, job_id), seen, get_or_load)
+    return result
+
+
+async def cached(store: SnapshotStore, tenant_id: str, job_id: str) -> Snapshot | None:
+    """The job's snapshot if ``store`` holds a valid one (this process's memory, else Redis), or None.
+
+    Never reads the database; like :func:`fetch`, one Redis lookup per job at a time in this event loop.
+    """
+    snapshot, seen = store.peek(tenant_id, job_id)
+    if snapshot is not None:
+        return snapshot
+
+    async def get() -> Snapshot | None:
+        return (await store.get(tenant_id, job_id))[0]
+
+    result: Snapshot | None = await _once(_lookups, (tenant_id, job_id), seen, get)
+    return result
 
 
 _stores_lock = threading.Lock()

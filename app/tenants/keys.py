@@ -102,6 +102,12 @@ def tenant_has_keys(session: Session, tenant_name: str) -> bool:
     )
 
 
+def bearer_token(authorization: str) -> str | None:
+    """The API key in an ``Authorization: Bearer <key>`` header's value, or None."""
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def cached_tenant(api_key: str | None) -> Tenant | None:
     """The key's tenant when this process verified the key within the cache time (no I/O)."""
     if not api_key:

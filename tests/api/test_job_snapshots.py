@@ -4,6 +4,9 @@ within the stated bound (docs/architecture.md §3, "Job snapshots"):
 - every mode: a GET sees the API process's own commits (a cancel) at once, and any other process's
   commit (a worker, another replica) once ``LOCAL_TTL_S`` has passed since it;
 - Postgres + Redis: the shared copy in Redis is invalid from the commit on.
+
+Polls with a cached key and snapshot are answered by the fast path (app/jobs/polling.py), before the
+routing: the bound holds for them too (tests/api/test_job_poll_fast_path.py: they answer what the route does).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import redis
 from app.core.settings import Settings
 from app.jobs import snapshots
 from tests.helpers import REPO, new_api_key, upload_ok
+from tests.helpers.asgi import asgi_get
 from tests.hostile import valid_onnx
 
 
@@ -96,6 +100,8 @@ def test_a_workers_commit_is_seen_within_the_bound_on_redis(client, auth, servic
     job = _queued_job(client, auth)
     before = _get(client, auth, job["id"])
     assert _get(client, auth, job["id"]).content == before.content  # cached
+    cached_poll = asgi_get(client.app, f"/v1/jobs/{job['id']}", auth)
+    assert not cached_poll.routed and cached_poll.body == before.content, "answered by the fast path"
     [key] = redis.Redis.from_url(settings.broker_url).keys(f"slimline:job-snapshot:*:{job['id']}")
     tenant_id = key.decode().split(":")[2]
     shared = snapshots.RedisStore(settings.broker_url)
@@ -110,6 +116,8 @@ def test_a_workers_commit_is_seen_within_the_bound_on_redis(client, auth, servic
     assert after.status_code == 200, after.text
     assert (after.json()["status"], after.json()["stage"], after.json()["progress"]) == ("running", "baseline", 0.25)
     assert after.headers["etag"] != before.headers["etag"]
+    again = asgi_get(client.app, f"/v1/jobs/{job['id']}", auth)  # cached again: the fast path has the new bytes
+    assert not again.routed and again.body == after.content
 
 
 def test_another_tenant_gets_404_for_a_cached_job(client, auth, settings):
@@ -140,13 +148,17 @@ def test_embedded_mode_sees_its_own_commits_at_once_and_a_workers_within_the_bou
     client, auth, env = embedded
     job = _queued_job(client, auth)
     before = _get(client, auth, job["id"])
+    assert not asgi_get(client.app, f"/v1/jobs/{job['id']}", auth).routed, "answered by the fast path"
     _claim_in_another_process(env, job["id"])
     _wait_out_the_bound(time.monotonic())
     after = _get(client, auth, job["id"], etag=before.headers["etag"])
     assert after.status_code == 200 and after.json()["status"] == "running", after.text
     assert after.headers["etag"] != before.headers["etag"]
-    # The API's own commit (a cancel) is seen by the very next read.
+    # The API's own commit (a cancel) is seen by the very next read, the fast path's included.
+    assert not asgi_get(client.app, f"/v1/jobs/{job['id']}", auth).routed
     assert client.post(f"/v1/jobs/{job['id']}/cancel", headers=auth).status_code == 200
+    cancelled = asgi_get(client.app, f"/v1/jobs/{job['id']}", auth)
+    assert cancelled.routed and b'"status":"cancelled"' in cancelled.body
     assert _get(client, auth, job["id"]).json()["status"] == "cancelled"
     other = {"Authorization": f"Bearer {new_api_key(str(client.app.state.settings.database_url))}"}
     assert _get(client, other, job["id"]).status_code == 404
