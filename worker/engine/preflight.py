@@ -12,6 +12,10 @@ on the AVX2 one), yet static int8 still won on that CNN there. So no int8 candid
 it is measured last. Only candidates measured to lose everywhere are skipped: fp16 on a CPU target and
 dynamic int8 on a graph of convolutions without matmuls (ConvInteger, 0.33x on the same CNN). A recipe that
 names the mode (``mode: fp16``, ``mode: dynamic``) measures either anyway.
+
+On a transformer graph each of the fp32, static, dynamic and fp16 kinds has a fused twin (the same candidate
+built on the graph fused by onnxruntime's transformers optimizer), measured right after it and skipped where
+it is.
 """
 
 from __future__ import annotations
@@ -28,12 +32,21 @@ STATIC = "static"
 STATIC_FLOAT_STEM = "static-float-stem"
 DYNAMIC = "dynamic"
 FP16 = "fp16"
+FUSED_FP32 = "fused-fp32"
+FUSED_STATIC = "fused-static"
+FUSED_DYNAMIC = "fused-dynamic"
+FUSED_FP16 = "fused-fp16"
+FUSED_TWINS = {FP32: FUSED_FP32, STATIC: FUSED_STATIC, DYNAMIC: FUSED_DYNAMIC, FP16: FUSED_FP16}
 KIND_NAMES = {
     FP32: "fp32 optimized offline",
     STATIC: "static int8",
     STATIC_FLOAT_STEM: "static int8 with the image stem in float",
     DYNAMIC: "dynamic int8",
     FP16: "fp16",
+    FUSED_FP32: "fused fp32 (transformer fusion)",
+    FUSED_STATIC: "fused + static int8",
+    FUSED_DYNAMIC: "fused + dynamic int8",
+    FUSED_FP16: "fused + fp16",
 }
 
 # The classes of worker/engine/hardware.py that name a CPU's int8 instructions, by what they have.
@@ -66,6 +79,7 @@ class OpMix:
     conv: int
     matmul: int
     image_stem: bool = False  # a first convolution over few channels (graph.analysis.image_stems)
+    transformer: bool = False  # a transformer graph to fuse (passes/quantize/transformer.py)
 
 
 @dataclass(frozen=True)
@@ -154,4 +168,12 @@ def decide(machine: Hardware, device: str, ops: OpMix) -> Preflight:
     skipped = _skipped(device, ops)
     if not (ops.conv and ops.image_stem):
         order.remove(STATIC_FLOAT_STEM)
+    if ops.transformer:
+        notes.append(
+            "transformer graph: each candidate is also measured on the graph fused by onnxruntime's transformers "
+            "optimizer (attention, layer normalization, Gelu fusions)"
+        )
+        order = [kind for plain in order for kind in (plain, FUSED_TWINS.get(plain)) if kind]
+        for kind in [kind for kind in skipped if kind in FUSED_TWINS]:
+            skipped[FUSED_TWINS[kind]] = f"as for {KIND_NAMES[kind]}: {skipped[kind]}"
     return Preflight(machine.hardware_class, notes, [kind for kind in order if kind not in skipped], skipped)

@@ -91,6 +91,30 @@ class QuantizePass(_Strict):
         None, description='Restrict quantization to these op types (e.g. ["Conv", "MatMul"]).'
     )
     keep_io_types: bool = Field(True, description="fp16 mode: keep float32 model inputs and outputs.")
+    model_type: Literal["auto", "bert", "gpt2", "none"] = Field(
+        "auto",
+        description="`auto` mode: transformer graph fusion (onnxruntime's transformers optimizer: Attention, "
+        "SkipLayerNormalization, BiasGelu/FastGelu, EmbedLayerNormalization) adds fused candidates (fused fp32, "
+        "fused + dynamic int8, fused + static int8, and fused + fp16 for a cuda target), measured and judged like "
+        "the others. `auto`: fuse when the graph shows attention (MatMul, Softmax, MatMul), layer normalization "
+        "and token embeddings read from an integer input; a causal mask makes it a decoder (`gpt2`), else an "
+        "encoder (`bert`). `bert` / `gpt2`: fuse as that type even where the graph does not show it (e.g. a "
+        "vision transformer has no token embeddings). `none`: no fusion.",
+    )
+    num_heads: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="Attention heads, for fusion. Unset: read from the graph (the attention's head size and the "
+        "hidden size); where the graph does not show them, left to onnxruntime.",
+    )
+    hidden_size: int | None = Field(
+        None,
+        ge=1,
+        le=1 << 20,
+        description="Hidden size, for fusion. Unset: the token embedding table's width (else the layer "
+        "normalization's).",
+    )
 
 
 class FineTune(_Strict):
@@ -366,7 +390,8 @@ class QualityLimit(_Strict):
     per-sample outputs (scores, probabilities, regressions) the error across samples (RMSE over the
     baseline's spread) and, for values in [0, 1], agreement of the decision at `decision_threshold`;
     per-sample cosine for dense outputs; exact match for integer and bool outputs. `outputs` sets the kind
-    or a limit per output, or ignores one.
+    or a limit per output, or ignores one. A language model's logits (see `evaluation.task`) are judged on
+    tokens: next-token agreement and the perplexity increase (and greedy continuation, when its limit is set).
     """
 
     max_accuracy_drop: float = Field(
@@ -385,6 +410,27 @@ class QualityLimit(_Strict):
     )
     decision_threshold: float = Field(0.5, description="Small outputs with values in [0, 1]: the decision threshold.")
     min_exact_match: float = Field(0.99, ge=0.0, le=1.0, description="Integer and bool outputs: equal elements.")
+    min_next_token_agreement: float = Field(
+        0.95,
+        ge=0.0,
+        le=1.0,
+        description="Language models: the least share of real (unmasked) positions where the optimized model's "
+        "most likely next token is the original's.",
+    )
+    max_perplexity_increase: float = Field(
+        0.05,
+        ge=0.0,
+        description="Language models: the largest relative rise of perplexity on the dataset's own next tokens "
+        "(0.05 = +5 %).",
+    )
+    min_continuation_agreement: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Language models: the least share of greedily generated tokens equal to the original's, "
+        "position by position (`evaluation.continuation_tokens` from each prompt). Unset: reported, not judged "
+        "(one early difference changes every token after it).",
+    )
     outputs: dict[str, OutputLimit] = Field(
         default_factory=dict,
         description="Per output name: its kind, limits that replace the defaults above, or `ignore`.",
@@ -401,7 +447,41 @@ class Evaluation(_Strict):
         "step through ordered sequences (the dataset's optional `sequence_id` array marks them; without it "
         "the data is one sequence in order). Unset: pairs are detected (an output with the input's dtype "
         "and shape, named like `state`/`stateN`, `h`/`hn`, `c`/`cn`, `past_key_values.*`/`present.*`). "
-        "`{}`: no state, every sample is judged on its own.",
+        "`{}`: no state, every sample is judged on its own. A language model's KV cache "
+        "(`past_key_values.*` -> `present.*`) is not judged by rollout: it is decoded (see `task`).",
+    )
+    task: Literal["auto", "language_model", "other"] = Field(
+        "auto",
+        description="`language_model`: the model is judged on tokens (next-token agreement, perplexity, greedy "
+        "continuation; `quality.min_next_token_agreement`, `quality.max_perplexity_increase`) and timed by "
+        "prefill and decode. The dataset holds `input_ids` [sequences, tokens] (and `attention_mask` when the "
+        "model takes one, 1 = a real token), never arrays for a KV cache's `past_key_values.*` inputs: an empty "
+        "past is fed, then each model's own `present.*`. `auto`: a language model when it has an integer "
+        "`input_ids` input and a [batch, sequence, vocabulary] float output (`logits`, or the only such output) "
+        "and `state` is unset; a model with `input_ids` but no such output (an encoder) is judged as usual and "
+        "timed per sequence length (16, 64, 256 where they fit). `other`: never.",
+    )
+    prompt_length: int = Field(
+        8,
+        ge=1,
+        le=65_536,
+        description="Language models: the prompt for greedy continuation, the first tokens of an evaluation "
+        "sequence (and the prompt whose prefill is timed). Cut to fit the dataset's sequences.",
+    )
+    continuation_tokens: int = Field(
+        16,
+        ge=0,
+        le=4096,
+        description="Language models: tokens each model generates greedily from every prompt (0: none), compared "
+        "position by position; also the tokens timed when decoding. A prompt and its continuation stay within "
+        "the dataset's sequence length (the longest the model is known to take).",
+    )
+    continuation_prompts: int = Field(
+        32,
+        ge=1,
+        le=100_000,
+        description="Language models: at most this many evaluation sequences prompt a continuation (the first "
+        "ones whose prompt is all real tokens).",
     )
 
 

@@ -1,7 +1,8 @@
 """The ``quantize`` pass: dynamic int8, static int8 (QDQ), fp16, and ``auto``, which measures them.
 
 ``auto`` never guesses: it builds the candidates that fit the graph (always including the fp32
-graph optimized offline by onnxruntime), checks each against the quality limit, times each against
+graph optimized offline by onnxruntime; on a transformer graph, each again on the graph fused by onnxruntime's
+transformers optimizer: ``plan``, ``fusion``), checks each against the quality limit, times each against
 the input in interleaved rounds, and keeps the fastest that passes. If none beats the input, the
 input comes back unchanged with the reason.
 
@@ -23,7 +24,8 @@ from worker.engine import evaluate, modelio
 from worker.engine.context import PassContext, PassResult
 from worker.engine.errors import EngineError
 from worker.engine.passes import selection
-from worker.engine.passes.quantize.candidates import BUILDERS, Candidate, auto_plan
+from worker.engine.passes.quantize.candidates import BUILDERS, Candidate
+from worker.engine.passes.quantize.plan import auto_plan
 from worker.engine.passes.quantize.space import QuantizeSpace
 from worker.engine.verdict import Quality
 
@@ -51,6 +53,7 @@ def _describe(
         "accuracy": quality.accuracy if quality else None,
         "fidelity": quality.fidelity if quality else None,
         "notes": candidate.notes,
+        **({"fusion": candidate.fusion} if candidate.fusion else {}),
     }
 
 
@@ -61,14 +64,14 @@ def run(ctx: PassContext, config: QuantizePass, source: Path) -> PassResult:
     plan = auto_plan(model, ctx, config) if config.mode == "auto" else [(config.mode, BUILDERS[config.mode], config)]
     candidates: list[Candidate] = []
     failures: list[str] = []
-    for index, (_, builder, options) in enumerate(plan):
+    for index, (what, builder, options) in enumerate(plan):
         reporter.update(index / (len(plan) + 2))
         try:
             candidates.append(builder(ctx, source, options))
         except EngineError as exc:
             if config.mode != "auto":
                 raise
-            failures.append(f"{options.mode}: {exc.message}")
+            failures.append(f"{what}: {exc.message}")
     measured = selection.measure(ctx, source, candidates, auto=config.mode == "auto", on_step=reporter.check)
     reporter.update((len(plan) + 1) / (len(plan) + 2))
     warnings = [f"candidate {f}" for f in failures + measured.failures]

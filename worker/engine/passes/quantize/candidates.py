@@ -1,5 +1,6 @@
 """The ``quantize`` pass's candidates: the graph repairs before quantizing, onnxruntime's quantizers with a
-recipe's options, fp16, and the fp32 graph optimized offline; ``auto_plan`` lists what ``auto`` measures.
+recipe's options, fp16, and the fp32 graph optimized offline (``plan.auto_plan`` lists what ``auto`` measures,
+``fusion`` builds the same on a transformer's fused graph).
 
 The tuning workbench (``workbench``) builds the same candidates trial after trial from these functions.
 """
@@ -19,6 +20,7 @@ from worker.engine import hardware, modelio, preflight, rollout
 from worker.engine.context import PassContext
 from worker.engine.errors import EngineError
 from worker.engine.graph import analysis, repair
+from worker.engine.passes.quantize import transformer
 
 CALIBRATION_BATCH = 8
 CONV_OPS = {"Conv", "ConvTranspose"}
@@ -31,6 +33,7 @@ class Candidate:
     path: Path
     notes: list[str]
     kept_in_float: dict[str, str]
+    fusion: dict[str, Any] | None = None  # for a candidate built on a transformer's fused graph: what fused
 
 
 class _Calibration:
@@ -110,6 +113,14 @@ def _qtype(name: str) -> Any:
     return QuantType.QInt8 if name == "int8" else QuantType.QUInt8
 
 
+def _untyped_as_float(prepared: Path) -> dict[str, Any]:
+    """The quantizers' option for a graph with onnxruntime's own ops (a fused transformer's Attention, ...):
+    onnx's shape inference cannot type their outputs, and the quantizers need a type for every tensor they touch."""
+    model = onnx.load(str(prepared), load_external_data=False)
+    contrib = any(node.domain == "com.microsoft" for node in model.graph.node)
+    return {"DefaultTensorType": onnx.TensorProto.FLOAT} if contrib else {}
+
+
 def quantize_dynamic_file(prepared: Path, out: Path, config: QuantizePass, exclude: list[str]) -> None:
     """onnxruntime's quantize_dynamic on a prepared model with ``config``'s options; EngineError if it fails."""
     from onnxruntime.quantization import quantize_dynamic
@@ -123,7 +134,7 @@ def quantize_dynamic_file(prepared: Path, out: Path, config: QuantizePass, exclu
             weight_type=_qtype(config.weight_type),
             nodes_to_exclude=exclude,
             op_types_to_quantize=config.op_types_to_quantize,
-            extra_options={"MatMulConstBOnly": True},
+            extra_options={"MatMulConstBOnly": True, **_untyped_as_float(prepared)},
         )
     except Exception as exc:  # noqa: BLE001 - surface the quantizer's reason, not a stack trace
         raise EngineError("quantization_failed", f"dynamic quantization failed: {first_line(exc)}") from None
@@ -170,6 +181,7 @@ def quantize_static_file(
                 "WeightSymmetric": config.symmetric_weights,
                 "CalibPercentile": config.percentile,
                 "EnableSubgraph": False,
+                **_untyped_as_float(prepared),
             },
             **({"calibration_cache_path": str(calibration_cache)} if calibration_cache is not None else {}),
         )
@@ -252,36 +264,10 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-def op_mix(model: onnx.ModelProto) -> preflight.OpMix:
-    """What in ``model`` int8 can speed up: its convolutions, its matmuls, an image stem."""
+def op_mix(model: onnx.ModelProto, *, is_transformer: bool | None = None) -> preflight.OpMix:
+    """What in ``model`` int8 can speed up: its convolutions, its matmuls, an image stem; and whether it is a
+    transformer to fuse (``is_transformer``; None: as the graph shows, ``transformer.detect``)."""
     ops = [n.op_type for n in model.graph.node]
     conv, matmul = sum(o in CONV_OPS for o in ops), sum(o in MATMUL_OPS for o in ops)
-    return preflight.OpMix(conv, matmul, bool(conv and analysis.image_stems(model)))
-
-
-def auto_plan(model: onnx.ModelProto, ctx: PassContext, config: QuantizePass) -> list[tuple[str, Any, QuantizePass]]:
-    """What ``mode: auto`` measures on this graph: (mode, builder, its options), in the pre-flight's order."""
-    ops = op_mix(model)
-    decision = preflight.decide(ctx.hardware, ctx.target.device, ops)
-
-    def variant(mode: str, builder: Any, **changes: Any) -> tuple[str, Any, QuantizePass]:
-        return mode, builder, config.model_copy(update={"mode": mode, **changes})
-
-    # Per-channel scales keep accuracy; per-tensor ones are often faster: both are measured (on a graph of
-    # matmuls only, static per-tensor, next to dynamic), and with an image stem both again with the stem in
-    # float (int8 is often slower on so few channels).
-    per_tensor = variant("static", static, per_channel=False)
-    kinds = {
-        preflight.FP32: [("fp32", fp32_optimized, config)],
-        preflight.STATIC: [variant("static", static, per_channel=True), per_tensor] if ops.conv else [per_tensor],
-        preflight.STATIC_FLOAT_STEM: [
-            variant("static", static_float_stem, per_channel=True),
-            variant("static", static_float_stem, per_channel=False),
-        ],
-        preflight.DYNAMIC: [
-            variant("dynamic", dynamic, per_channel=False),
-            variant("dynamic", dynamic, per_channel=True),
-        ],
-        preflight.FP16: [variant("fp16", fp16)],
-    }
-    return [step for kind in decision.order for step in kinds[kind]]
+    fuse = transformer.detect(model) is not None if is_transformer is None else is_transformer
+    return preflight.OpMix(conv, matmul, bool(conv and analysis.image_stems(model)), transformer=fuse)
