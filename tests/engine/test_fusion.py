@@ -181,16 +181,6 @@ def test_the_preflight_puts_each_fused_twin_after_its_candidate():
     assert cuda.order[:2] == [preflight.FP16, preflight.FUSED_FP16]
 
 
-def test_a_fixed_dynamic_dimension_is_named():
-    before = {"input_ids": ["batch", "sequence"], "last_hidden_state": ["batch", "sequence", 128]}
-    assert fusion.fixed_axes(before, before) == []
-    after = {"input_ids": ["batch", 64], "last_hidden_state": ["batch", "sequence", 128]}
-    assert fusion.fixed_axes(before, after) == ["input_ids[1]: sequence -> 64"]
-    assert fusion.fixed_axes(before, {"input_ids": ["batch", "sequence"]}) == [
-        "last_hidden_state: ['batch', 'sequence', 128] -> None"
-    ]
-
-
 @pytest.mark.slow
 def test_fused_candidates_run_at_other_shapes_and_match_the_encoder(encoder, tmp_path):
     model, data = encoder

@@ -11,8 +11,8 @@ How the graph is fused, and why:
 - The raw attention mask (``AttentionMask``), not the optimizer's default for BERT (``MaskIndexEnd``, which
   reduces the mask to a length per row): measured here, that default is exact for right padding only and off
   by up to 0.25 on left-padded rows; the raw mask is exact for any padding.
-- The fused graph must keep the input's symbolic dimensions: a candidate whose inputs or outputs lost one fails
-  with that reason (a fixed batch or sequence length would break every other shape).
+- The fused graph must keep the input's dynamic axes (worker/engine/shapes.py): where the optimizer fixed one,
+  the fused candidates fail with that reason, before anything is quantized.
 
 The fused graph is built once per pass run (``Fusion``) and shared by the fused candidates.
 """
@@ -28,7 +28,7 @@ from typing import Any
 import onnx
 
 from app.core.schemas.recipe import QuantizePass
-from worker.engine import modelio
+from worker.engine import modelio, shapes
 from worker.engine.context import PassContext
 from worker.engine.errors import EngineError
 from worker.engine.passes.quantize.candidates import Candidate, first_line
@@ -55,36 +55,15 @@ class Fused:
         return {**self.transformer.describe(), "fused_ops": self.fused_ops, "opt_level": OPT_LEVEL}
 
 
-def io_dims(model: onnx.ModelProto) -> dict[str, list[str | int | None]]:
-    """Every graph input's and output's shape (a symbolic dimension as its name, an unknown one as None)."""
-    return {spec.name: list(spec.shape) for spec in modelio.input_specs(model) + modelio.output_specs(model)}
-
-
-def fixed_axes(before: dict[str, list[str | int | None]], after: dict[str, list[str | int | None]]) -> list[str]:
-    """The dynamic dimensions of ``before`` that ``after`` fixed or lost, as ``name[axis]: was -> now``."""
-    lost = []
-    for name, dims in before.items():
-        now = after.get(name)
-        for axis, dim in enumerate(dims):
-            if isinstance(dim, int):
-                continue
-            if now is None or len(now) != len(dims):
-                lost.append(f"{name}: {dims} -> {now}")
-                break
-            if isinstance(now[axis], int):
-                lost.append(f"{name}[{axis}]: {dim} -> {now[axis]}")
-    return lost
-
-
 def fuse(source: Path, out: Path, transformer: Transformer, *, use_gpu: bool) -> Fused:
     """Fuse ``source`` with onnxruntime's transformers optimizer into ``out``; EngineError when the optimizer
-    fails, fuses nothing, or fixes a dynamic dimension."""
+    fails, fuses nothing, or fixes a dynamic axis."""
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
     options = FusionOptions(transformer.model_type)
     options.use_raw_attention_mask(True)
-    original = modelio.load(source)
+    original = onnx.load(str(source), load_external_data=False)  # its op counts only
     try:
         optimizer = optimize_model(
             str(source),
@@ -110,15 +89,8 @@ def fuse(source: Path, out: Path, transformer: Transformer, *, use_gpu: bool) ->
             "quantization_failed",
             f"onnxruntime's transformers optimizer (model_type {transformer.model_type}) fused nothing in this graph",
         )
-    lost = fixed_axes(io_dims(original), io_dims(fused_model))
-    if lost:
-        raise EngineError(
-            "quantization_failed",
-            "onnxruntime's transformers optimizer fixed dynamic dimensions of the graph's inputs or outputs ("
-            + "; ".join(lost)
-            + "): the fused graph would run at one shape only",
-        )
     modelio.save(fused_model, out)
+    shapes.require_dynamic(source, out, "onnxruntime's transformers optimizer")
     return Fused(out, transformer, gained)
 
 
@@ -149,19 +121,11 @@ class Fusion:
 
     def wrap(self, builder: Builder) -> Builder:
         """``builder`` applied to the fused graph: a candidate named "fused + ...", whose notes and ``fusion``
-        say what fused, and which fails when its inputs or outputs lost a dynamic dimension."""
+        say what fused (``selection.measure`` checks its dynamic axes against the input, like every candidate's)."""
 
         def build(ctx: PassContext, source: Path, config: QuantizePass) -> Candidate:
             fused = self.graph(ctx, source)
             inner = builder(ctx, fused.path, config)
-            lost = fixed_axes(io_dims(modelio.load(source)), io_dims(modelio.load(inner.path)))
-            if lost:
-                raise EngineError(
-                    "quantization_failed",
-                    f"fused + {inner.name} fixed dynamic dimensions of the graph's inputs or outputs ("
-                    + "; ".join(lost)
-                    + ")",
-                )
             name = "fused fp32" if builder is fp32 else f"fused + {inner.name}"
             return Candidate(name, inner.path, [fused.note(), *inner.notes], inner.kept_in_float, fused.describe())
 
