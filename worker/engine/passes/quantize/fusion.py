@@ -107,17 +107,20 @@ class Fusion:
         self._fused: dict[Path, Fused | EngineError] = {}
 
     def graph(self, ctx: PassContext, source: Path) -> Fused:
-        """``source`` fused (once; a failure is remembered and raised again)."""
-        if source not in self._fused:
-            try:
-                out = ctx.scratch("fused") / "model.onnx"
-                self._fused[source] = fuse(source, out, self.transformer, use_gpu=ctx.target.device == "cuda")
-            except EngineError as exc:
-                self._fused[source] = exc
-        result = self._fused[source]
-        if isinstance(result, EngineError):
-            raise EngineError(result.code, result.message)
-        return result
+        """``source`` fused, once: a failure is raised with its reason the first time, then by reference."""
+        if source in self._fused:
+            known = self._fused[source]
+            if isinstance(known, EngineError):
+                raise EngineError(known.code, "no fused graph (the first fused candidate's failure says why)")
+            return known
+        try:
+            out = ctx.scratch("fused") / "model.onnx"
+            fused = fuse(source, out, self.transformer, use_gpu=ctx.target.device == "cuda")
+        except EngineError as exc:
+            self._fused[source] = exc
+            raise
+        self._fused[source] = fused
+        return fused
 
     def wrap(self, builder: Builder) -> Builder:
         """``builder`` applied to the fused graph: a candidate named "fused + ...", whose notes and ``fusion``
