@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from app.core.schemas.recipe import PrunePass, Recipe, TransferPass
-from worker.engine import evaluate, memory, modelio, passes, preflight, rollout, shapes
+from worker.engine import evaluate, lm_eval, memory, modelio, passes, preflight, rollout, shapes
 from worker.engine import report as report_writer
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
 from worker.engine.data import load_dataset, split
@@ -42,6 +42,7 @@ class Evaluation:
     ctx: PassContext
     session: Any
     providers: list[str]
+    tokens: lm_eval.Signature | None = None  # a token model (a language model when it has logits)
 
 
 @dataclass
@@ -56,6 +57,8 @@ class Outcome:
     conditions: dict[str, Any]
     goal_met: bool
     unchanged: bool
+    token_latency: dict[str, Any] = field(default_factory=dict)  # lm_eval.latency: prefill/decode, or per length
+    token_notes: list[str] = field(default_factory=list)
 
 
 def load_model(model_path: Path, model_format: str, work: Path, reporter: Reporter) -> Path:
@@ -130,13 +133,25 @@ def measure_baseline(
     """
     model = modelio.load(source)
     inputs, outputs = modelio.input_specs(model), modelio.output_specs(model)
+    signature = lm_eval.detect(
+        model, inputs, outputs, recipe.evaluation.task, state_given=bool(recipe.evaluation.state)
+    )
     del model
-    dataset = load_dataset(dataset_path, inputs)
+    cache = signature.cache if signature is not None else {}
+    # a token model's cache starts empty, and an unpadded dataset needs no mask: the evaluation fills them in
+    fillable = lm_eval.fillable(signature) if signature is not None else set()
+    stored = lm_eval.stored_arrays(dataset_path) if fillable else set()
+    dataset = load_dataset(
+        dataset_path, [s for s in inputs if s.name not in fillable or (s.name in stored and s.name not in cache)]
+    )
     if dataset.num_samples < 2:
         raise EngineError("dataset_too_small", "the dataset needs at least 2 samples")
+    if signature is not None:
+        lm_eval.check_token_ids(dataset.arrays[signature.input_ids], signature)
+        lm_eval.complete(dataset, signature)
     state = recipe.evaluation.state
     if state is None:
-        state = rollout.detect_state_pairs(inputs, outputs)
+        state = {} if cache else rollout.detect_state_pairs(inputs, outputs)
     else:
         rollout.check_state_pairs(state, inputs, outputs)
     data_split = split(
@@ -148,7 +163,20 @@ def measure_baseline(
     )
     sequences = data_split.evaluation_sequences if state else [data_split.evaluation]
     assert sequences is not None
-    plan = rollout.Plan(sequences, state, recipe.target.batch_size, [o.name for o in outputs])
+    tokens = None
+    if signature is not None and signature.decoder and not state:
+        names = [o.name for o in outputs]
+        tokens, notes = lm_eval.plan(signature, dataset, data_split.evaluation, recipe.evaluation, names)
+        for note in notes:
+            reporter.warn(note)
+    names = tokens.output_names if tokens is not None else [o.name for o in outputs]
+    plan = rollout.Plan(sequences, state, recipe.target.batch_size, names, tokens=tokens)
+    if tokens is not None:
+        cached = f", a KV cache of {len(cache)} tensors decoded from an empty past" if cache else ""
+        reporter.log(
+            f"language model ({tokens.signature.vocab_size} tokens{cached}): judged by {plan.describe()}",
+            {"language_model": tokens.describe()},
+        )
     if state:
         pairs = ", ".join(f"{a} -> {b}" for a, b in state.items())
         reporter.log(f"stateful model ({pairs}): judged by {plan.describe()}", {"state": state})
@@ -157,7 +185,13 @@ def measure_baseline(
     labels = None if dataset.labels is None else dataset.labels[plan.indices]
     limit = recipe.quality if recipe.tune is None else recipe.tune.limit(recipe.quality)
     judge = Judge(
-        limit, reference, plan.output_names, labels, context=plan.describe(), state_outputs=frozenset(state.values())
+        limit,
+        reference,
+        plan.output_names,
+        labels,
+        context=plan.describe(),
+        state_outputs=frozenset(state.values()),
+        language_model=tokens.layout if tokens is not None else None,
     )
     if dataset.labels is not None and judge.labelled is None and not transfers(recipe):
         reporter.warn(
@@ -174,7 +208,7 @@ def measure_baseline(
             f"latency is measured at batch 1, not {recipe.target.batch_size}: input(s) {fed} are fed one sample "
             "at a time (no batch axis, or one complete feed per sample)"
         )
-    return Evaluation(ctx, session, modelio.providers_for(recipe.target.device))
+    return Evaluation(ctx, session, modelio.providers_for(recipe.target.device), signature)
 
 
 def rebaseline(evaluation: Evaluation, path: Path) -> None:
@@ -243,8 +277,20 @@ def run_passes(
 
 def _unchanged(evaluation: Evaluation, source: Path, goal_met: bool, timings: evaluate.Timings) -> Outcome:
     same = timings["baseline"]
-    return Outcome(
+    outcome = Outcome(
         source, evaluation.ctx.baseline_quality, same, same, evaluate.UNCHANGED, timings.conditions, goal_met, True
+    )
+    outcome.token_latency, outcome.token_notes = token_latency(evaluation, {"baseline": evaluation.session})
+    return outcome
+
+
+def token_latency(evaluation: Evaluation, sessions: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A token model's latency as it is used (lm_eval.latency): prefill and decode, or per sequence length."""
+    ctx, signature = evaluation.ctx, evaluation.tokens
+    if signature is None:
+        return {}, []
+    return lm_eval.latency(
+        sessions, signature, ctx.plan.tokens, ctx.dataset, ctx.plan.indices, budget_s=ctx.latency_budget_s
     )
 
 
@@ -301,9 +347,13 @@ def final_comparison(evaluation: Evaluation, recipe: Recipe, source: Path, curre
         reporter.warn(f"the optimized model measured slower than the input in the final comparison ({speedup.text()})")
     elif timed and not speedup.measurably_faster:
         reporter.warn(f"no measurable difference in latency on this machine ({speedup.text()}, 95 % interval)")
-    return Outcome(
+    outcome = Outcome(
         current, quality, timings["baseline"], timings["optimized"], speedup, timings.conditions, goal_met, False
     )
+    outcome.token_latency, outcome.token_notes = token_latency(
+        evaluation, {"baseline": evaluation.session, "optimized": session}
+    )
+    return outcome
 
 
 def _measurement(facts: dict[str, Any], latency: evaluate.Latency, quality: Quality) -> dict[str, Any]:
@@ -373,7 +423,20 @@ def build_report(
         "unchanged": outcome.unchanged,
         "tuning": tuning,
         "task_metrics": task_metrics(ctx, recipe, source, outcome.path),
+        "language_model": language_model_report(evaluation, outcome),
     }
+
+
+def language_model_report(evaluation: Evaluation, outcome: Outcome) -> dict[str, Any] | None:
+    """The report's ``language_model`` block for a token model (None for any other model)."""
+    signature, ctx = evaluation.tokens, evaluation.ctx
+    if signature is None:
+        return None
+    metrics = next((o["metrics"] for o in outcome.quality.per_output if o["kind"] == "language_model"), None)
+    return lm_eval.section(
+        signature, ctx.plan.tokens, metrics, outcome.token_latency, sequences=len(ctx.plan.indices),
+        notes=outcome.token_notes,
+    )  # fmt: skip
 
 
 def task_metrics(ctx: PassContext, recipe: Recipe, baseline: Path, optimized: Path) -> dict[str, Any] | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,22 +149,38 @@ def measure_latency(
     ``batch_size`` is the number of samples in ``feed`` (for throughput). The first session is the
     reference of the ``conditions`` check: every other session's speedup interval against it is computed.
     """
-    samples: dict[str, list[list[float]]] = {name: [] for name in sessions}
     for session in sessions.values():
         for _ in range(WARMUP_RUNS):
             rollout.run_session(session, feed)
+    calls = {name: functools.partial(session.run, None, feed) for name, session in sessions.items()}
+    return measure_calls(calls, batch_size, budget_s=budget_s, reporter=reporter)
+
+
+def measure_calls(
+    calls: Mapping[str, Callable[[], object]],
+    units_per_call: int,
+    *,
+    budget_s: float,
+    reporter: Reporter | None = None,
+) -> Timings:
+    """Time every call (already warmed up) in interleaved rounds; ``measure_latency`` for any unit of work.
+
+    ``units_per_call`` is what one call does (samples of a batch, tokens of a decode run): throughput is
+    units per second. The first call is the reference of the ``conditions`` check.
+    """
+    samples: dict[str, list[list[float]]] = {name: [] for name in calls}
     per_round = RUNS_PER_ROUND
     before = _cpu_times()
     started = time.perf_counter()
     rounds = 0
-    order = list(sessions.items())
+    order = list(calls.items())
     while True:
         # every other round in reverse: no variant always runs first (or right after another one's spin-down)
-        for name, session in order if rounds % 2 == 0 else order[::-1]:
+        for name, call in order if rounds % 2 == 0 else order[::-1]:
             times = []
             for _ in range(per_round):
                 t0 = time.perf_counter()
-                session.run(None, feed)
+                call()
                 times.append((time.perf_counter() - t0) * 1000.0)
             samples[name].append(times)
             time.sleep(ROUND_PAUSE_S)
@@ -179,7 +197,7 @@ def measure_latency(
         result[name] = Latency(
             float(np.percentile(array, 50)),
             float(np.percentile(array, 95)),
-            batch_size * 1000.0 / float(np.mean(array)),
+            units_per_call * 1000.0 / float(np.mean(array)),
             int(array.size),
             array,
         )

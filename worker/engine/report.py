@@ -20,7 +20,7 @@ from app.core.schemas.report import Report
 from worker.engine import hardware, plots, preflight
 from worker.engine.evaluate import BOOTSTRAP_RESAMPLES, CONFIDENCE, Ratio
 
-LOWER_IS_BETTER = frozenset({"accuracy_drop", "normalized_rmse", "rmse", "max_abs_error"})
+LOWER_IS_BETTER = frozenset({"accuracy_drop", "normalized_rmse", "rmse", "max_abs_error", "perplexity_increase"})
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:3px 9px;text-align:right;
 vertical-align:top}th{text-align:left;background:#f4f4f4}td.text{text-align:left}.headline{font-size:1.15em}
@@ -432,6 +432,75 @@ def _layers_html(index: int, summary: dict[str, Any]) -> str:
     )
 
 
+def _ratio_cell(ratio: Any) -> str:
+    if ratio is None:
+        return "–"
+    return f"{ratio.value:.2f}× [{ratio.low:.2f}, {ratio.high:.2f}]"
+
+
+def _language_model_html(report: Report) -> str:
+    """A token model's own numbers: next tokens, perplexity and greedy continuation; prefill and decode at batch
+    1 (or latency per sequence length for an encoder)."""
+    lm = report.language_model
+    if lm is None:
+        return ""
+    vocab = "unknown" if lm.vocab_size is None else f"{lm.vocab_size:,}"
+    cache = f", a KV cache ({lm.cache_pairs} tensors) decoded from an empty past" if lm.kv_cache else ""
+    what = (
+        f"A language model: <code>{esc(lm.input_ids)}</code> → <code>{esc(lm.logits)}</code>, {vocab} tokens{cache}."
+        if lm.kind == "decoder"
+        else f"A token encoder: <code>{esc(lm.input_ids)}</code> in, {vocab} tokens, no vocabulary output."
+    )
+    parts = [f"<h2>Language model</h2><p>{what}</p>"]
+    if lm.kind == "decoder":
+        judged = f"{lm.sequences} evaluation sequences of {lm.tokens_per_sequence} tokens"
+        generated = (
+            f"{lm.continuation_tokens} tokens generated greedily from {lm.prompts} prompts of {lm.prompt_length}"
+            if lm.continuation_tokens and lm.prompts
+            else "no greedy continuation"
+        )
+        increase = "–" if lm.perplexity_increase is None else f"{lm.perplexity_increase:+.2%}"
+        rows = [
+            ["next-token agreement", "1", num(lm.next_token_agreement), esc(judged)],
+            [
+                "perplexity (the dataset's next tokens)",
+                num(lm.perplexity_baseline),
+                num(lm.perplexity_optimized),
+                increase,
+            ],
+            ["greedy continuation agreement", "1", num(lm.continuation_agreement), esc(generated)],
+            ["continuation before the first difference", "1", num(lm.continuation_prefix_agreement), ""],
+        ]
+        b, o = lm.baseline_latency, lm.optimized_latency
+        if b is not None and o is not None:
+            how = "through the KV cache" if b.kv_cache else "re-running the growing sequence"
+            rows += [
+                [
+                    f"prefill of {b.prompt_length} tokens, batch 1 (ms, p50)",
+                    f"{b.prefill_ms_p50:.3f}",
+                    f"{o.prefill_ms_p50:.3f}",
+                    f"speedup {_ratio_cell(lm.prefill_speedup)}",
+                ],
+                [
+                    f"decode, batch 1 (tokens/s; {b.decode_tokens} tokens {how})",
+                    f"{b.decode_tokens_per_s:,.1f}",
+                    f"{o.decode_tokens_per_s:,.1f}",
+                    f"speedup {_ratio_cell(lm.decode_speedup)}",
+                ],
+            ]
+        parts.append(table(["", "baseline", "optimized", ""], rows, table_id="language-model", text_last=True))
+    if lm.encoder_latency:
+        rows = [
+            [str(r.sequence_length), f"{r.baseline_ms_p50:.3f}", f"{r.optimized_ms_p50:.3f}", _ratio_cell(r.speedup)]
+            for r in lm.encoder_latency
+        ]
+        head = ["sequence length", "baseline p50 (ms)", "optimized p50 (ms)", "speedup [95 %]"]
+        parts.append(table(head, rows, table_id="encoder-latency", text_columns=0))
+    if lm.notes:
+        parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in lm.notes) + "</ul>")
+    return "".join(parts)
+
+
 def _timing_html(report: Report) -> str:
     t = report.timing
     rows = [
@@ -504,6 +573,7 @@ def render(report: Report, figures: list[plots.Plot]) -> str:
 {_summary_table(report)}
 <h2>Warnings</h2><ul id="warnings">{warnings or "<li>none</li>"}</ul>
 {_limits_html(report)}
+{_language_model_html(report)}
 <h2>Plots</h2>{figures_html or "<p>No plot: nothing was timed.</p>"}
 {transfer_html(report)}
 {task_html(report)}

@@ -1,8 +1,9 @@
 """Running a model over the evaluation data: sample by sample, or as a stream that carries its own state.
 
-A stateful model (recurrent state in -> state out, a KV cache) is judged by rollout: each variant runs
-the ordered sequences step by step, feeding its own state output back as its next state input, so a
-quantization that drifts the state shows in the whole trajectory even when one step looks fine.
+A stateful model (recurrent state in -> state out) is judged by rollout: each variant runs the ordered
+sequences step by step, feeding its own state output back as its next state input, so a quantization that
+drifts the state shows in the whole trajectory even when one step looks fine. A language model's KV cache
+is not such a state: it is decoded (worker/engine/lm_eval), and ``Plan.tokens`` says how.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from worker.engine.data import Dataset
 from worker.engine.errors import EngineError
 from worker.engine.modelio import InputSpec
 from worker.engine.progress import Reporter
+
+if TYPE_CHECKING:
+    from worker.engine.lm_eval import TokenPlan
 
 # Name endings and prefixes that mark the two ends of a state pair: "state" -> "stateN", "h0" -> "hn".
 _IN_ENDINGS = ("_in", ".in", "_input", "_0", "0", "_prev", "_past")
@@ -92,12 +96,14 @@ def check_state_pairs(pairs: dict[str, str], inputs: list[InputSpec], outputs: l
 
 @dataclass(frozen=True)
 class Plan:
-    """How the evaluation data is run: ``state`` empty means sample by sample at ``batch_size``."""
+    """How the evaluation data is run: ``state`` empty means sample by sample at ``batch_size``; ``tokens``, a
+    language model's token sequences, reduced to token metrics (worker/engine/lm_eval) and decoded."""
 
     sequences: list[np.ndarray]  # ordered indices of each evaluation sequence (one entry without state)
     state: dict[str, str]
     batch_size: int
     output_names: list[str]
+    tokens: TokenPlan | None = None
 
     @property
     def indices(self) -> np.ndarray:
@@ -108,6 +114,14 @@ class Plan:
         return bool(self.state)
 
     def describe(self) -> str:
+        if self.tokens is not None:
+            layout = self.tokens.layout
+            generated = (
+                f"; greedy continuations of {layout.continuation} tokens from {len(self.tokens.prompts)} prompts"
+                if layout.continuation and len(self.tokens.prompts)
+                else ""
+            )
+            return f"next tokens of {len(self.indices)} sequences of {layout.tokens} tokens{generated}"
         if not self.stateful:
             return ""
         steps = sum(len(s) for s in self.sequences)
@@ -142,8 +156,11 @@ def stream(
 
 
 def outputs(session: Any, dataset: Dataset, plan: Plan, reporter: Reporter | None = None) -> list[np.ndarray]:
-    """Every output over the plan's samples, concatenated along the sample axis (the trajectory for a rollout)."""
+    """Every output over the plan's samples, concatenated along the sample axis (the trajectory for a rollout;
+    for a language model, its token metrics in place of the logits, see ``lm_eval.TokenPlan.outputs``)."""
     indices = plan.indices
+    if plan.tokens is not None:
+        return plan.tokens.outputs(session, dataset, indices, plan.batch_size, reporter)
     total = max(1, len(indices))
     collected: list[list[np.ndarray]] = []
     done = 0

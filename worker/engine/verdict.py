@@ -12,6 +12,8 @@ compare``. The kind of each output is read from the original model's outputs on 
 |            |                                                        | samples (<= 0.1); decision agreement at   |
 |            |                                                        | 0.5 for values in [0, 1] (>= 0.99)        |
 | dense      | anything else                                          | per-sample cosine mean (>= 0.99)          |
+| language_  | the logits of a language model (worker/engine/lm_eval; | next-token agreement (>= 0.95), perplexity|
+| model      | its outputs arrive reduced to token metrics)           | increase (<= 5 %), greedy continuation    |
 
 The worst output decides: its gap (how far beyond its limit, in the limit's own units) is the verdict's.
 The kinds and the metrics themselves are in ``output_metrics``; this module applies the limits.
@@ -26,6 +28,7 @@ import numpy as np
 
 from app.core.schemas.recipe import OutputLimit, QualityLimit
 from worker.engine.errors import EngineError
+from worker.engine.lm_eval import metrics as token_metrics
 from worker.engine.output_metrics import (
     accuracy,
     binary_accuracy,
@@ -103,7 +106,8 @@ class Judge:
     """Judges candidates against the original model's outputs on the evaluation data, output by output.
 
     ``reference`` holds the original's outputs (sample axis first; the whole trajectory for a rollout);
-    ``labels`` (optional) belong to the first classifier output whose classes they fit.
+    ``labels`` (optional) belong to the first classifier output whose classes they fit. ``language_model``: the
+    output it names holds a language model's token metrics, packed (``lm_eval.Layout``), not its logits.
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class Judge:
         *,
         context: str = "",
         state_outputs: frozenset[str] = frozenset(),
+        language_model: token_metrics.Layout | None = None,
     ) -> None:
         unknown = sorted(set(limit.outputs) - set(output_names))
         if unknown:
@@ -127,9 +132,13 @@ class Judge:
         self.reference = reference
         self.names = output_names
         self.context = context  # e.g. "rollout over 6 sequences", said in the deciding sentence
+        self.language_model = language_model
+        tokens = language_model.output if language_model is not None else None
         # a recurrent state is features, whatever its width: judged dense unless the recipe says otherwise
         self.kinds = [
-            "dense"
+            "language_model"
+            if name == tokens
+            else "dense"
             if name in state_outputs and self._override(name).kind == "auto"
             else output_kind(ref, labels, self._override(name).kind, name)
             for name, ref in zip(output_names, reference, strict=True)
@@ -196,6 +205,8 @@ class Judge:
 
     def _checks(self, index: int, ref: np.ndarray, cand: np.ndarray) -> tuple[dict[str, float | None], list[_Check]]:
         name, kind = self.names[index], self.kinds[index]
+        if kind == "language_model":
+            return self._token_checks(ref, cand)
         flat_ref, flat_cand = per_sample(ref), per_sample(cand)
         if kind == "integer":
             equal = flat_ref == flat_cand
@@ -253,6 +264,36 @@ class Judge:
             _Check("top1_agreement", agreement, self._limit(name, "min_top1_agreement"), True, "top-1 agreement")
         ]
 
+    def _token_checks(self, ref: np.ndarray, cand: np.ndarray) -> tuple[dict[str, float | None], list[_Check]]:
+        """A language model's limits: next-token agreement, perplexity increase, and (when set) continuation."""
+        assert self.language_model is not None
+        metrics = token_metrics.compare(self.language_model, ref, cand)
+        increase, allowed = float(metrics["perplexity_increase"] or 0.0), self.limit.max_perplexity_increase
+        checks = [
+            _Check(
+                "next_token_agreement",
+                float(metrics["next_token_agreement"] or 0.0),
+                self.limit.min_next_token_agreement,
+                True,
+                "next-token agreement",
+            ),
+            _Check(
+                "perplexity_increase",
+                increase,
+                allowed,
+                False,
+                "perplexity increase",
+                f"perplexity {metrics['perplexity_baseline']:.4g} -> {metrics['perplexity']:.4g} "
+                f"({increase:+.2%}, limit +{allowed:.2%})",
+            ),
+        ]
+        wanted, measured = self.limit.min_continuation_agreement, metrics["continuation_agreement"]
+        if wanted is not None and measured is not None:
+            checks.append(_Check("continuation_agreement", measured, wanted, True, "greedy continuation agreement"))
+        elif measured is not None:
+            checks[-1].text += f", greedy continuation agreement {measured:.4f}"
+        return metrics, checks
+
     def judge(self, candidate: list[np.ndarray]) -> Quality:
         """Every output of ``candidate`` against the original; the worst output decides."""
         if len(candidate) != len(self.reference):
@@ -272,9 +313,14 @@ class Judge:
             why = worst.why + context
         first_kind = self.kinds[0]
         accuracy_block = self.accuracy_of(candidate)
+        first = (
+            token_metrics.fidelity(verdicts[0].metrics)
+            if first_kind == "language_model"
+            else fidelity(self.reference[0], candidate[0], first_kind)
+        )
         return Quality(
             accuracy=accuracy_block,
-            fidelity=fidelity(self.reference[0], candidate[0], first_kind),
+            fidelity=first,
             per_output=[v.as_dict() for v in verdicts],
             within=not failing,
             gap=worst.gap,

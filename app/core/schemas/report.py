@@ -21,16 +21,22 @@ class Fidelity(BaseModel):
     max_abs_error: float
 
 
+OutputKindName = Literal["classifier", "small", "dense", "integer", "language_model"]
+
+
 class OutputQuality(BaseModel):
     """One output, judged with the metric that fits its kind (see the recipe's `quality`)."""
 
     name: str
-    kind: Literal["classifier", "small", "dense", "integer"]
+    kind: OutputKindName
     metrics: dict[str, float | None] = Field(
         description="classifier: top1_agreement (accuracy, f1_macro, accuracy_drop with labels), cosine; small: "
         "normalized_rmse (RMSE across samples over the baseline's std), rmse, max_abs_error, pearson, "
         "decision_agreement (values in [0, 1]); dense: cosine_mean, cosine_min, snr_db, max_abs_error; "
-        "integer: exact_match, sample_exact_match; non_finite when values became NaN or Inf."
+        "integer: exact_match, sample_exact_match; language_model (a language model's logits): "
+        "next_token_agreement, perplexity_baseline, perplexity, perplexity_increase, continuation_agreement, "
+        "continuation_prefix_agreement, continuation_prompts, max_log_prob_error; non_finite when values became "
+        "NaN or Inf."
     )
     limits: dict[str, float] = Field(description="The limit applied to each judged metric.")
     within: bool
@@ -73,7 +79,7 @@ class DataSplitReport(BaseModel):
 
 class OutputJudged(BaseModel):
     name: str
-    kind: Literal["classifier", "small", "dense", "integer"]
+    kind: OutputKindName
     labelled: bool = Field(description="The dataset's labels are judged on this output (accuracy).")
     ignored: bool
 
@@ -99,6 +105,69 @@ class SpeedupInterval(BaseModel):
     low: float
     high: float
     confidence: float
+
+
+class Ratio(BaseModel):
+    """A ratio of two timings (baseline / optimized) with its bootstrap interval over interleaved rounds."""
+
+    value: float
+    low: float
+    high: float
+    confidence: float
+
+
+class TokenLatency(BaseModel):
+    """One model's batch-1 latency as a language model: the prompt's prefill, then token-by-token decoding."""
+
+    prompt_length: int
+    decode_tokens: int = Field(description="Tokens decoded per timed run (one at a time).")
+    kv_cache: bool = Field(description="Decoded through the KV cache; else each step runs the whole sequence.")
+    prefill_ms_p50: float
+    decode_ms_per_token_p50: float
+    decode_tokens_per_s: float = Field(description="decode_tokens / the median run's time.")
+
+
+class EncoderLatency(BaseModel):
+    """Batch-1 latency of a token encoder at one sequence length."""
+
+    sequence_length: int
+    baseline_ms_p50: float
+    optimized_ms_p50: float
+    speedup: Ratio | None = Field(description="baseline / optimized p50; exactly 1 when the result is the input.")
+
+
+class LanguageModelReport(BaseModel):
+    """A token model, judged and timed on tokens (worker/engine/lm_eval)."""
+
+    kind: Literal["decoder", "encoder"] = Field(
+        description="`decoder`: judged on next tokens, perplexity and greedy continuation, timed by prefill and "
+        "decode; `encoder`: token ids in, no vocabulary out (judged per output as usual), timed per length."
+    )
+    input_ids: str
+    logits: str | None
+    vocab_size: int | None
+    attention_mask: str | None
+    kv_cache: bool
+    cache_pairs: int
+    sequences: int = Field(description="Evaluation sequences.")
+    tokens_per_sequence: int | None = None
+    prompt_length: int | None = None
+    continuation_tokens: int | None = None
+    prompts: int | None = Field(None, description="Sequences whose prompt was continued greedily.")
+    next_token_agreement: float | None
+    perplexity_baseline: float | None
+    perplexity_optimized: float | None
+    perplexity_increase: float | None = Field(description="perplexity_optimized / perplexity_baseline - 1.")
+    continuation_agreement: float | None = Field(description="Share of generated tokens equal, position by position.")
+    continuation_prefix_agreement: float | None = Field(
+        description="Mean share of each continuation generated before the first different token."
+    )
+    baseline_latency: TokenLatency | None
+    optimized_latency: TokenLatency | None
+    prefill_speedup: Ratio | None
+    decode_speedup: Ratio | None
+    encoder_latency: list[EncoderLatency] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
 
 
 class TimingConditions(BaseModel):
@@ -294,6 +363,11 @@ class Report(BaseModel):
     tuning: Tuning | None = Field(None, description="For a job with a `tune` block: the study, trial by trial.")
     task_metrics: TaskMetrics | None = Field(
         None, description="With labels: accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix."
+    )
+    language_model: LanguageModelReport | None = Field(
+        None,
+        description="For a model with integer `input_ids`: token-level quality (a language model) and latency "
+        "(prefill and decode at batch 1; an encoder per sequence length).",
     )
     baseline_model: Literal["input", "transferred"] = Field(
         "input",
