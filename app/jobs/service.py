@@ -28,6 +28,7 @@ from app.tenants.limits import check_job_creation
 from app.uploads.kinds import DATASETS, MODELS
 from app.uploads.service import get_owned
 from app.uploads.validation import (
+    ArraySpec,
     DatasetInfo,
     ModelInfo,
     check_compatible,
@@ -56,7 +57,7 @@ def _model_info(model: Model) -> ModelInfo:
 
 def _dataset_info(dataset: Dataset) -> DatasetInfo:
     return DatasetInfo(
-        arrays=[TensorSpec.model_validate(t) for t in dataset.arrays],
+        arrays=[ArraySpec.model_validate(t) for t in dataset.arrays],
         num_samples=dataset.num_samples,
         has_labels=dataset.has_labels,
         warnings=list(dataset.warnings),
@@ -85,7 +86,7 @@ def create_job(
     model = get_owned(session, MODELS, tenant_id, body.model_id, lock="share")
     dataset = get_owned(session, DATASETS, tenant_id, body.dataset_id, lock="share")
     model_info = _model_info(model)
-    check_compatible(model_info, _dataset_info(dataset))
+    check_compatible(model_info, _dataset_info(dataset), recipe.evaluation)
     check_recipe_fits_model(recipe, model_info)
     _check_recipe_against_data(recipe, dataset)
     if body.webhook_url:

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 
 from app.core.errors import DomainError, IncompatibleDataset, UnsafeModel
 from app.core.schemas.tensors import TensorSpec
-from app.uploads.validation import DatasetInfo, ModelInfo, check_compatible, inspect_dataset, inspect_model
+from app.uploads.validation import (
+    ArraySpec,
+    DatasetInfo,
+    ModelInfo,
+    check_compatible,
+    inspect_dataset,
+    inspect_model,
+)
 from tests import hostile
 from tests.factories import cnn_onnx, npz_bytes
 
@@ -106,7 +113,8 @@ def test_dataset_description_and_nan_report(tmp_path):
     path.write_bytes(npz_bytes(x=x, labels=np.arange(5)))
     info = inspect_dataset(path, max_uncompressed_bytes=10**6)
     assert info.num_samples == 5 and info.has_labels
-    assert TensorSpec(name="x", dtype="float32", shape=[5, 3]) in info.arrays
+    assert ArraySpec(name="x", dtype="float32", shape=[5, 3]) in info.arrays
+    assert ArraySpec(name="labels", dtype="int64", shape=[5], min_value=0, max_value=4) in info.arrays
     assert info.warnings == ["array 'x' has 1 NaN and 1 Inf values"]
 
 
@@ -210,7 +218,7 @@ def test_a_rank_0_input_stored_as_one_value_per_sample_fits(tmp_path):
 
     model, dataset = _inspected(tmp_path, scalar_input_mlp, scalar_input_data(12))
     assert TensorSpec(name="gain", dtype="float32", shape=[]) in model.inputs
-    assert TensorSpec(name="gain", dtype="float32", shape=[12]) in dataset.arrays
+    assert ArraySpec(name="gain", dtype="float32", shape=[12]) in dataset.arrays
     check_compatible(model, dataset)
 
 

@@ -14,11 +14,12 @@ from app.core.safety.model_archive import archive_kind, list_members
 from app.core.safety.torch_archive import inspect_torch_archive
 from app.uploads.validation.compat import check_compatible
 from app.uploads.validation.external_data import has_onnx_member, inspect_archive
-from app.uploads.validation.npz import DatasetInfo, inspect_dataset
+from app.uploads.validation.npz import ArraySpec, DatasetInfo, inspect_dataset
 from app.uploads.validation.onnx_model import ModelInfo, inspect_onnx
 from app.uploads.validation.recipe_fit import check_recipe_fits_data, check_recipe_fits_model
 
 __all__ = [
+    "ArraySpec",
     "DatasetInfo",
     "ModelInfo",
     "check_compatible",

@@ -1,20 +1,35 @@
-"""Does a dataset fit a model? Checked when a job is created, with the exact mismatch named."""
+"""Does a dataset fit a model? Checked when a job is created, with the exact mismatch named.
+
+A token model (an integer ``input_ids`` input) needs no arrays for what its evaluation fills in
+(worker/engine/lm_eval, whose rules these mirror): a language model's KV cache (``past_key_values.*`` inputs
+paired with ``present.*`` outputs start empty), and an all-real ``attention_mask``, ``position_ids`` and
+``token_type_ids``. Its token ids must lie inside the vocabulary (the width of its [batch, sequence,
+vocabulary] output).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 
 from app.core.errors import IncompatibleDataset
+from app.core.schemas.recipe import Evaluation
 from app.core.schemas.tensors import TensorSpec
-from app.uploads.validation.npz import DatasetInfo
+from app.uploads.validation.npz import ArraySpec, DatasetInfo
 from app.uploads.validation.onnx_model import ModelInfo
 
 LABELS = "labels"
 SEQUENCE_ID = "sequence_id"  # marks the ordered sequences of a stateful model's data; never fed to the model
 LABEL_NAMES = "label_names"  # optional class names, one per class id; never fed to the model
 RESERVED_ARRAYS = (LABELS, SEQUENCE_ID, LABEL_NAMES)
+INPUT_IDS = "input_ids"
+LOGITS = "logits"
+FILLED_FOR_TOKENS = ("attention_mask", "position_ids", "token_type_ids")  # all real, 0..T-1, 0 when absent
+_CACHE = re.compile(r"^(past_key_values|past)[._](.+)$")
+_PRESENT = re.compile(r"^present[._](.+)$")
+FEATURE_NAME = re.compile(r"embed|feature|hidden|state|pool|encod|vector|latent", re.IGNORECASE)
 
 
 def _dims_match(expected: list[Any], actual: list[Any]) -> bool:
@@ -60,12 +75,81 @@ def _sequence_id_problem(array: TensorSpec, num_samples: int) -> str | None:
     )
 
 
-def check_compatible(model: ModelInfo, dataset: DatasetInfo) -> None:
-    """Raise IncompatibleDataset listing every mismatch between the model's inputs and the dataset's arrays."""
+def _vocabulary_output(model: ModelInfo) -> TensorSpec | None:
+    """A language model's [batch, sequence, vocabulary] float output: named ``logits``, else the only rank-3 float
+    output not named like features (a BERT's ``last_hidden_state`` is an encoder's)."""
+    candidates = [o for o in model.outputs if len(o.shape) == 3 and o.dtype.startswith(("float", "bfloat"))]
+    named = [o for o in candidates if o.name == LOGITS]
+    if named:
+        return named[0]
+    fitting = [o for o in candidates if not FEATURE_NAME.search(o.name)]
+    return fitting[0] if len(fitting) == 1 else None
+
+
+def _token_ids(model: ModelInfo, evaluation: Evaluation) -> TensorSpec | None:
+    """The integer ``input_ids`` input of a token model (None: not one, or the recipe says ``task: other``)."""
+    if evaluation.task == "other":
+        return None
+    ids = next((s for s in model.inputs if s.name == INPUT_IDS), None)
+    return ids if ids is not None and _is_integer(ids.dtype) else None
+
+
+def filled_inputs(model: ModelInfo, evaluation: Evaluation | None = None) -> set[str]:
+    """Inputs a token model's evaluation fills in when the dataset has no array for them."""
+    evaluation = evaluation or Evaluation()
+    if _token_ids(model, evaluation) is None:
+        return set()
+    filled = {s.name for s in model.inputs if s.name in FILLED_FOR_TOKENS}
+    if _vocabulary_output(model) is None or evaluation.state:  # an encoder, or a rollout the recipe asked for
+        return filled
+    presents = {}
+    for out in model.outputs:
+        match = _PRESENT.match(out.name)
+        if match:
+            presents[match.group(1)] = out
+    for spec in model.inputs:
+        match = _CACHE.match(spec.name)
+        present = presents.get(match.group(2)) if match else None
+        if present is not None and len(present.shape) == len(spec.shape):
+            filled.add(spec.name)
+    return filled
+
+
+def _token_id_errors(model: ModelInfo, arrays: dict[str, ArraySpec], evaluation: Evaluation) -> list[dict[str, str]]:
+    """Token ids outside the vocabulary (negative, or at least the width of the vocabulary output)."""
+    ids, array = _token_ids(model, evaluation), arrays.get(INPUT_IDS)
+    if ids is None or array is None or array.min_value is None or array.max_value is None:
+        return []
+    field = f"arrays.{INPUT_IDS}"
+    if array.min_value < 0:
+        message = f"array {INPUT_IDS!r} holds negative token id {array.min_value}; token ids count from 0"
+        return [{"field": field, "message": message}]
+    logits = _vocabulary_output(model)
+    # only an output named like logits surely spans the vocabulary (the engine also reads the embedding table)
+    vocab = logits.shape[-1] if logits is not None and "logit" in logits.name.lower() else None
+    if logits is not None and isinstance(vocab, int) and array.max_value >= vocab:
+        message = (
+            f"array {INPUT_IDS!r} holds token id {array.max_value}, but the model's vocabulary has {vocab} tokens "
+            f"(ids 0..{vocab - 1}: output {logits.name!r} is {list(logits.shape)}); the dataset was tokenized for "
+            "another vocabulary"
+        )
+        return [{"field": field, "message": message}]
+    return []
+
+
+def check_compatible(model: ModelInfo, dataset: DatasetInfo, evaluation: Evaluation | None = None) -> None:
+    """Raise IncompatibleDataset listing every mismatch between the model's inputs and the dataset's arrays.
+
+    ``evaluation`` is the recipe's (its ``task`` and ``state`` decide whether a token model's inputs are filled in).
+    """
+    evaluation = evaluation or Evaluation()
     arrays = {a.name: a for a in dataset.arrays}
+    filled = filled_inputs(model, evaluation)
     errors: list[dict[str, str]] = []
     for spec in model.inputs:
         array = arrays.get(spec.name)
+        if array is None and spec.name in filled:
+            continue
         if array is None:
             errors.append(
                 {
@@ -99,6 +183,7 @@ def check_compatible(model: ModelInfo, dataset: DatasetInfo) -> None:
         problem = _sequence_id_problem(arrays[SEQUENCE_ID], dataset.num_samples)
         if problem:
             errors.append({"field": f"arrays.{SEQUENCE_ID}", "message": problem})
+    errors.extend(_token_id_errors(model, arrays, evaluation))
     extra = sorted(set(arrays) - {s.name for s in model.inputs} - set(RESERVED_ARRAYS))
     if extra:
         errors.append(

@@ -23,9 +23,17 @@ MIN_PER_CLASS = 2  # a class needs a sample on each side of a split (train / val
 IMBALANCE_RATIO = 10.0  # the largest class this many times the smallest: a warning
 
 
+class ArraySpec(TensorSpec):
+    """A dataset array: its signature, and for integer arrays the smallest and largest value (token ids and class
+    ids are checked against the model when a job is created; datasets stored before these were kept have none)."""
+
+    min_value: int | None = None
+    max_value: int | None = None
+
+
 @dataclass(frozen=True)
 class DatasetInfo:
-    arrays: list[TensorSpec]
+    arrays: list[ArraySpec]
     num_samples: int
     has_labels: bool
     warnings: list[str] = field(default_factory=list)
@@ -196,5 +204,16 @@ def inspect_dataset(path: Path, *, max_uncompressed_bytes: int) -> DatasetInfo:
             warnings.append("labels are floats holding whole numbers; send integer class ids for classification")
     if label_names is not None:
         arrays[LABEL_NAMES] = label_names
-    specs = [TensorSpec(name=n, dtype=str(a.dtype), shape=list(a.shape)) for n, a in arrays.items()]
+    specs = [_spec(name, array) for name, array in arrays.items()]
     return DatasetInfo(specs, int(num_samples), labels is not None, warnings)
+
+
+def _spec(name: str, array: np.ndarray) -> ArraySpec:
+    counted = array.dtype.kind in "iu" and array.size > 0
+    return ArraySpec(
+        name=name,
+        dtype=str(array.dtype),
+        shape=list(array.shape),
+        min_value=int(array.min()) if counted else None,
+        max_value=int(array.max()) if counted else None,
+    )
