@@ -4,7 +4,10 @@ token datasets of held-out text for it.
 The text is the docstrings of a fixed list of Python standard-library modules (``inspect.getdoc``), split into
 paragraphs: deterministic for one Python version, and available offline. Tokens are bytes (a 260-token
 vocabulary: four special tokens, then the 256 byte values). The encoder learns masked-language modelling for a
-few dozen steps, so its hidden states carry real structure (random weights give near-identical states).
+couple of hundred steps with a warm-up: after a few dozen it still predicts byte frequencies alone, and every
+token's hidden state points the same way (mean pairwise cosine 0.98-1.0; at 4×256 with lr 1e-3 it collapses
+outright), so that any candidate passes a cosine check; after 200 steps at 4×256 (lr 5e-4) the pairwise
+cosine of token states is about 0.26 and of the pooled embeddings about 0.96.
 
 The ONNX graph comes from TorchScript (``dynamo=False``) with eager attention: onnxruntime's transformers
 optimizer's patterns were written for that export (with SDPA attention, or with the dynamo exporter, it fuses
@@ -19,6 +22,7 @@ import importlib
 import inspect
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -102,6 +106,33 @@ def _masked_batch(rng: np.random.Generator, ids: np.ndarray) -> tuple[np.ndarray
     return masked, labels
 
 
+def _train(model: Any, steps: int, lr: float, batch: int, sequence: int, seed: int) -> None:
+    """Masked-LM steps on the training paragraphs (AdamW, linear warm-up over the first fifth)."""
+    import torch
+
+    if not steps:
+        return
+    training, _ = split_paragraphs()
+    ids, mask = encode(training, sequence)
+    rng = np.random.default_rng(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    warmup = max(1, steps // 5)  # post-LN BERT diverges without one
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup))
+    model.train()
+    for _ in range(steps):
+        rows = rng.choice(len(ids), size=batch, replace=False)
+        masked, labels = _masked_batch(rng, ids[rows])
+        loss = model(
+            input_ids=torch.from_numpy(masked),
+            attention_mask=torch.from_numpy(mask[rows]),
+            labels=torch.from_numpy(labels),
+        ).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+
+
 def bert_encoder(
     path: Path,
     *,
@@ -109,13 +140,15 @@ def bert_encoder(
     hidden: int = 256,
     heads: int = 4,
     intermediate: int = 1024,
-    train_steps: int = 40,
+    train_steps: int = 200,
+    lr: float = 5e-4,
     batch: int = 16,
     sequence: int = 64,
     seed: int = 0,
 ) -> Path:
-    """Build a BERT-style encoder, train it for ``train_steps`` masked-LM steps on the training paragraphs (0:
-    random weights), and export it to ``path`` (see the module's docstring for its inputs and outputs)."""
+    """Build a BERT-style encoder, train it for ``train_steps`` masked-LM steps of ``batch`` paragraphs cut to
+    ``sequence`` bytes (AdamW at ``lr`` after a linear warm-up over the first fifth; 0 steps: random weights),
+    and export it to ``path`` (see the module's docstring for its inputs and outputs)."""
     import torch
     from transformers import BertConfig, BertForMaskedLM
 
@@ -132,23 +165,12 @@ def bert_encoder(
         attn_implementation="eager",  # onnxruntime's attention fusion matches eager attention, not SDPA's
     )
     model = BertForMaskedLM(config)
-    if train_steps:
-        training, _ = split_paragraphs()
-        ids, mask = encode(training, sequence)
-        rng = np.random.default_rng(seed)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-        model.train()
-        for _ in range(train_steps):
-            rows = rng.choice(len(ids), size=batch, replace=False)
-            masked, labels = _masked_batch(rng, ids[rows])
-            loss = model(
-                input_ids=torch.from_numpy(masked),
-                attention_mask=torch.from_numpy(mask[rows]),
-                labels=torch.from_numpy(labels),
-            ).loss
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small tensors: one thread trained the 2×128 test model 2× faster beside other work
+    try:
+        _train(model, train_steps, lr, batch, sequence, seed)
+    finally:
+        torch.set_num_threads(threads)
     model.eval()
 
     class Encoder(torch.nn.Module):

@@ -1,5 +1,6 @@
 """Transformer graph fusion in ``quantize auto``, on a BERT-style encoder trained briefly on the standard
-library's docstrings (tests/engine/encoder_models.py; 2 layers of width 128 here, to keep the build short):
+library's docstrings (tests/engine/encoder_models.py; 2 layers of width 128 and 150 steps on 32 bytes here,
+to keep the build short; the benchmark's is 4 × 256):
 the graph is recognised as an encoder, fused by onnxruntime's transformers optimizer, and the fused candidates
 run at any batch and sequence length and are measured and judged like every other candidate."""
 
@@ -33,9 +34,18 @@ FUSED_NAMES = {
 
 @pytest.fixture(scope="session")
 def encoder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The encoder (40 masked-LM steps) and 48 held-out paragraphs of 32 tokens as its dataset."""
+    """The encoder (150 masked-LM steps) and 48 held-out paragraphs of 32 tokens as its dataset."""
     root = tmp_path_factory.mktemp("encoder")
-    model = bert_encoder(root / "bert.onnx", layers=LAYERS, hidden=HIDDEN, heads=HEADS, intermediate=4 * HIDDEN)
+    model = bert_encoder(
+        root / "bert.onnx",
+        layers=LAYERS,
+        hidden=HIDDEN,
+        heads=HEADS,
+        intermediate=4 * HIDDEN,
+        train_steps=150,
+        lr=1e-3,
+        sequence=32,
+    )
     return model, token_dataset(root / "tokens.npz", 48, 32)
 
 
@@ -236,9 +246,12 @@ def test_fused_candidates_run_at_other_shapes_and_match_the_encoder(encoder, tmp
             assert ours.shape == theirs.shape
             np.testing.assert_allclose(ours, theirs, atol=1e-4)
         assert reference[0].shape == (batch, sequence, HIDDEN)
+        # int8: token states close to the original's once the direction all tokens share is taken out
+        real = feed["attention_mask"].astype(bool)
+        centre = reference[0][real].mean(0)
         for candidate in (dynamic, static):
-            embedding = outputs(candidate.path, feed)[1]
-            assert cosine(embedding, reference[1]).min() > 0.98
+            states = outputs(candidate.path, feed)[0]
+            assert cosine(states[real] - centre, reference[0][real] - centre).mean() > 0.95
 
     # fp16 (measured on a cuda target only): built on the CPU path all the same, float32 at its edges
     half = fused.wrap(candidates.fp16)(evaluation.ctx, model, config.model_copy(update={"mode": "fp16"}))
