@@ -30,6 +30,19 @@ from tests.helpers import (
 from tests.helpers.services import REDIS_BASE
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files that run jobs on a worker go after the others, in their collected order otherwise.
+
+    The session's worker, once started, consumes every job its process creates, so a test that expects a job
+    to stay queued must run before it starts. pytest-xdist hands files to its processes in this order and each
+    runs them in the order received, so in every process the files without a worker come first. Among those
+    with one, files marked slow go first, so that no long file is left alone at the end.
+    """
+    late = {item.path for item in items if "worker" in item.fixturenames or item.path.parent.name == "e2e"}
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: (item.path in late, item.path in late and item.path not in slow))
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh Postgres database for this test run, migrated to head."""
@@ -48,8 +61,13 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """A Redis database index of our own for this run (flushed before and after)."""
-    index = random.randint(1, 15)
+    """A Redis database index of our own for this run (flushed before and after).
+
+    A session uses its index and the four after it (``own_broker`` offsets 1-4), so under pytest-xdist each
+    process takes a block of five: gw0 1-5, gw1 6-10, gw2 11-15 (three processes at most).
+    """
+    xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = 1 + 5 * (int(xdist_worker.removeprefix("gw")) % 3) if xdist_worker else random.randint(1, 15)
     url = f"{REDIS_BASE}/{index}"
     client = redis.Redis.from_url(url)
     client.flushdb()

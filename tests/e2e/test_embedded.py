@@ -14,7 +14,7 @@ import pytest
 from tests.e2e.serve import serving
 from tests.helpers import submit_job
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 BOOTSTRAP_KEY = "bootstrap-key-for-tests-0123456789"
 
 

@@ -18,7 +18,7 @@ from tests.e2e.serve import serving
 from tests.factories import mlp_onnx, npz_bytes
 from tests.helpers import SLIMLINE, Process, events, new_api_key, start_worker, upload_ok, wait_for_job
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 A, B = "cpu-test-a", "cpu-test-b"
 DYNAMIC = {"passes": [{"type": "quantize", "mode": "dynamic"}]}
 STATIC = {"passes": [{"type": "quantize", "mode": "static"}]}

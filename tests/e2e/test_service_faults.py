@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.factories import mlp_onnx
-from tests.helpers import own_broker, start_api, start_worker, upload, upload_ok, wait_for_job
+from tests.helpers import new_api_key, own_broker, start_api, start_worker, upload, upload_ok, wait_for_job
+from tests.helpers.services import private_postgres, private_redis
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-PG_CLUSTER = ["pg_ctlcluster", "--skip-systemctl-redirect", sorted(os.listdir("/etc/postgresql"))[-1], "main"]
-REDIS_START = [
-    "redis-server",
-    "--daemonize",
-    "yes",
-    "--bind",
-    "127.0.0.1",
-    "-::1",
-    "--port",
-    "6379",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--dir",
-    "/var/lib/redis",
-    "--logfile",
-    "/var/log/redis/ci.log",
-]
 
 
 def _wait(predicate, timeout: float = 60, interval: float = 0.3) -> bool:
@@ -53,60 +33,61 @@ def own_redis_db(service_env, redis_url):
     return own_broker(service_env, redis_url, offset=2)
 
 
-def test_postgres_restart_gives_503_then_recovers_without_restarting_the_api(own_redis_db, auth):
-    api, url = start_api(own_redis_db)
-    try:
-        with httpx.Client(base_url=url, timeout=30) as http:
-            assert http.get("/v1/jobs", headers=auth).status_code == 200
-            # The polling path has its own pool (no pre-ping): this leaves a connection in it.
-            assert http.get("/v1/jobs/job_missing", headers=auth).status_code == 404
-            subprocess.run([*PG_CLUSTER, "stop", "-m", "fast"], check=True)
-            try:
-                down = http.get("/v1/jobs", headers=auth)
-                assert down.status_code == 503, down.text
-                assert down.headers["content-type"].startswith("application/problem+json")
-                assert down.json()["code"] == "database_unavailable" and down.headers["retry-after"]
-                assert http.get("/readyz").status_code == 503
-                assert http.get("/healthz").status_code == 200
-            finally:
-                subprocess.run([*PG_CLUSTER, "start"], check=True)
-            assert _wait(lambda: http.get("/v1/jobs", headers=auth).status_code == 200, timeout=60)
-            assert http.get("/readyz").status_code == 200
-            # Its pooled connection died with the server: the first read after the restart is retried
-            # on a fresh connection instead of failing.
-            again = http.get("/v1/jobs/job_missing", headers=auth)
-            assert again.status_code == 404, again.text
-    finally:
-        api.stop()
+def test_postgres_restart_gives_503_then_recovers_without_restarting_the_api(own_redis_db):
+    with private_postgres() as postgres:  # a cluster of its own: the suite's other processes use the shared one
+        key = {"Authorization": f"Bearer {new_api_key(postgres.url)}"}
+        api, url = start_api({**own_redis_db, "SLIMLINE_DATABASE_URL": postgres.url})
+        try:
+            with httpx.Client(base_url=url, timeout=30) as http:
+                assert http.get("/v1/jobs", headers=key).status_code == 200
+                # The polling path has its own pool (no pre-ping): this leaves a connection in it.
+                assert http.get("/v1/jobs/job_missing", headers=key).status_code == 404
+                postgres.stop()
+                try:
+                    down = http.get("/v1/jobs", headers=key)
+                    assert down.status_code == 503, down.text
+                    assert down.headers["content-type"].startswith("application/problem+json")
+                    assert down.json()["code"] == "database_unavailable" and down.headers["retry-after"]
+                    assert http.get("/readyz").status_code == 503
+                    assert http.get("/healthz").status_code == 200
+                finally:
+                    postgres.start()
+                assert _wait(lambda: http.get("/v1/jobs", headers=key).status_code == 200, timeout=60)
+                assert http.get("/readyz").status_code == 200
+                # Its pooled connection died with the server: the first read after the restart is retried
+                # on a fresh connection instead of failing.
+                again = http.get("/v1/jobs/job_missing", headers=key)
+                assert again.status_code == 404, again.text
+        finally:
+            api.stop()
 
 
-def test_redis_restart_loses_no_job(own_redis_db, auth, cnn_bytes, images_npz):
-    api, url = start_api(own_redis_db)
-    worker = None
-    try:
-        with httpx.Client(base_url=url, timeout=30) as http:
-            model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
-            dataset = upload_ok(http, auth, "datasets", "d.npz", images_npz)
-            body = {
-                "model_id": model["id"],
-                "dataset_id": dataset["id"],
-                "passes": [{"type": "quantize", "mode": "dynamic"}],
-            }
-            jobs = [http.post("/v1/jobs", headers=auth, json=body).json()["id"] for _ in range(3)]
-            # Redis restarts with the three messages queued and no persistence: they are gone.
-            subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], check=False)
-            Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
-            Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
-            subprocess.run(REDIS_START, check=True)
-            assert _wait(lambda: subprocess.run(["redis-cli", "ping"], capture_output=True).returncode == 0)
-            worker = start_worker(own_redis_db, name="after-redis-restart")
-            finished = [wait_for_job(http, auth, job_id, timeout=240) for job_id in jobs]
-            assert [j["status"] for j in finished] == ["succeeded"] * 3
-            assert [j["attempts"] for j in finished] == [1, 1, 1]
-    finally:
-        if worker is not None:
-            worker.stop()
-        api.stop()
+def test_redis_restart_loses_no_job(service_env, auth, cnn_bytes, images_npz):
+    with private_redis() as redis_server:  # a server of its own: the suite's other processes use the shared one
+        env = {**service_env, "SLIMLINE_BROKER_URL": redis_server.url}
+        api, url = start_api(env)
+        worker = None
+        try:
+            with httpx.Client(base_url=url, timeout=30) as http:
+                model = upload_ok(http, auth, "models", "cnn.onnx", cnn_bytes)
+                dataset = upload_ok(http, auth, "datasets", "d.npz", images_npz)
+                body = {
+                    "model_id": model["id"],
+                    "dataset_id": dataset["id"],
+                    "passes": [{"type": "quantize", "mode": "dynamic"}],
+                }
+                jobs = [http.post("/v1/jobs", headers=auth, json=body).json()["id"] for _ in range(3)]
+                # Redis restarts with the three messages queued and no persistence: they are gone.
+                redis_server.stop()
+                redis_server.start()
+                worker = start_worker(env, name="after-redis-restart")
+                finished = [wait_for_job(http, auth, job_id, timeout=240) for job_id in jobs]
+                assert [j["status"] for j in finished] == ["succeeded"] * 3
+                assert [j["attempts"] for j in finished] == [1, 1, 1]
+        finally:
+            if worker is not None:
+                worker.stop()
+            api.stop()
 
 
 @pytest.fixture()

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
@@ -95,3 +100,104 @@ def stopped_worker_class(database_url: str) -> Iterator[str]:
     finally:
         with session_scope(database_url) as session:
             session.delete(session.get(Worker, worker_id))
+
+
+class PrivateServer:
+    """A Redis or Postgres server of one test's own, on a free port, that the test may stop and start.
+
+    Tests that restart a service use one of these, never the machine's shared one: the suite runs in
+    several processes at once (pytest-xdist), and the others' sessions live in the shared servers.
+    """
+
+    def __init__(self, start: list[str], stop: list[str], ready: list[str], url: str, user: str | None) -> None:
+        self._start, self._stop, self._ready, self.url, self._user = start, stop, ready, url, user
+
+    def _run(self, argv: list[str], *, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        prefix = ["runuser", "-u", self._user, "--"] if self._user else []
+        return subprocess.run(prefix + argv, capture_output=True, check=check)
+
+    def ready(self) -> bool:
+        return self._run(self._ready, check=False).returncode == 0
+
+    def start(self) -> None:
+        self._run(self._start)
+        deadline = time.monotonic() + 30
+        while not self.ready():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self._start[0]} did not come up: {self._start}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self._run(self._stop, check=False)
+
+
+@contextmanager
+def private_redis() -> Iterator[PrivateServer]:
+    """A redis-server without persistence on a free port; ``url`` is its database 1."""
+    from tests.helpers.processes import free_port
+
+    port = free_port()
+    pidfile = Path(tempfile.mkdtemp(prefix="slimline-redis-")) / "redis.pid"
+    server = PrivateServer(
+        ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+         "--appendonly", "no", "--pidfile", str(pidfile), "--logfile", str(pidfile.with_suffix(".log"))],
+        ["redis-cli", "-p", str(port), "shutdown", "nosave"],
+        ["redis-cli", "-p", str(port), "ping"],
+        f"redis://127.0.0.1:{port}/1",
+        None,
+    )  # fmt: skip
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(pidfile.parent, ignore_errors=True)
+
+
+def _pg_bin(tool: str) -> str:
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    return str(versions[-1] / tool) if versions else tool
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivateServer]:
+    """A Postgres cluster of its own (initdb, trust auth) on a free port, with the schema migrated.
+
+    As root the cluster belongs to the ``postgres`` user (Postgres refuses to run as root).
+    """
+    from tests.helpers.processes import free_port
+
+    user = "postgres" if os.geteuid() == 0 else None
+    root = Path(tempfile.mkdtemp(prefix="slimline-pg-"))
+    data = root / "data"
+    if user:
+        shutil.chown(root, user)
+    port = free_port()
+    init = subprocess.run(
+        (["runuser", "-u", user, "--"] if user else [])
+        + [_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"],
+        capture_output=True,
+    )
+    if init.returncode != 0:
+        raise RuntimeError(f"initdb failed: {init.stderr.decode()[-500:]}")
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    server = PrivateServer(
+        [_pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"],
+        [_pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+        [_pg_bin("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)],
+        f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
+        user,
+    )
+    server.start()
+    try:
+        from app.core.migrate import upgrade
+        from app.core.settings import Settings
+
+        upgrade(Settings(database_url=server.url, data_dir=Path("/nonexistent-slimline")))
+        yield server
+    finally:
+        from app.core.db import get_engine
+
+        get_engine(server.url).dispose()
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
