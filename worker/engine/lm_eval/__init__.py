@@ -12,8 +12,12 @@ The recipe's ``quality.min_next_token_agreement`` and ``quality.max_perplexity_i
 (``verdict.Judge``). Latency: ``prefill_latency`` and ``decode_latency`` (batch 1) for decoders,
 ``encoder_latency`` per sequence length for encoders. The functions are usable on their own, e.g.::
 
-    signature = lm_eval.detect(onnx.load(path), modelio.input_specs(m), modelio.output_specs(m), "auto")
-    rows = lm_eval.greedy_continuation(session, signature, prompts, 16)
+    model = onnx.load(path)
+    signature = lm_eval.detect(model, modelio.input_specs(model), modelio.output_specs(model), "auto")
+    tokens = lm_eval.greedy_continuation(session, signature, prompts, 16)  # prompts: ids [n, length]
+    timings = lm_eval.decode_latency({"fp32": a, "int4": b}, signature, row, 16, 32, budget_s=2.0)
+    predicted, log_probs, counted = lm_eval.reduce_logits(logits, input_ids, attention_mask)
+    lm_eval.perplexity(log_probs, counted), lm_eval.next_token_agreement(predicted, other_predicted)
 """
 
 from __future__ import annotations
