@@ -144,9 +144,11 @@ def bert_encoder(
     lr: float = 5e-4,
     batch: int = 16,
     sequence: int = 64,
+    positions: int = MAX_POSITIONS,
     seed: int = 0,
 ) -> Path:
-    """Build a BERT-style encoder, train it for ``train_steps`` masked-LM steps of ``batch`` paragraphs cut to
+    """Build a BERT-style encoder (``positions`` rows of position embeddings: longer sequences do not run),
+    train it for ``train_steps`` masked-LM steps of ``batch`` paragraphs cut to
     ``sequence`` bytes (AdamW at ``lr`` after a linear warm-up over the first fifth; 0 steps: random weights),
     and export it to ``path`` (see the module's docstring for its inputs and outputs)."""
     import torch
@@ -159,7 +161,7 @@ def bert_encoder(
         num_hidden_layers=layers,
         num_attention_heads=heads,
         intermediate_size=intermediate,
-        max_position_embeddings=MAX_POSITIONS,
+        max_position_embeddings=positions,
         type_vocab_size=1,
         pad_token_id=PAD,
         attn_implementation="eager",  # onnxruntime's attention fusion matches eager attention, not SDPA's

@@ -7,8 +7,10 @@
   docstrings of a fixed list of standard-library modules), exported twice with the same weights: with a KV
   cache (``past_key_values.*`` -> ``present.*``, flat tensors built into a ``DynamicCache`` inside a wrapper)
   and without one. ``text_tokens`` cuts held-out windows of the same text into token datasets.
-- ``bert_encoder``: a BERT-style encoder (a token model with no vocabulary output); ``tiny_cache_lm``: a
-  hand-made ONNX graph with a KV-cache decoder's signature, built in milliseconds for API and service tests.
+- ``tiny_cache_lm``: a hand-made ONNX graph with a KV-cache decoder's signature, built in milliseconds for API
+  and service tests.
+
+The BERT-style encoder (a token model with no vocabulary output) is tests/engine/encoder_models.py.
 """
 
 from __future__ import annotations
@@ -277,40 +279,7 @@ def export_with_cache(model: Any, path: Path) -> Path:
     return path
 
 
-# -- a BERT-style encoder and a hand-made cache model ------------------------------------------------------------
-
-
-def bert_encoder(path: Path, *, vocab: int = TEXT_VOCAB, positions: int = 64, seed: int = 0) -> Path:
-    """A 2-layer BERT-style encoder (random weights): ``input_ids``, ``attention_mask`` [batch, sequence] ->
-    ``last_hidden_state`` [batch, sequence, 32]; no vocabulary output, so a token encoder, not a language model.
-    Its position table has ``positions`` rows: longer sequences do not run."""
-    import torch
-    from transformers import BertConfig, BertModel
-
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=vocab, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=positions,
-    )  # fmt: skip
-    model = BertModel(config, add_pooling_layer=False).eval()
-
-    class Hidden(torch.nn.Module):
-        def __init__(self, encoder: torch.nn.Module) -> None:
-            super().__init__()
-            self.encoder = encoder
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-    example = (torch.randint(0, vocab, (2, 16)), torch.ones(2, 16, dtype=torch.int64))
-    dims = {0: torch.export.Dim("batch"), 1: torch.export.Dim("sequence", max=positions)}
-    with torch.no_grad():
-        torch.onnx.export(
-            Hidden(model), example, str(path), input_names=["input_ids", "attention_mask"],
-            output_names=["last_hidden_state"], dynamic_shapes={"input_ids": dims, "attention_mask": dims},
-            opset_version=18, dynamo=True, external_data=False,
-        )  # fmt: skip
-    return path
+# -- a hand-made cache model ------------------------------------------------------------------------------------------
 
 
 def tiny_cache_lm(path: Path, *, vocab: int = 40, width: int = 16, heads: int = 2, seed: int = 0) -> Path:

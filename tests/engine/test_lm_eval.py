@@ -14,7 +14,8 @@ import pytest
 from onnx import numpy_helper
 
 from app.core.schemas.recipe import QualityLimit, Recipe
-from tests.engine.lm_models import PAD, TEXT_VOCAB, TextDecoder, bert_encoder, text_decoder, text_tokens
+from tests.engine import encoder_models
+from tests.engine.lm_models import PAD, TEXT_VOCAB, TextDecoder, text_decoder, text_tokens
 from tests.factories import cnn_onnx, npz_bytes
 from tests.helpers import TEST_LATENCY_BUDGET_S
 from worker.engine import EngineError, lm_eval, modelio, optimize, rollout
@@ -264,16 +265,19 @@ def test_a_job_on_the_cache_model_reports_tokens_and_keeps_its_axes(text_lm, tok
 
 @pytest.mark.slow
 def test_an_encoder_is_timed_per_sequence_length(tmp_path):
-    encoder = bert_encoder(tmp_path / "bert.onnx", positions=64)
+    encoder = encoder_models.bert_encoder(
+        tmp_path / "bert.onnx", layers=2, hidden=32, heads=2, intermediate=64, train_steps=0, positions=64
+    )  # random weights: only its timing is looked at
     signature = signature_of(encoder)
-    assert not signature.decoder and signature.vocab_size == TEXT_VOCAB  # the token-embedding table's rows
-    with pytest.raises(EngineError, match="holds token id 258 .* the token-embedding table"):
-        lm_eval.check_token_ids(np.array([[1, 258]]), signature)
+    vocab = encoder_models.VOCAB
+    assert not signature.decoder and signature.vocab_size == vocab  # the token-embedding table's rows
+    with pytest.raises(EngineError, match=f"holds token id {vocab} .* the token-embedding table"):
+        lm_eval.check_token_ids(np.array([[1, vocab]]), signature)
     data = tmp_path / "tokens.npz"
     data.write_bytes(npz_bytes(input_ids=text_tokens(16, 24, seed=2)["input_ids"]))  # no attention_mask: all real
     recipe = Recipe.model_validate({"passes": [{"type": "quantize", "mode": "dynamic"}]})
     report = optimize(encoder, data, recipe, tmp_path / "out", threads=1, latency_budget_s=0.3).report
-    assert [o["kind"] for o in report["verdict"]["outputs"]] == ["dense"]  # judged as usual
+    assert [o["kind"] for o in report["verdict"]["outputs"]] == ["dense", "dense"]  # judged as usual
     lm = report["language_model"]
     assert lm["kind"] == "encoder" and lm["logits"] is None and lm["next_token_agreement"] is None
     assert [row["sequence_length"] for row in lm["encoder_latency"]] == [16, 64]
