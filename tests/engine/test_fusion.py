@@ -293,10 +293,13 @@ def test_auto_measures_and_judges_the_fused_candidates(encoder, tmp_path):
 @pytest.mark.slow
 def test_model_type_none_builds_no_fused_candidate(encoder, tmp_path):
     model, data = encoder
-    summary = run(model, data, tmp_path, model_type="none").report["passes"][0]
+    report = run(model, data, tmp_path, model_type="none").report
+    summary = report["passes"][0]
     names = [row["name"] for row in summary["candidates"]]
     assert names and not any(name.startswith("fused") for name in names)
     assert not any("fusion" in row for row in summary["candidates"])
+    # the pre-flight the report records follows the recipe too, not the graph alone
+    assert not set(report["environment"]["preflight"]["order"]) & set(preflight.FUSED_TWINS.values())
 
 
 @pytest.mark.slow

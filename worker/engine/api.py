@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from app.core.schemas.recipe import PrunePass, Recipe, TransferPass
+from app.core.schemas.recipe import PrunePass, QuantizePass, Recipe, TransferPass
 from worker.engine import evaluate, lm_eval, memory, modelio, passes, preflight, rollout, shapes
 from worker.engine import report as report_writer
 from worker.engine.context import LATENCY_BUDGET_S, PassContext, PassResult
@@ -20,6 +20,7 @@ from worker.engine.data import load_dataset, split
 from worker.engine.errors import EngineError
 from worker.engine.graph import repair
 from worker.engine.output_metrics import class_report, regression_report
+from worker.engine.passes.quantize import transformer
 from worker.engine.passes.quantize.candidates import op_mix
 from worker.engine.progress import ProgressFn, Reporter
 from worker.engine.verdict import Judge, Quality
@@ -79,7 +80,10 @@ def load_model(model_path: Path, model_format: str, work: Path, reporter: Report
 
 def run_preflight(source: Path, recipe: Recipe, machine: preflight.Hardware, reporter: Reporter) -> preflight.Preflight:
     """Decide what this hardware favours for the input graph before any candidate is built, and say it once."""
-    decision = preflight.decide(machine, recipe.target.device, op_mix(modelio.load(source)))
+    model = modelio.load(source)
+    quantize = next((p for p in recipe.passes if isinstance(p, QuantizePass)), None)
+    fuse = None if quantize is None else transformer.resolve(model, quantize) is not None  # as the pass will
+    decision = preflight.decide(machine, recipe.target.device, op_mix(model, is_transformer=fuse))
     reporter.log(f"pre-flight ({decision.hardware_class}): " + "; ".join(decision.notes), decision.describe())
     return decision
 
