@@ -1,8 +1,11 @@
 """Service benchmarks: job reads vs a bare endpoint, the 304 path, listing 100k jobs, a 1 GB upload's
 memory, and submit-to-running latency. Writes a Markdown table to stdout (paste into RESULTS.md).
 
-Needs: Postgres on 127.0.0.1:5432, Redis on 127.0.0.1:6379, `wrk` (Debian package) on PATH.
-    .venv/bin/python benchmarks/service.py [--duration 10] [--connections 64]
+GET /v1/jobs/{id} is measured twice: as the service runs (cached polls answered by the fast path,
+app/jobs/polling.py) and through FastAPI's route (SLIMLINE_JOB_POLL_FAST_PATH=false, a second API).
+
+Needs: Postgres on 127.0.0.1:5432, Redis on 127.0.0.1:6379, `wrk` (Debian package) on PATH, psutil.
+    .venv/bin/python benchmarks/service.py [--duration 10] [--connections 64] [--reads-only]
 """
 
 from __future__ import annotations
@@ -68,6 +71,14 @@ def lscpu() -> dict[str, str]:
 
 def describe(result: dict[str, float]) -> str:
     return f"{result['rps']:.0f} req/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
+
+
+def against_bare(result: dict[str, float], bare: dict[str, float]) -> str:
+    ratio = result["rps"] / bare["rps"]
+    return (
+        f"{result['rps']:.0f} req/s ({ratio:.0%} of bare), p50 {result['p50_ms']:.1f} ms, "
+        f"p99 {result['p99_ms']:.1f} ms, non-2xx {result['errors']:.0f}"
+    )
 
 
 def wrk(url: str, *, headers: dict[str, str], duration: int, connections: int) -> dict[str, float]:
@@ -164,6 +175,10 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/healthz")
         log(f"API up at {url}")
+        route_port = free_port()  # the same API with every poll through FastAPI's route
+        route_env = {**env, "SLIMLINE_JOB_POLL_FAST_PATH": "false"}
+        route_command = [*api_command[:-4], "--port", str(route_port), "--processes", "2"]
+        route_url = f"http://127.0.0.1:{route_port}"
         auth = {"Authorization": f"Bearer {key}"}
         http = httpx.Client(base_url=url, headers=auth, timeout=60)
 
@@ -189,6 +204,9 @@ def main() -> None:
                 api = Server([*api_command, "--http", http_impl, "--loop", loop_impl], env)
                 servers.append(api)
                 wait_http(url + "/healthz")
+            route_api = Server([*route_command, "--http", http_impl, "--loop", loop_impl], route_env)
+            servers.append(route_api)
+            wait_http(route_url + "/healthz")
             bare_port = free_port()
             bare = Server(
                 [
@@ -217,7 +235,7 @@ def main() -> None:
             log(f"{stack}: bare endpoint up; running wrk")
 
             # Interleave rounds so both see the same machine state; keep the best of two.
-            results: dict[str, list[dict[str, float]]] = {"bare": [], "job": [], "304": []}
+            results: dict[str, list[dict[str, float]]] = {"bare": [], "job": [], "304": [], "route": []}
             for _ in range(2):
                 results["bare"].append(
                     wrk(
@@ -240,10 +258,19 @@ def main() -> None:
                         connections=args.connections,
                     )
                 )
+                results["route"].append(
+                    wrk(
+                        f"{route_url}/v1/jobs/{job['id']}",
+                        headers=auth,
+                        duration=args.duration,
+                        connections=args.connections,
+                    )
+                )
             bare.stop()
             servers.remove(bare)
+            route_api.stop()
+            servers.remove(route_api)
             best = {k: max(v, key=lambda r: r["rps"]) for k, v in results.items()}
-            ratio = best["job"]["rps"] / best["bare"]["rps"]
             rows.append(
                 (
                     f"`{stack}`: bare FastAPI endpoint, same document ({len(document.content)} bytes)",
@@ -253,11 +280,16 @@ def main() -> None:
             rows.append(
                 (
                     f"`{stack}`: GET /v1/jobs/{{id}} ({args.connections} connections)",
-                    f"{best['job']['rps']:.0f} req/s ({ratio:.0%} of bare), p50 {best['job']['p50_ms']:.1f} ms, "
-                    f"p99 {best['job']['p99_ms']:.1f} ms, non-2xx {best['job']['errors']}",
+                    against_bare(best["job"], best["bare"]),
                 )
             )
             rows.append((f"`{stack}`: GET /v1/jobs/{{id}} with If-None-Match (304)", describe(best["304"])))
+            rows.append(
+                (
+                    f"`{stack}`: GET /v1/jobs/{{id}} through the route (`SLIMLINE_JOB_POLL_FAST_PATH=false`)",
+                    against_bare(best["route"], best["bare"]),
+                )
+            )
 
         if not args.reads_only:
             # Listing with 100k jobs: first page vs a page deep in the table, by cursor.
@@ -370,7 +402,8 @@ def main() -> None:
     print(
         f"Service benchmark, {datetime.now(UTC):%Y-%m-%d}, {cpu.get('Model name', platform.machine())}, "
         f"{psutil.cpu_count()} cores, Python {platform.python_version()}; "
-        f"`python benchmarks/service.py --duration {args.duration} --connections {args.connections}`; "
+        f"`python benchmarks/service.py --duration {args.duration} --connections {args.connections}"
+        f"{' --reads-only' if args.reads_only else ''}`; "
         f"1-minute load average {load_before:.2f} before the run, {os.getloadavg()[0]:.2f} after\n"
     )
     print(f"CPU flags (lscpu): {cpu.get('Flags', 'unknown')}\n")

@@ -49,24 +49,31 @@ def _queued_job(client: httpx.Client, auth: dict[str, str]) -> dict[str, Any]:
     return response.json()  # type: ignore[no-any-return]
 
 
-def _metric(app: FastAPI, status: int) -> float:
-    value = app.state.metrics.registry.get_sample_value(
-        "slimline_http_requests_total", {"method": "GET", "route": "/v1/jobs/{job_id}", "status": str(status)}
-    )
-    return float(value or 0.0)
+def _counters(app: FastAPI) -> dict[str, float]:
+    """The app's request counts for the route, by status, and its latency histogram's count."""
+    registry, labels = app.state.metrics.registry, {"method": "GET", "route": "/v1/jobs/{job_id}"}
+    counts = {
+        str(status): registry.get_sample_value("slimline_http_requests_total", {**labels, "status": str(status)})
+        for status in (200, 304, 401, 404)
+    }
+    counts["latency"] = registry.get_sample_value("slimline_http_request_duration_seconds_count", labels)
+    return {name: value or 0.0 for name, value in counts.items()}
 
 
 def _same(apps: tuple[FastAPI, FastAPI], job_id: str, headers: dict[str, str], caplog: Any) -> tuple[Answer, Answer]:
     """The poll through both apps (same request id): equal answers, access lines and metric counts."""
-    fast_app, plain_app = apps
     answers, lines = [], []
     for app in apps:
-        counted = _metric(app, 200) + _metric(app, 304) + _metric(app, 404) + _metric(app, 401)
+        before = _counters(app)
         caplog.clear()
-        answers.append(asgi_get(app, f"/v1/jobs/{job_id}", {**headers, "X-Request-Id": "poll-equivalence"}))
+        answer = asgi_get(app, f"/v1/jobs/{job_id}", {**headers, "X-Request-Id": "poll-equivalence"})
         [line] = [r for r in caplog.records if r.name == "slimline.api" and r.getMessage() == "request"]
         lines.append({k: getattr(line, k) for k in ("method", "path", "route", "status")})
-        assert _metric(app, 200) + _metric(app, 304) + _metric(app, 404) + _metric(app, 401) == counted + 1
+        after = _counters(app)
+        counted = {k for k in after if after[k] != before[k]}
+        assert counted == {str(answer.status), "latency"}
+        assert after[str(answer.status)] == before[str(answer.status)] + 1 and after["latency"] == before["latency"] + 1
+        answers.append(answer)
     fast, plain = answers
     assert (fast.status, fast.headers, fast.body) == (plain.status, plain.headers, plain.body)
     assert lines[0] == lines[1]
