@@ -14,10 +14,12 @@ from .class_metrics import ClassMetrics
 from .data_split import DataSplit
 from .data_split_report import DataSplitReport
 from .dataset_read import DatasetRead
+from .encoder_latency import EncoderLatency
 from .environment import Environment
 from .environment_libraries import EnvironmentLibraries
 from .evaluation import Evaluation
 from .evaluation_state_type_0 import EvaluationStateType0
+from .evaluation_task import EvaluationTask
 from .event_read import EventRead
 from .event_read_data import EventReadData
 from .event_read_type import EventReadType
@@ -35,6 +37,8 @@ from .job_error import JobError
 from .job_read import JobRead
 from .job_read_status import JobReadStatus
 from .job_result import JobResult
+from .language_model_report import LanguageModelReport
+from .language_model_report_kind import LanguageModelReportKind
 from .list_jobs_status_type_0 import ListJobsStatusType0
 from .measurement import Measurement
 from .memory_use import MemoryUse
@@ -67,7 +71,9 @@ from .quantize_pass import QuantizePass
 from .quantize_pass_activation_type import QuantizePassActivationType
 from .quantize_pass_calibration import QuantizePassCalibration
 from .quantize_pass_mode import QuantizePassMode
+from .quantize_pass_model_type import QuantizePassModelType
 from .quantize_pass_weight_type import QuantizePassWeightType
+from .ratio import Ratio
 from .recipe import Recipe
 from .report import Report
 from .report_baseline_model import ReportBaselineModel
@@ -85,6 +91,7 @@ from .task_scores import TaskScores
 from .task_scores_task import TaskScoresTask
 from .tensor_spec import TensorSpec
 from .timing_conditions import TimingConditions
+from .token_latency import TokenLatency
 from .transfer_pass import TransferPass
 from .transfer_pass_device import TransferPassDevice
 from .transfer_pass_mode import TransferPassMode
@@ -130,10 +137,12 @@ __all__ = (
     "DataSplit",
     "DataSplitReport",
     "DatasetRead",
+    "EncoderLatency",
     "Environment",
     "EnvironmentLibraries",
     "Evaluation",
     "EvaluationStateType0",
+    "EvaluationTask",
     "EventRead",
     "EventReadData",
     "EventReadType",
@@ -151,6 +160,8 @@ __all__ = (
     "JobRead",
     "JobReadStatus",
     "JobResult",
+    "LanguageModelReport",
+    "LanguageModelReportKind",
     "ListJobsStatusType0",
     "Measurement",
     "MemoryUse",
@@ -183,7 +194,9 @@ __all__ = (
     "QuantizePassActivationType",
     "QuantizePassCalibration",
     "QuantizePassMode",
+    "QuantizePassModelType",
     "QuantizePassWeightType",
+    "Ratio",
     "Recipe",
     "Report",
     "ReportBaselineModel",
@@ -201,6 +214,7 @@ __all__ = (
     "TaskScoresTask",
     "TensorSpec",
     "TimingConditions",
+    "TokenLatency",
     "TransferPass",
     "TransferPassDevice",
     "TransferPassMode",

@@ -39,7 +39,8 @@ class JobCreate:
             per-sample outputs (scores, probabilities, regressions) the error across samples (RMSE over the
             baseline's spread) and, for values in [0, 1], agreement of the decision at `decision_threshold`;
             per-sample cosine for dense outputs; exact match for integer and bool outputs. `outputs` sets the kind
-            or a limit per output, or ignores one.
+            or a limit per output, or ignores one. A language model's logits (see `evaluation.task`) are judged on
+            tokens: next-token agreement and the perplexity increase (and greedy continuation, when its limit is set).
         split (DataSplit | Unset): Reproducible split of the dataset into calibration and evaluation samples (no
             overlap).
         evaluation (Evaluation | Unset): How the original and the optimized model are run for the verdict.

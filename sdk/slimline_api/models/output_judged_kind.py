@@ -5,6 +5,7 @@ class OutputJudgedKind(StrEnum):
     CLASSIFIER = "classifier"
     DENSE = "dense"
     INTEGER = "integer"
+    LANGUAGE_MODEL = "language_model"
     SMALL = "small"
 
     def __str__(self) -> str:

@@ -27,7 +27,9 @@ class OutputQuality:
         metrics (OutputQualityMetrics): classifier: top1_agreement (accuracy, f1_macro, accuracy_drop with labels),
             cosine; small: normalized_rmse (RMSE across samples over the baseline's std), rmse, max_abs_error, pearson,
             decision_agreement (values in [0, 1]); dense: cosine_mean, cosine_min, snr_db, max_abs_error; integer:
-            exact_match, sample_exact_match; non_finite when values became NaN or Inf.
+            exact_match, sample_exact_match; language_model (a language model's logits): next_token_agreement,
+            perplexity_baseline, perplexity, perplexity_increase, continuation_agreement, continuation_prefix_agreement,
+            continuation_prompts, max_log_prob_error; non_finite when values became NaN or Inf.
         limits (OutputQualityLimits): The limit applied to each judged metric.
         within (bool):
         gap (float): How far beyond its limit the worst metric is, in its own units (<= 0: within).

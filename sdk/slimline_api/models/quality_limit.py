@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -23,7 +23,8 @@ class QualityLimit:
     per-sample outputs (scores, probabilities, regressions) the error across samples (RMSE over the
     baseline's spread) and, for values in [0, 1], agreement of the decision at `decision_threshold`;
     per-sample cosine for dense outputs; exact match for integer and bool outputs. `outputs` sets the kind
-    or a limit per output, or ignores one.
+    or a limit per output, or ignores one. A language model's logits (see `evaluation.task`) are judged on
+    tokens: next-token agreement and the perplexity increase (and greedy continuation, when its limit is set).
 
         Attributes:
             max_accuracy_drop (float | Unset): Largest accuracy loss accepted (0.01 = 1 point; see `relative`). Default:
@@ -38,6 +39,13 @@ class QualityLimit:
                 Default: 0.99.
             decision_threshold (float | Unset): Small outputs with values in [0, 1]: the decision threshold. Default: 0.5.
             min_exact_match (float | Unset): Integer and bool outputs: equal elements. Default: 0.99.
+            min_next_token_agreement (float | Unset): Language models: the least share of real (unmasked) positions where
+                the optimized model's most likely next token is the original's. Default: 0.95.
+            max_perplexity_increase (float | Unset): Language models: the largest relative rise of perplexity on the
+                dataset's own next tokens (0.05 = +5 %). Default: 0.05.
+            min_continuation_agreement (float | None | Unset): Language models: the least share of greedily generated tokens
+                equal to the original's, position by position (`evaluation.continuation_tokens` from each prompt). Unset:
+                reported, not judged (one early difference changes every token after it).
             outputs (QualityLimitOutputs | Unset): Per output name: its kind, limits that replace the defaults above, or
                 `ignore`.
     """
@@ -50,6 +58,9 @@ class QualityLimit:
     min_decision_agreement: float | Unset = 0.99
     decision_threshold: float | Unset = 0.5
     min_exact_match: float | Unset = 0.99
+    min_next_token_agreement: float | Unset = 0.95
+    max_perplexity_increase: float | Unset = 0.05
+    min_continuation_agreement: float | None | Unset = UNSET
     outputs: QualityLimitOutputs | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,6 +79,16 @@ class QualityLimit:
         decision_threshold = self.decision_threshold
 
         min_exact_match = self.min_exact_match
+
+        min_next_token_agreement = self.min_next_token_agreement
+
+        max_perplexity_increase = self.max_perplexity_increase
+
+        min_continuation_agreement: float | None | Unset
+        if isinstance(self.min_continuation_agreement, Unset):
+            min_continuation_agreement = UNSET
+        else:
+            min_continuation_agreement = self.min_continuation_agreement
 
         outputs: dict[str, Any] | Unset = UNSET
         if not isinstance(self.outputs, Unset):
@@ -92,6 +113,12 @@ class QualityLimit:
             field_dict["decision_threshold"] = decision_threshold
         if min_exact_match is not UNSET:
             field_dict["min_exact_match"] = min_exact_match
+        if min_next_token_agreement is not UNSET:
+            field_dict["min_next_token_agreement"] = min_next_token_agreement
+        if max_perplexity_increase is not UNSET:
+            field_dict["max_perplexity_increase"] = max_perplexity_increase
+        if min_continuation_agreement is not UNSET:
+            field_dict["min_continuation_agreement"] = min_continuation_agreement
         if outputs is not UNSET:
             field_dict["outputs"] = outputs
 
@@ -118,6 +145,21 @@ class QualityLimit:
 
         min_exact_match = d.pop("min_exact_match", UNSET)
 
+        min_next_token_agreement = d.pop("min_next_token_agreement", UNSET)
+
+        max_perplexity_increase = d.pop("max_perplexity_increase", UNSET)
+
+        def _parse_min_continuation_agreement(data: object) -> float | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
+
+        min_continuation_agreement = _parse_min_continuation_agreement(
+            d.pop("min_continuation_agreement", UNSET)
+        )
+
         _outputs = d.pop("outputs", UNSET)
         outputs: QualityLimitOutputs | Unset
         if isinstance(_outputs, Unset):
@@ -134,6 +176,9 @@ class QualityLimit:
             min_decision_agreement=min_decision_agreement,
             decision_threshold=decision_threshold,
             min_exact_match=min_exact_match,
+            min_next_token_agreement=min_next_token_agreement,
+            max_perplexity_increase=max_perplexity_increase,
+            min_continuation_agreement=min_continuation_agreement,
             outputs=outputs,
         )
 

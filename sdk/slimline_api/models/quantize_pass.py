@@ -14,6 +14,7 @@ from attrs import define as _attrs_define
 from ..models.quantize_pass_activation_type import QuantizePassActivationType
 from ..models.quantize_pass_calibration import QuantizePassCalibration
 from ..models.quantize_pass_mode import QuantizePassMode
+from ..models.quantize_pass_model_type import QuantizePassModelType
 from ..models.quantize_pass_weight_type import QuantizePassWeightType
 from ..types import UNSET, Unset
 
@@ -45,6 +46,17 @@ class QuantizePass:
         op_types_to_quantize (list[str] | None | Unset): Restrict quantization to these op types (e.g. ["Conv",
             "MatMul"]).
         keep_io_types (bool | Unset): fp16 mode: keep float32 model inputs and outputs. Default: True.
+        model_type (QuantizePassModelType | Unset): `auto` mode: transformer graph fusion (onnxruntime's transformers
+            optimizer: Attention, SkipLayerNormalization, BiasGelu/FastGelu, EmbedLayerNormalization) adds fused candidates
+            (fused fp32, fused + dynamic int8, fused + static int8, and fused + fp16 for a cuda target), measured and judged
+            like the others. `auto`: fuse when the graph shows attention (MatMul, Softmax, MatMul), layer normalization and
+            token embeddings read from an integer input; a causal mask makes it a decoder (`gpt2`), else an encoder
+            (`bert`). `bert` / `gpt2`: fuse as that type even where the graph does not show it (e.g. a vision transformer
+            has no token embeddings). `none`: no fusion. Default: QuantizePassModelType.AUTO.
+        num_heads (int | None | Unset): Attention heads, for fusion. Unset: read from the graph (the attention's head
+            size and the hidden size); where the graph does not show them, left to onnxruntime.
+        hidden_size (int | None | Unset): Hidden size, for fusion. Unset: the token embedding table's width (else the
+            layer normalization's).
     """
 
     type_: Literal["quantize"] | Unset = "quantize"
@@ -63,6 +75,9 @@ class QuantizePass:
     nodes_to_exclude: list[str] | Unset = UNSET
     op_types_to_quantize: list[str] | None | Unset = UNSET
     keep_io_types: bool | Unset = True
+    model_type: QuantizePassModelType | Unset = QuantizePassModelType.AUTO
+    num_heads: int | None | Unset = UNSET
+    hidden_size: int | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         type_ = self.type_
@@ -114,6 +129,22 @@ class QuantizePass:
 
         keep_io_types = self.keep_io_types
 
+        model_type: str | Unset = UNSET
+        if not isinstance(self.model_type, Unset):
+            model_type = self.model_type.value
+
+        num_heads: int | None | Unset
+        if isinstance(self.num_heads, Unset):
+            num_heads = UNSET
+        else:
+            num_heads = self.num_heads
+
+        hidden_size: int | None | Unset
+        if isinstance(self.hidden_size, Unset):
+            hidden_size = UNSET
+        else:
+            hidden_size = self.hidden_size
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -145,6 +176,12 @@ class QuantizePass:
             field_dict["op_types_to_quantize"] = op_types_to_quantize
         if keep_io_types is not UNSET:
             field_dict["keep_io_types"] = keep_io_types
+        if model_type is not UNSET:
+            field_dict["model_type"] = model_type
+        if num_heads is not UNSET:
+            field_dict["num_heads"] = num_heads
+        if hidden_size is not UNSET:
+            field_dict["hidden_size"] = hidden_size
 
         return field_dict
 
@@ -225,6 +262,31 @@ class QuantizePass:
 
         keep_io_types = d.pop("keep_io_types", UNSET)
 
+        _model_type = d.pop("model_type", UNSET)
+        model_type: QuantizePassModelType | Unset
+        if isinstance(_model_type, Unset):
+            model_type = UNSET
+        else:
+            model_type = QuantizePassModelType(_model_type)
+
+        def _parse_num_heads(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        num_heads = _parse_num_heads(d.pop("num_heads", UNSET))
+
+        def _parse_hidden_size(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        hidden_size = _parse_hidden_size(d.pop("hidden_size", UNSET))
+
         quantize_pass = cls(
             type_=type_,
             mode=mode,
@@ -240,6 +302,9 @@ class QuantizePass:
             nodes_to_exclude=nodes_to_exclude,
             op_types_to_quantize=op_types_to_quantize,
             keep_io_types=keep_io_types,
+            model_type=model_type,
+            num_heads=num_heads,
+            hidden_size=hidden_size,
         )
 
         return quantize_pass

@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.data_split_report import DataSplitReport
     from ..models.environment import Environment
+    from ..models.language_model_report import LanguageModelReport
     from ..models.measurement import Measurement
     from ..models.memory_use import MemoryUse
     from ..models.report_passes_item import ReportPassesItem
@@ -49,6 +50,8 @@ class Report:
         tuning (None | Tuning | Unset): For a job with a `tune` block: the study, trial by trial.
         task_metrics (None | TaskMetrics | Unset): With labels: accuracy, macro-F1, per-class precision/recall/F1 and
             the confusion matrix.
+        language_model (LanguageModelReport | None | Unset): For a model with integer `input_ids`: token-level quality
+            (a language model) and latency (prefill and decode at batch 1; an encoder per sequence length).
         baseline_model (ReportBaselineModel | Unset): What `baseline` measures: the uploaded model, or (after a
             `transfer` pass) the transferred model, since the original's outputs mean other classes; the transfer pass's
             entry in `passes` compares it with the probe (and scratch) baselines. Default: ReportBaselineModel.INPUT.
@@ -73,10 +76,12 @@ class Report:
     schema_version: int | Unset = 2
     tuning: None | Tuning | Unset = UNSET
     task_metrics: None | TaskMetrics | Unset = UNSET
+    language_model: LanguageModelReport | None | Unset = UNSET
     baseline_model: ReportBaselineModel | Unset = ReportBaselineModel.INPUT
     memory: MemoryUse | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.language_model_report import LanguageModelReport
         from ..models.memory_use import MemoryUse
         from ..models.task_metrics import TaskMetrics
         from ..models.tuning import Tuning
@@ -133,6 +138,14 @@ class Report:
         else:
             task_metrics = self.task_metrics
 
+        language_model: dict[str, Any] | None | Unset
+        if isinstance(self.language_model, Unset):
+            language_model = UNSET
+        elif isinstance(self.language_model, LanguageModelReport):
+            language_model = self.language_model.to_dict()
+        else:
+            language_model = self.language_model
+
         baseline_model: str | Unset = UNSET
         if not isinstance(self.baseline_model, Unset):
             baseline_model = self.baseline_model.value
@@ -172,6 +185,8 @@ class Report:
             field_dict["tuning"] = tuning
         if task_metrics is not UNSET:
             field_dict["task_metrics"] = task_metrics
+        if language_model is not UNSET:
+            field_dict["language_model"] = language_model
         if baseline_model is not UNSET:
             field_dict["baseline_model"] = baseline_model
         if memory is not UNSET:
@@ -183,6 +198,7 @@ class Report:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.data_split_report import DataSplitReport
         from ..models.environment import Environment
+        from ..models.language_model_report import LanguageModelReport
         from ..models.measurement import Measurement
         from ..models.memory_use import MemoryUse
         from ..models.report_passes_item import ReportPassesItem
@@ -270,6 +286,23 @@ class Report:
 
         task_metrics = _parse_task_metrics(d.pop("task_metrics", UNSET))
 
+        def _parse_language_model(data: object) -> LanguageModelReport | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                language_model_type_0 = LanguageModelReport.from_dict(data)
+
+                return language_model_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(LanguageModelReport | None | Unset, data)
+
+        language_model = _parse_language_model(d.pop("language_model", UNSET))
+
         _baseline_model = d.pop("baseline_model", UNSET)
         baseline_model: ReportBaselineModel | Unset
         if isinstance(_baseline_model, Unset):
@@ -313,6 +346,7 @@ class Report:
             schema_version=schema_version,
             tuning=tuning,
             task_metrics=task_metrics,
+            language_model=language_model,
             baseline_model=baseline_model,
             memory=memory,
         )
