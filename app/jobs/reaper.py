@@ -1,4 +1,5 @@
-"""The reaper's pass: take back jobs whose worker went silent, and re-send jobs the broker never got.
+"""The reaper's pass: take back jobs whose worker went silent, re-send jobs the broker never got, and drop
+the parts of chunked uploads that expired unfinished.
 
 The worker process runs ``reap_once`` on a timer (``worker/celery_app.py``); any number of reapers
 may run at once, since every change is a guarded transition and a duplicate message is a no-op.
@@ -154,6 +155,24 @@ def reconcile_broker(settings: Settings) -> int:
     return count
 
 
+def sweep_uploads(settings: Settings) -> int:
+    """Drop the parts of every tenant's chunked uploads past their expiry (app.uploads.chunked); an upload
+    nobody comes back to is cleaned here, not only when its tenant next touches an upload."""
+    from app.core.storage import make_store
+    from app.core.storage.parts import make_part_store
+    from app.uploads.chunked import sweep_expired
+
+    try:
+        with session_scope(settings.database_url) as session:
+            swept = sweep_expired(session, make_part_store(make_store(settings)))
+    except Exception as exc:  # noqa: BLE001 - storage down: the next pass retries; reaping jobs must go on
+        log.warning("expired uploads not swept", extra={"error": str(exc)})
+        return 0
+    if swept:
+        log.info("expired chunked uploads dropped", extra={"uploads": swept})
+    return swept
+
+
 def reap_once(settings: Settings) -> int:
     """One reaper pass: requeue or fail silent jobs, send queued jobs the broker never got.
 
@@ -177,6 +196,7 @@ def reap_once(settings: Settings) -> int:
         )
     with session_scope(settings.database_url) as session:
         update_waiting(session, settings.worker_lost_after_s)
+    sweep_uploads(settings)
     for job_id, queue in to_send:
         # An outage is only logged here (each pass would add the same warning event); the next pass retries.
         if dispatch(settings, job_id, queue, record_outage=False):

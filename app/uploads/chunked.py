@@ -290,7 +290,7 @@ def sweep_expired(session: Session, parts: PartStore, tenant_id: str | None = No
     stmt = select(ChunkedUpload).where(ChunkedUpload.status == "open", ChunkedUpload.expires_at < utcnow())
     if tenant_id is not None:
         stmt = stmt.where(ChunkedUpload.tenant_id == tenant_id)
-    expired = list(session.scalars(stmt.limit(100)))
+    expired = list(session.scalars(stmt.limit(100).with_for_update(skip_locked=True)))  # reapers run at once
     for upload in expired:
         parts.abort(upload.storage_key, upload.storage_token)
         upload.status = "expired"
