@@ -29,7 +29,12 @@ ERRORS = problems(401, 403, 404, 408, 409, 413, 415, 422, 429, 503, 507)
 CONTENT_MEDIA_TYPE = "application/octet-stream"
 
 
-def _upload_body(description: str) -> dict[str, Any]:
+def _upload_body(description: str, data_field: str | None = None, data_help: str = "") -> dict[str, Any]:
+    data = (
+        {data_field: {"type": "array", "items": {"type": "string", "format": "binary"}, "description": data_help}}
+        if data_field
+        else {}
+    )
     return {
         "requestBody": {
             "required": True,
@@ -40,6 +45,7 @@ def _upload_body(description: str) -> dict[str, Any]:
                         "required": ["file"],
                         "properties": {
                             "file": {"type": "string", "format": "binary", "description": description},
+                            **data,
                             "name": {
                                 "type": "string",
                                 "maxLength": 255,
@@ -97,7 +103,7 @@ def make_router(kind: UploadKind[Any]) -> APIRouter:
         status_code=201,
         response_model=read_schema,
         responses=ERRORS,
-        openapi_extra=_upload_body(kind.file_help),
+        openapi_extra=_upload_body(kind.file_help, kind.data_field, kind.data_help),
         operation_id=f"upload_{name}",
         summary=f"Upload a {name}",
     )
@@ -118,6 +124,7 @@ def make_router(kind: UploadKind[Any]) -> APIRouter:
                 request,
                 staging_dir=settings.staging_dir,
                 max_bytes=settings.max_upload_bytes,
+                data_field=kind.data_field,
                 read_timeout_s=settings.body_read_timeout_s,
                 on_chunk=_slot_keeper(session, slot_id, settings),
             )

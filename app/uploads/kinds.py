@@ -37,6 +37,8 @@ class UploadKind(Generic[RowT]):
     inspect: Callable[[StagedUpload, Settings], dict[str, Any]]  # validate; the kind's own columns
     download_name: Callable[[RowT], str]
     job_column: InstrumentedAttribute[str]  # the jobs column that references a row of this kind
+    data_field: str | None = None  # form parts that may come with the file (a model's external data files)
+    data_help: str = ""
 
 
 def _model_columns(staged: StagedUpload, settings: Settings) -> dict[str, Any]:
@@ -87,6 +89,9 @@ MODELS: UploadKind[Model] = UploadKind(
     inspect=_model_columns,
     download_name=lambda row: f"{row.id}{_model_suffix(row)}",
     job_column=Job.model_id,
+    data_field="data",
+    data_help="External data files of the .onnx in `file`, one part each, the part's filename being the "
+    "`location` the model's tensors name (e.g. `model.onnx.data`); the same as uploading a tar of them all.",
 )
 DATASETS: UploadKind[Dataset] = UploadKind(
     name="dataset",

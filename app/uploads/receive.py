@@ -10,6 +10,7 @@ import difflib
 import errno
 import hashlib
 import os
+import tarfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -63,10 +64,13 @@ class StagedUpload:
 class _Receiver:
     """Callbacks for python-multipart's streaming parser."""
 
-    def __init__(self, staging_dir: Path, max_bytes: int, file_field: str) -> None:
+    def __init__(self, staging_dir: Path, max_bytes: int, file_field: str, data_field: str | None = None) -> None:
         self.max_bytes = max_bytes
         self.file_field = file_field
+        self.data_field = data_field
+        self.staging_dir = staging_dir
         self.path = staging_dir / f"upload-{uuid.uuid4().hex}.part"
+        self.data: list[tuple[str, Path]] = []  # (the part's file name, where it is staged), in order
         self.handle: BinaryIO | None = None
         self.hasher = hashlib.sha256()
         self.size = 0
@@ -103,9 +107,10 @@ class _Receiver:
         _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
         self._part_name = options.get(b"name", b"").decode("utf-8", "replace")
         filename = options.get(b"filename")
-        if self._part_name not in (self.file_field, *FORM_FIELDS):
+        fields = [self.file_field, *([self.data_field] if self.data_field else []), *FORM_FIELDS]
+        if self._part_name not in fields:
             what = "the file" if filename is not None else "a value"
-            close = difflib.get_close_matches(self._part_name, [self.file_field, *FORM_FIELDS], n=1)
+            close = difflib.get_close_matches(self._part_name, fields, n=1)
             hint = f"; did you mean `{close[0]}`?" if close else ""
             raise InvalidInput(
                 f"unknown form field `{self._part_name}` ({what}): send the file as `{self.file_field}` "
@@ -119,6 +124,12 @@ class _Receiver:
             self._is_file = True
             self.filename = (filename or b"").decode("utf-8", "replace")
             self.handle = self.path.open("wb")
+        elif self._part_name == self.data_field:
+            name = _data_file_name((filename or b"").decode("utf-8", "replace"), self.data_field, self.data)
+            path = self.staging_dir / f"upload-{uuid.uuid4().hex}.data"
+            self.data.append((name, path))
+            self._is_file = True
+            self.handle = path.open("wb")
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
@@ -155,6 +166,53 @@ class _Receiver:
             self.handle.close()
             self.handle = None
 
+    def discard(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+        for _, path in self.data:
+            path.unlink(missing_ok=True)
+
+
+def _data_file_name(name: str, field_name: str, seen: list[tuple[str, Path]]) -> str:
+    """A data part's file name, as the model's external data ``location`` names it: a plain file name only."""
+    problem = None
+    if not name:
+        problem = "has no file name (the model's tensors name their data file; send it as the part's filename)"
+    elif "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+        problem = f"file name {name!r} is not a plain file name (no folders, no '..')"
+    elif any(name == other for other, _ in seen):
+        problem = f"file name {name!r} is sent twice"
+    if problem:
+        raise InvalidInput(f"a `{field_name}` part {problem}", errors=[{"field": field_name, "message": problem}])
+    return name
+
+
+def _bundle(receiver: _Receiver, staging_dir: Path) -> tuple[Path, str, int, str]:
+    """The model and its data parts as one tar (what an archive upload is): (path, file name, size, SHA-256)."""
+    model_name = os.path.basename(receiver.filename or "")
+    if not model_name.lower().endswith(".onnx"):
+        raise InvalidInput(
+            f"`{receiver.data_field}` parts hold an ONNX model's external data: the `{receiver.file_field}` part "
+            f"must be the .onnx file (got {model_name or 'no file name'!r})",
+            errors=[{"field": receiver.file_field, "message": "expected an .onnx file with `data` parts"}],
+        )
+    if any(name == model_name for name, _ in receiver.data):
+        raise InvalidInput(f"a `{receiver.data_field}` part has the model's own file name {model_name!r}")
+    bundle = staging_dir / f"upload-{uuid.uuid4().hex}.tar"
+    with tarfile.open(bundle, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name, path in [(model_name, receiver.path), *receiver.data]:
+            tar.add(path, arcname=name, recursive=False)
+    digest = hashlib.sha256()
+    with bundle.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return (
+        bundle,
+        model_name.removesuffix(".onnx").removesuffix(".ONNX") + ".tar",
+        bundle.stat().st_size,
+        digest.hexdigest(),
+    )
+
 
 async def _chunks(request: Request, read_timeout_s: float | None) -> AsyncIterator[bytes]:
     """The body's chunks; BodyTimeout (408) when the client sends nothing for ``read_timeout_s`` seconds."""
@@ -179,10 +237,15 @@ async def receive_upload(
     staging_dir: Path,
     max_bytes: int,
     file_field: str = "file",
+    data_field: str | None = None,
     read_timeout_s: float | None = None,
     on_chunk: Callable[[], Awaitable[None]] | None = None,
 ) -> StagedUpload:
     """Read a ``multipart/form-data`` body into a staging file; raise a DomainError on any problem.
+
+    With ``data_field``, any number of parts of that name may come with the file (an ONNX model's external
+    data files, each named as the model's tensors locate it): the file and they are staged as one tar, the
+    same upload as an archive of them. ``max_bytes`` caps all the files together.
 
     A body that is not well-formed multipart (garbage, a boundary that never appears, a body cut off
     before the closing boundary) is an InvalidInput (422), never a partial upload. A client that
@@ -202,7 +265,7 @@ async def receive_upload(
     if declared and declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD_BYTES:
         raise PayloadTooLarge(f"the request is {declared} bytes; the upload limit is {max_bytes} bytes")
     staging_dir.mkdir(parents=True, exist_ok=True)
-    receiver = _Receiver(staging_dir, max_bytes, file_field)
+    receiver = _Receiver(staging_dir, max_bytes, file_field, data_field)
     parser = MultipartParser(
         boundary,
         callbacks={  # type: ignore[arg-type]
@@ -229,23 +292,27 @@ async def receive_upload(
                 errors=[{"field": "body", "message": "truncated multipart body"}],
             )
     except MultipartParseError as exc:
-        receiver.close()
-        receiver.path.unlink(missing_ok=True)
+        receiver.discard()
         raise InvalidInput(
             f"the body is not valid multipart/form-data: {exc}",
             errors=[{"field": "body", "message": "malformed multipart body"}],
         ) from None
     except BaseException:
-        receiver.close()
-        receiver.path.unlink(missing_ok=True)
+        receiver.discard()
         raise
     receiver.close()
     if not receiver.seen_file:
-        receiver.path.unlink(missing_ok=True)
+        receiver.discard()
         raise InvalidInput(
             f"no `{file_field}` part in the form",
             errors=[{"field": file_field, "message": "required"}],
         )
+    if receiver.data:
+        try:
+            bundle, filename, size, sha256 = await anyio.to_thread.run_sync(_bundle, receiver, staging_dir)
+        finally:
+            receiver.discard()
+        return StagedUpload(bundle, filename, size, sha256, receiver.fields)
     filename = os.path.basename(receiver.filename or "upload")
     return StagedUpload(receiver.path, filename, receiver.size, receiver.hasher.hexdigest(), receiver.fields)
 

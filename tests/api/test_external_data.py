@@ -130,3 +130,47 @@ def test_engine_saves_large_models_with_external_data(tmp_path, monkeypatch):
     monkeypatch.delenv(modelio.THRESHOLD_ENV)
     copied = modelio.copy(unpacked, tmp_path / "copy.onnx")  # small again: one file
     assert not (tmp_path / "copy.onnx.data").exists() and modelio.load(copied).graph.initializer
+
+
+def _multipart(client, auth, model: tuple[str, bytes], data: list[tuple[str, bytes]]):
+    files = [("file", (model[0], model[1], "application/octet-stream"))]
+    files += [("data", (name, content, "application/octet-stream")) for name, content in data]
+    return client.post("/v1/models", headers=auth, files=files)
+
+
+def test_an_onnx_with_its_data_files_in_one_request_is_the_same_as_their_archive(client, auth, tmp_path):
+    _, files = _files(tmp_path)
+    response = _multipart(client, auth, ("mlp.onnx", files["mlp.onnx"]), [("weights.bin", files["weights.bin"])])
+    assert response.status_code == 201, response.text
+    model = response.json()
+    archived = upload_ok(client, auth, "models", "mlp.tar", archive_bytes(files, "tar"))
+    for field in ("format", "opset", "inputs", "outputs", "parameter_count"):
+        assert model[field] == archived[field]
+    download = client.get(f"/v1/models/{model['id']}/content", headers=auth)
+    assert download.headers["content-disposition"].endswith(f'{model["id"]}.tar"')
+    with tarfile.open(fileobj=io.BytesIO(download.content)) as archive:
+        assert sorted(archive.getnames()) == ["model.onnx", "model.onnx.data"]
+
+
+def test_data_parts_are_checked_like_an_archive_and_name_what_is_wrong(client, auth, tmp_path):
+    path, files = _files(tmp_path)
+    model = ("mlp.onnx", files["mlp.onnx"])
+    cases = [
+        ([], "missing from the archive"),  # no data part: the tensors' file is not there ...
+        ([("weights.bin", files["weights.bin"][:-8])], "'w"),  # ... or shorter than the tensors say
+        ([("../weights.bin", files["weights.bin"])], "not a plain file name"),
+        ([("weights.bin", b"x"), ("weights.bin", b"y")], "sent twice"),
+        ([("", files["weights.bin"])], "has no file name"),
+    ]
+    for data, expected in cases:
+        response = _multipart(client, auth, model, data)
+        if not data:  # a plain .onnx whose data is elsewhere: refused as before
+            assert response.status_code == 422 and "`data` part" in response.json()["detail"], response.text
+            continue
+        assert response.status_code == 422, (data, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert expected in response.json()["detail"], (data, response.json()["detail"])
+    pt2 = _multipart(client, auth, ("m.pt2", b"PK"), [("weights.bin", files["weights.bin"])])
+    assert pt2.status_code == 422 and "must be the .onnx file" in pt2.json()["detail"]
+    dataset = client.post("/v1/datasets", headers=auth, files=[("file", ("d.npz", b"x")), ("data", ("w.bin", b"x"))])
+    assert dataset.status_code == 422 and "unknown form field `data`" in dataset.json()["detail"]

@@ -108,7 +108,8 @@ def _check_external_data(model: onnx.ModelProto) -> None:
             )
         raise InvalidModel(
             f"tensor {tensor.name!r} keeps its data in an external file ({location!r}); upload the model and its "
-            "data files together as one zip or tar archive, or a single-file model"
+            "data files together: as one zip or tar archive, or in one request with each data file as a `data` "
+            "part beside the `file` part (models only), or as a single-file model"
         )
 
 
