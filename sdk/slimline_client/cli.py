@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -140,7 +141,7 @@ def login(
     console.print(f"logged in to {url}; credentials in {CONFIG}")
 
 
-def _send(client: Slimline, kind: str, path: Path, name: str | None, as_json: bool) -> Any:
+def _send(client: Slimline, kind: str, path: Path, name: str | None, as_json: bool, data: Sequence[Path] = ()) -> Any:
     """Upload with a progress bar (on stderr; none with --json)."""
     with Progress(
         TextColumn(f"uploading {escape(path.name)}"),
@@ -150,14 +151,17 @@ def _send(client: Slimline, kind: str, path: Path, name: str | None, as_json: bo
         console=err,
         disable=as_json,
     ) as bar:
-        task = bar.add_task("upload", total=path.stat().st_size)
-        return getattr(client, kind).upload(path, name=name, on_bytes=lambda n: bar.advance(task, n))
+        task = bar.add_task("upload", total=sum(p.stat().st_size for p in (path, *data)))
+        advance = lambda n: bar.advance(task, n)  # noqa: E731
+        if data:
+            return getattr(client, kind).upload(path, name=name, on_bytes=advance, data_files=data)
+        return getattr(client, kind).upload(path, name=name, on_bytes=advance)
 
 
-def _upload(kind: str, path: Path, name: str | None, as_json: bool) -> Any:
+def _upload(kind: str, path: Path, name: str | None, as_json: bool, data: Sequence[Path] = ()) -> Any:
     client = _connect()
     try:
-        item = _send(client, kind, path, name, as_json)
+        item = _send(client, kind, path, name, as_json, data)
     except Exception as exc:  # noqa: BLE001
         raise _fail(exc) from None
     _print(item.data.to_dict(), as_json)
@@ -169,10 +173,18 @@ def _register_uploads(group: typer.Typer, kind: str) -> None:
     def upload(
         path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
         name: Annotated[str | None, typer.Option()] = None,
+        data: Annotated[
+            list[Path] | None,
+            typer.Option(
+                exists=True,
+                dir_okay=False,
+                help="Models: an external data file of the .onnx, under the name its tensors give (repeatable).",
+            ),
+        ] = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Upload a file (streamed, with a progress bar)."""
-        _upload(kind, path, name, as_json)
+        _upload(kind, path, name, as_json, data or [])
 
     @group.command("list")
     def list_(limit: Annotated[int, typer.Option(min=1, max=200)] = 50, as_json: JsonOpt = False) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -122,17 +125,40 @@ class _Uploads(Generic[W]):
         self._get, self._list = get, list_
         self.last_upload_id: str | None = None  # the latest chunked upload's id (to resume it after a failure)
 
-    def upload(self, path: str | Path, *, name: str | None = None, on_bytes: Callable[[int], None] | None = None) -> W:
+    def upload(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+        data_files: Sequence[str | Path] = (),
+    ) -> W:
         """Upload a file (streamed); ``on_bytes(n)`` is called as chunks go out.
 
-        A file above the client's ``chunked_threshold_bytes`` goes up in parts (``upload_chunked``).
+        ``data_files``: an ONNX model's external data files (models only), each sent under its own file name,
+        which must be the ``location`` the model's tensors name. Above the client's ``chunked_threshold_bytes``
+        (all files together) the upload goes up in parts (``upload_chunked``); the model and its data files
+        then travel as one tar, built in a temporary folder.
         """
         path = Path(path)
-        if path.stat().st_size > self._client.chunked_threshold_bytes:
-            return self.upload_chunked(path, name=name, on_bytes=on_bytes)
-        with path.open("rb") as handle:
-            reader = cast(IO[bytes], _CountingReader(handle, on_bytes))
-            files = {"file": (path.name, reader, "application/octet-stream")}
+        extra = [Path(p) for p in data_files]
+        total = path.stat().st_size + sum(p.stat().st_size for p in extra)
+        if total > self._client.chunked_threshold_bytes:
+            if not extra:
+                return self.upload_chunked(path, name=name, on_bytes=on_bytes)
+            with tempfile.TemporaryDirectory(prefix="slimline-upload-") as tmp:
+                bundle = Path(tmp) / (path.stem + ".tar")
+                with tarfile.open(bundle, "w", format=tarfile.PAX_FORMAT) as tar:
+                    for item in (path, *extra):
+                        tar.add(item, arcname=item.name, recursive=False)
+                return self.upload_chunked(bundle, name=name or path.name, on_bytes=on_bytes)
+        with contextlib.ExitStack() as stack:
+
+            def part(field: str, item: Path) -> tuple[str, tuple[str, IO[bytes], str]]:
+                reader = cast(IO[bytes], _CountingReader(stack.enter_context(item.open("rb")), on_bytes))
+                return field, (item.name, reader, "application/octet-stream")
+
+            files = [part("file", path), *(part("data", item) for item in extra)]
             response = self._client.http.post(
                 f"/v1/{self._kind}",
                 files=files,

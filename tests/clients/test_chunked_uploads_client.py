@@ -75,3 +75,32 @@ def test_cli_uploads_an_archive_in_parts(live_api, settings, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     model = json.loads(result.stdout)
     assert model["id"].startswith("mdl_") and model["inputs"][0]["shape"] == ["batch", 8]
+
+
+def test_sdk_and_cli_send_an_onnx_with_its_data_files(live_api, settings, tmp_path):
+    from slimline_client import Slimline
+
+    from tests.factories.external_data import mlp_with_external_data
+
+    model_path = mlp_with_external_data(tmp_path / "m")
+    data = tmp_path / "m" / "weights.bin"
+    key = new_api_key(settings.database_url)
+    for threshold in (10**9, 256):  # one multipart request; then, above the threshold, one tar in parts
+        with Slimline(live_api, key, chunked_threshold_bytes=threshold, part_size_bytes=256) as client:
+            sent: list[int] = []
+            model = client.models.upload(model_path, data_files=[data], on_bytes=sent.append)
+            assert model.data.inputs[0].name == "x" and model.data.parameter_count == 8 * 16 + 16 + 16 * 4
+            assert sum(sent) >= model_path.stat().st_size + data.stat().st_size
+            content = client.http.get(f"/v1/models/{model.id}/content")
+            assert content.headers["content-disposition"].endswith('.tar"')
+    env = {**os.environ, "SLIMLINE_URL": live_api, "SLIMLINE_API_KEY": key, "XDG_CONFIG_HOME": str(tmp_path / "c")}
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "models", "upload", str(model_path), "--data", str(data), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["parameter_count"] == 8 * 16 + 16 + 16 * 4
