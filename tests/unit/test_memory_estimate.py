@@ -63,8 +63,13 @@ def test_the_estimate_counts_external_data_and_the_logits_over_the_evaluation_sp
     assert memory.weights_bytes(model) == model.stat().st_size + (tmp_path / "lm.onnx.data").stat().st_size
     data = tokens(tmp_path / "tokens.npz", samples=40, sequence=32)
     need = memory.estimate(model, data, recipe({"type": "weight_only"}))
-    # half the 40 samples are evaluated (calibration_fraction 0.5): 20 × 32 positions × 1000 floats
-    assert need.outputs_bytes == 20 * 32 * 1000 * 4
+    # judged on tokens: half the 40 samples are evaluated (calibration_fraction 0.5), each kept as 3 float64 per
+    # position and the 16-token continuation; the logits only a batch at a time (8 × 32 positions × 1000 floats)
+    batch = int(8 * 32 * 1000 * 4 * memory.LOGITS_BATCH_COPIES)
+    assert need.outputs_bytes == 20 * (3 * 32 + 16) * 8 + batch
+    # judged as a plain output (evaluation.task other): the whole logits over the evaluation split
+    plain = memory.estimate(model, data, recipe({"type": "weight_only"}, evaluation={"task": "other"}))
+    assert plain.outputs_bytes == 20 * 32 * 1000 * 4
     assert need.runtime_bytes == memory.RUNTIME_BYTES  # no pass needs torch
     expected = (
         memory.RUNTIME_BYTES

@@ -10,9 +10,11 @@ peak ≈ runtime + weights × copies + outputs × 9 + dataset × 2, where
 - copies is how many weight-sized copies are alive at once: the input's onnxruntime session is held for the
   whole job, its ONNX proto while it is read and repaired, the result's session in the final comparison,
   and then the most any one pass holds besides (``PASS_COPIES``);
-- outputs is one variant's outputs over the evaluation split, from the graph's output shapes (a language
-  model's logits, samples × sequence × vocabulary floats, can outweigh its weights): the reference is kept
-  for the whole job, a candidate's beside it, and the verdict works on them in float64;
+- outputs is one variant's outputs over the evaluation split, from the graph's output shapes: the reference
+  is kept for the whole job, a candidate's beside it, and the verdict works on them in float64. A language
+  model's logits (samples × sequence × vocabulary floats, which can outweigh its weights) are reduced batch by
+  batch to a few float64 values per token (worker/engine/lm_eval), so they count as that, plus the largest
+  batch of logits alive at once, and its KV-cache outputs as nothing kept;
 - the dataset is read into arrays and fed in batches.
 
 The factors were measured as the peak RSS of the engine's process (what the runner logs) on the tens-of-millions
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from app.core.schemas.recipe import Recipe
@@ -47,6 +50,8 @@ PASS_COPIES = {
 WEIGHT_ONLY_AUTO_COPIES = 19.0  # a dozen candidates' sessions alive together for the interleaved timing
 DATASET_COPIES = 2.0
 OUTPUT_COPIES = 9.0  # measured 5.2 to 8.5: the reference, a candidate's, the verdict's float64 work on them
+DECODE_BATCH = 8  # sequences a language model's logits are computed for at once, at least (lm_eval.decode)
+LOGITS_BATCH_COPIES = 4.0  # one batch's logits, their float64 log-softmax (twice the size), the arg-max's work
 PROTO_PEEK_MAX_BYTES = 64 * MIB  # a larger .onnx holds its weights inside: its size is the weights' size
 
 
@@ -155,13 +160,43 @@ def outputs_bytes(model_path: Path, dataset_path: Path, recipe: Recipe, model_fo
         graph = onnx.load(str(model_path), load_external_data=False).graph
     except Exception:  # noqa: BLE001 - an unreadable model fails later, at load, with its own error
         return 0
-    per_sample = 0
-    for output in graph.output:
-        elements = 1
+    def elements(output: Any) -> int:
+        count = 1
         for dim in list(output.type.tensor_type.shape.dim)[1:]:
-            elements *= dim.dim_value if dim.HasField("dim_value") else longest
-        per_sample += elements
-    return max(0, evaluated) * per_sample * 4
+            count *= dim.dim_value if dim.HasField("dim_value") else longest
+        return count
+
+    tokens = _language_model(graph, recipe)
+    if tokens is None:
+        return max(0, evaluated) * sum(elements(o) for o in graph.output) * 4
+    logits, cache = tokens
+    kept = [o for o in graph.output if o.name != logits and o.name not in cache]
+    packed = 3 * longest + recipe.evaluation.continuation_tokens  # float64 per sequence (lm_eval.Layout)
+    batch = max(recipe.target.batch_size, DECODE_BATCH)
+    vocabulary = next(elements(o) for o in graph.output if o.name == logits)  # sequence × vocabulary
+    transient = int(batch * vocabulary * 4 * LOGITS_BATCH_COPIES)
+    return max(0, evaluated) * (sum(elements(o) for o in kept) * 4 + packed * 8) + transient
+
+
+def _language_model(graph: Any, recipe: Recipe) -> tuple[str, set[str]] | None:
+    """(the logits output, the KV-cache outputs) when the job judges the model as a language model."""
+    from worker.engine import lm_eval, modelio
+    from worker.engine.errors import EngineError
+
+    model = SimpleNamespace(graph=graph)
+    try:
+        signature = lm_eval.detect(
+            model,
+            modelio.input_specs(model),  # type: ignore[arg-type]
+            modelio.output_specs(model),  # type: ignore[arg-type]
+            recipe.evaluation.task,
+            state_given=bool(recipe.evaluation.state),
+        )
+    except EngineError:
+        return None
+    if signature is None or signature.logits is None:
+        return None
+    return signature.logits, set(signature.cache.values())
 
 
 def copies_for(recipe: Recipe) -> float:
