@@ -53,6 +53,20 @@ def test_sdk_resumes_an_interrupted_chunked_upload(sdk, tmp_path, monkeypatch):
     assert sdk.http.get(f"/v1/uploads/{upload_id}").json()["resource_id"] == model.id
 
 
+def _cli_upload(env: dict[str, str], *args: str) -> dict:
+    """``slimline models upload ARGS --json``; the model it printed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "models", "upload", *args, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
 def test_cli_uploads_an_archive_in_parts(live_api, settings, tmp_path):
     archive = tmp_path / "mlp.zip"
     archive.write_bytes(model_archive(tmp_path / "m", "zip"))
@@ -64,16 +78,7 @@ def test_cli_uploads_an_archive_in_parts(live_api, settings, tmp_path):
         "SLIMLINE_CHUNKED_THRESHOLD_BYTES": "512",
         "SLIMLINE_PART_SIZE_BYTES": "512",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "models", "upload", str(archive), "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    model = json.loads(result.stdout)
+    model = _cli_upload(env, str(archive))
     assert model["id"].startswith("mdl_") and model["inputs"][0]["shape"] == ["batch", 8]
 
 
@@ -94,13 +99,4 @@ def test_sdk_and_cli_send_an_onnx_with_its_data_files(live_api, settings, tmp_pa
             content = client.http.get(f"/v1/models/{model.id}/content")
             assert content.headers["content-disposition"].endswith('.tar"')
     env = {**os.environ, "SLIMLINE_URL": live_api, "SLIMLINE_API_KEY": key, "XDG_CONFIG_HOME": str(tmp_path / "c")}
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "models", "upload", str(model_path), "--data", str(data), "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert json.loads(result.stdout)["parameter_count"] == 8 * 16 + 16 + 16 * 4
+    assert _cli_upload(env, str(model_path), "--data", str(data))["parameter_count"] == 8 * 16 + 16 + 16 * 4

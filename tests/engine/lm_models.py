@@ -67,28 +67,7 @@ def gpt2_decoder(
             optimizer.step()
     model.eval()
 
-    class Logits(torch.nn.Module):
-        def __init__(self, lm: torch.nn.Module) -> None:
-            super().__init__()
-            self.lm = lm
-
-        def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-            return self.lm(input_ids=input_ids, use_cache=False).logits
-
-    example = torch.randint(0, vocab, (2, 16))
-    dims = {0: torch.export.Dim("batch"), 1: torch.export.Dim("sequence", max=positions)}
-    with torch.no_grad():
-        torch.onnx.export(
-            Logits(model).eval(),
-            (example,),
-            str(path),
-            input_names=["input_ids"],
-            output_names=["logits"],
-            dynamic_shapes={"input_ids": dims},
-            opset_version=18,
-            dynamo=True,
-        )
-    return path
+    return export_logits(model, path, positions=positions, external_data=True)
 
 
 # -- a decoder trained on real text, exported with and without a KV cache ---------------------------------------
@@ -201,8 +180,9 @@ def text_decoder(root: Path, **options: Any) -> TextDecoder:
     return TextDecoder(cache, plain, config.n_layer, config.n_head, config.n_embd // config.n_head, loss, model)
 
 
-def export_logits(model: Any, path: Path, *, positions: int) -> Path:
-    """``input_ids`` [batch, sequence] -> ``logits`` [batch, sequence, vocabulary], no cache."""
+def export_logits(model: Any, path: Path, *, positions: int, external_data: bool = False) -> Path:
+    """``input_ids`` [batch, sequence] -> ``logits`` [batch, sequence, vocabulary], no cache (``external_data``:
+    the weights in a ``.data`` file beside it, as torch's exporter does by default)."""
     import torch
 
     class Logits(torch.nn.Module):
@@ -218,7 +198,7 @@ def export_logits(model: Any, path: Path, *, positions: int) -> Path:
     with torch.no_grad():
         torch.onnx.export(
             Logits(model).eval(), (example,), str(path), input_names=["input_ids"], output_names=["logits"],
-            dynamic_shapes={"input_ids": dims}, opset_version=18, dynamo=True, external_data=False,
+            dynamic_shapes={"input_ids": dims}, opset_version=18, dynamo=True, external_data=external_data,
         )  # fmt: skip
     return path
 
