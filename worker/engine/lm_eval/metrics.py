@@ -112,7 +112,9 @@ def compare(layout: Layout, reference: np.ndarray, candidate: np.ndarray) -> dic
         "continuation_agreement": agreement if generated else None,
         "continuation_prefix_agreement": prefix if generated else None,
         "continuation_prompts": float(prompts.sum()),
-        "max_log_prob_error": float(np.max(np.abs(ref.target_log_probs - cand.target_log_probs), initial=0.0)),
+        "max_log_prob_error": float(  # over the next tokens that count: a padded position's value is noise
+            np.max(np.abs(ref.target_log_probs - cand.target_log_probs)[ref.counted], initial=0.0)
+        ),
     }
 
 
