@@ -284,3 +284,14 @@ def test_an_encoder_is_timed_per_sequence_length(tmp_path):
     assert all(row["baseline_ms_p50"] > 0 and row["speedup"]["value"] > 0 for row in lm["encoder_latency"])
     assert any(note.startswith("sequence length 256 not timed") for note in lm["notes"])
     assert 'id="encoder-latency"' in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_a_recipe_that_names_the_cache_as_state_gets_a_rollout_not_a_token_model(tmp_path):
+    from tests.engine.lm_models import tiny_cache_lm
+
+    model = onnx.load(str(tiny_cache_lm(tmp_path / "lm.onnx")))
+    inputs, outputs = modelio.input_specs(model), modelio.output_specs(model)
+    assert lm_eval.detect(model, inputs, outputs, "auto") is not None
+    assert lm_eval.detect(model, inputs, outputs, "auto", state_given=True) is None  # no token report either
+    with pytest.raises(EngineError, match="exclude each other"):
+        lm_eval.detect(model, inputs, outputs, "language_model", state_given=True)

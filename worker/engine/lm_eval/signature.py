@@ -172,7 +172,7 @@ def detect(
                 "evaluation.state and evaluation.task language_model exclude each other: a language model's "
                 "cache is decoded, not rolled out; leave evaluation.state unset",
             )
-        logits = None  # the recipe asked for a rollout: judged as a stateful model, timed as an encoder is not
+        return None  # the recipe asked for a rollout: judged as a stateful model, not as a token model at all
     vocab = logits.shape[-1] if logits is not None and isinstance(logits.shape[-1], int) else rows
     cache = cache_pairs(inputs, outputs) if logits is not None else {}
     roles = {ids.name, *cache, ATTENTION_MASK, POSITION_IDS, TOKEN_TYPE_IDS}
