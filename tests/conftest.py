@@ -30,19 +30,6 @@ from tests.helpers import (
 from tests.helpers.services import REDIS_BASE
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Files that run jobs on a worker go after the others, in their collected order otherwise.
-
-    The session's worker, once started, consumes every job its process creates, so a test that expects a job
-    to stay queued must run before it starts. pytest-xdist hands files to its processes in this order and each
-    runs them in the order received, so in every process the files without a worker come first. Among those
-    with one, files marked slow go first, so that no long file is left alone at the end.
-    """
-    late = {item.path for item in items if "worker" in item.fixturenames or item.path.parent.name == "e2e"}
-    slow = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: (item.path in late, item.path in late and item.path not in slow))
-
-
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh Postgres database for this test run, migrated to head."""
@@ -125,9 +112,12 @@ def auth(settings: Settings) -> dict[str, str]:
     return {"Authorization": f"Bearer {new_api_key(settings.database_url)}"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def worker(service_env: dict[str, str], settings: Settings) -> Iterator[Process]:
-    """The session's worker, started on a clean queue: jobs earlier tests left queued are cancelled first."""
+    """A worker for the test file that asks for one, started on a clean queue: jobs earlier tests left queued are
+    cancelled first. It stops with the file, so that no worker outlives the file that wanted it: one would take
+    the jobs of a later file that expects them to stay queued, and its reaper would re-send other brokers' jobs
+    (tests on their own Redis database share this database)."""
     cancel_queued_jobs(settings.database_url)
     process = start_worker(service_env)
     yield process

@@ -104,8 +104,9 @@ def test_dashboard_shows_a_job_progressing_to_its_report(browser, live_api, work
     wait.until(
         lambda d: all(img.get_property("naturalWidth") > 0 for img in d.find_elements(By.CSS_SELECTOR, "#plots img"))
     )
-    artifacts = browser.find_element(By.ID, "artifacts").text
-    assert "model.onnx" in artifacts and "report.json" in artifacts
+    # the list fills in as each artifact is rendered (plots are fetched in between): wait for the last one
+    wait.until(lambda d: "report.json" in d.find_element(By.ID, "artifacts").text)
+    assert "model.onnx" in browser.find_element(By.ID, "artifacts").text
     events = browser.find_element(By.ID, "events").text.splitlines()
     # the SSE stream replays the whole story: queued, running, its stages, succeeded
     assert events[0] == "[state] job queued" and events[1].startswith("[state] running on ")
