@@ -7,6 +7,7 @@ import ctypes
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -243,7 +244,7 @@ def api(
     _check_schema(settings)
     _bootstrap_key(settings)
     _seal_webhook_secrets(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         "app.main:create_app",
         factory=True,
         host=host,
@@ -254,6 +255,21 @@ def api(
         log_config=None,
         access_log=False,
     )
+    if config.workers == 1:
+        server = uvicorn.Server(config)
+        server.run()
+        if not server.started:
+            sys.exit(3)  # uvicorn's STARTUP_FAILURE, as uvicorn.run exits
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    # With several processes uvicorn binds the socket itself, without IPPROTO_TCP, and asyncio then leaves
+    # Nagle's algorithm on for every connection (uvloop does not): each response body waited ~40 ms for the
+    # client's delayed ACK. Accepted sockets inherit TCP_NODELAY from the listening one on Linux.
+    sock = config.bind_socket()
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 @cli.command()

@@ -86,3 +86,18 @@ def test_cuda_jobs_wait_for_a_gpu_worker_and_fail_clearly_without_a_gpu(
     finally:
         for process in processes:
             process.stop()
+
+
+@pytest.mark.parametrize("stack", [("--http", "h11", "--loop", "asyncio"), ("--http", "httptools", "--loop", "uvloop")])
+def test_an_api_of_two_processes_serves_and_stops(service_env, auth, stack):
+    """``slimline api --processes 2`` binds the socket itself (with TCP_NODELAY, for asyncio's sake; the
+    effect is measured in benchmarks/service.py, not here) and hands it to both processes."""
+    api, url = start_api(service_env, "--processes", "2", *stack)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            for _ in range(20):  # new connections, spread over both processes
+                assert httpx.get(f"{url}/v1/models", headers=auth, timeout=30).status_code == 200
+            assert http.get("/readyz").status_code == 200
+    finally:
+        api.stop()
+    assert api.proc.poll() is not None

@@ -106,10 +106,10 @@ def start_worker(env: dict[str, str], queues: str = "cpu,gpu", name: str = "work
     return worker
 
 
-def start_api(env: dict[str, str]) -> tuple[Process, str]:
-    """``slimline api`` on a free port, once ``/healthz`` answers; returns the process and its URL."""
+def start_api(env: dict[str, str], *options: str) -> tuple[Process, str]:
+    """``slimline api`` (with ``options``) on a free port, once ``/healthz`` answers; returns the process and URL."""
     port = free_port()
-    api = Process([*SLIMLINE, "api", "--host", "127.0.0.1", "--port", str(port)], env, "api")
+    api = Process([*SLIMLINE, "api", "--host", "127.0.0.1", "--port", str(port), *options], env, "api")
     url = f"http://127.0.0.1:{port}"
     wait_until_up(api, url + "/healthz", ok={200})
     return api, url
