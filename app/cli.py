@@ -13,12 +13,15 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from slimline_client.cli import register as register_client_commands
 
 from app.core.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 cli = typer.Typer(help="Slimline: model optimization as a service.", no_args_is_help=True, add_completion=False)
 db_cli = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
@@ -244,28 +247,37 @@ def api(
     _check_schema(settings)
     _bootstrap_key(settings)
     _seal_webhook_secrets(settings)
-    config = uvicorn.Config(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=processes,
-        http=http,  # type: ignore[arg-type]
-        loop=loop,  # type: ignore[arg-type]
-        log_config=None,
-        access_log=False,
+    run_uvicorn(
+        uvicorn.Config(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=processes,
+            http=http,  # type: ignore[arg-type]
+            loop=loop,  # type: ignore[arg-type]
+            log_config=None,
+            access_log=False,
+        )
     )
+
+
+def run_uvicorn(config: uvicorn.Config) -> None:
+    """``uvicorn.run`` for a ``uvicorn.Config``, with TCP_NODELAY on the socket it binds for several processes.
+
+    With several processes uvicorn binds the socket itself, without IPPROTO_TCP, and asyncio then leaves
+    Nagle's algorithm on for every connection (uvloop does not): each response body waited ~40 ms for the
+    client's delayed ACK. Accepted sockets inherit TCP_NODELAY from the listening one on Linux.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
     if config.workers == 1:
         server = uvicorn.Server(config)
         server.run()
         if not server.started:
             sys.exit(3)  # uvicorn's STARTUP_FAILURE, as uvicorn.run exits
         return
-    from uvicorn.supervisors import Multiprocess
-
-    # With several processes uvicorn binds the socket itself, without IPPROTO_TCP, and asyncio then leaves
-    # Nagle's algorithm on for every connection (uvloop does not): each response body waited ~40 ms for the
-    # client's delayed ACK. Accepted sockets inherit TCP_NODELAY from the listening one on Linux.
     sock = config.bind_socket()
     if sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -209,25 +209,7 @@ def main() -> None:
             wait_http(route_url + "/healthz")
             bare_port = free_port()
             bare = Server(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "benchmarks.bare_app:app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(bare_port),
-                    "--workers",
-                    "2",
-                    "--http",
-                    http_impl,
-                    "--loop",
-                    loop_impl,
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
+                [sys.executable, "-m", "benchmarks.bare_app", str(bare_port), http_impl, loop_impl],  # as slimline api
                 {**env, "BARE_DOCUMENT": document.text},
             )
             servers.append(bare)
