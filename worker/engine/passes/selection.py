@@ -69,10 +69,11 @@ def measure(
     sessions: dict[str, Any] = {}
     qualities: dict[str, Quality] = {}
     failures: list[str] = []
+    before = shapes.interface(source)  # read once, not once per candidate
     for candidate in candidates:
         on_step()
         try:
-            shapes.require_dynamic(source, candidate.path, f"the {candidate.name} model")
+            shapes.require_dynamic(before, candidate.path, f"the {candidate.name} model")
             session = ctx.session(candidate.path)
             quality = ctx.assess(candidate.path, session)
         except EngineError as exc:

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from app.core.schemas.recipe import WeightOnlyPass
-from worker.engine import evaluate, modelio
+from worker.engine import evaluate, shapes
 from worker.engine.context import PassContext, PassResult
 from worker.engine.errors import EngineError
 from worker.engine.passes import selection
-from worker.engine.passes.weight_only import graph
 from worker.engine.passes.weight_only.build import Built, auto_options, build, prepare
 from worker.engine.verdict import Quality
 
@@ -47,14 +46,10 @@ def _row(built: Built, quality: Quality | None, latency: Any, speedup: evaluate.
     }
 
 
-def _what(built: Built, before: dict[str, Any]) -> dict[str, Any]:
-    """What was quantized in ``built``, and the graph's interface before and after."""
-    after = graph.dynamic_axes(modelio.load(built.path))
-    symbolic_kept = all(
-        not isinstance(dim, str) or (name in after and len(after[name]) > i and after[name][i] == dim)
-        for name, dims in before.items()
-        for i, dim in enumerate(dims)
-    )
+def _what(built: Built, before: shapes.Interface) -> dict[str, Any]:
+    """What was quantized in ``built``, and the graph's interface after it (its axes checked by worker/engine/shapes.py,
+    like every candidate's in ``selection.measure``)."""
+    after = shapes.interface(built.path)
     return {
         "algorithm": built.options.algorithm,
         "bits": built.options.bits,
@@ -65,15 +60,15 @@ def _what(built: Built, before: dict[str, Any]) -> dict[str, Any]:
         "quantized_matmuls": sum(op == "MatMulNBits" for op in built.quantized.values()),
         "quantized_embeddings": sum(op == "GatherBlockQuantized" for op in built.quantized.values()),
         "kept_in_float": [{"node": n, "reason": r} for n, r in sorted(built.kept_in_float.items())],
-        "io_shapes": after,
-        "symbolic_axes_kept": symbolic_kept,
+        "io_shapes": after.as_dict(),
+        "symbolic_axes_kept": not shapes.fixed_axes(before, after),
     }
 
 
 def run(ctx: PassContext, config: WeightOnlyPass, source: Path) -> PassResult:
     """Weight-only quantize ``source`` as ``config`` says; return the chosen model and what was quantized."""
     reporter = ctx.reporter
-    before = graph.dynamic_axes(modelio.load(source))
+    before = shapes.interface(source)
     prepared = prepare(ctx, source)
     plan = auto_options(prepared, config, ctx.target.device) if config.mode == "auto" else [config]
     built: list[Built] = []

@@ -11,8 +11,6 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from worker.engine import modelio
-
 QUANTIZED_OPS = {"MatMulNBits", "GatherBlockQuantized"}
 
 
@@ -121,8 +119,3 @@ def layers(model: onnx.ModelProto) -> Layers:
 def quantized_nodes(model: onnx.ModelProto) -> dict[str, str]:
     """The MatMulNBits / GatherBlockQuantized nodes of a quantized graph: name -> op type."""
     return {n.name: n.op_type for n in model.graph.node if n.op_type in QUANTIZED_OPS}
-
-
-def dynamic_axes(model: onnx.ModelProto) -> dict[str, list[str | int | None]]:
-    """Every graph input's and output's shape (symbolic dimensions as their names)."""
-    return {spec.name: list(spec.shape) for spec in modelio.input_specs(model) + modelio.output_specs(model)}
