@@ -160,6 +160,7 @@ def outputs_bytes(model_path: Path, dataset_path: Path, recipe: Recipe, model_fo
         graph = onnx.load(str(model_path), load_external_data=False).graph
     except Exception:  # noqa: BLE001 - an unreadable model fails later, at load, with its own error
         return 0
+
     def elements(output: Any) -> int:
         count = 1
         for dim in list(output.type.tensor_type.shape.dim)[1:]:

@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from app.core.schemas import tokens
+
 CLASSIFIER_NAME = re.compile(r"logit|class|prob|softmax", re.IGNORECASE)
 # Wide vectors are classifier logits unless their name says they are features (the safer default: top-1 agreement
 # is the stricter judge of the two).
-DENSE_NAME = re.compile(r"embed|feature|hidden|state|pool|encod|vector|latent|token_emb", re.IGNORECASE)
+DENSE_NAME = tokens.FEATURE_NAME
 SMALL_MAX_VALUES = 8  # per sample; at most this many values are judged across samples, not per sample
 RATIO_CAP = 1e6  # a normalised error with a constant baseline is capped here (JSON has no infinity)
 

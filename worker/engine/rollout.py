@@ -8,13 +8,13 @@ is not such a state: it is decoded (worker/engine/lm_eval), and ``Plan.tokens`` 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from app.core.schemas import tokens
 from worker.engine.data import Dataset
 from worker.engine.errors import EngineError
 from worker.engine.modelio import InputSpec
@@ -39,12 +39,6 @@ def _cores(name: str, prefixes: tuple[str, ...], endings: tuple[str, ...]) -> se
     return {c.lower() for c in cores if c}
 
 
-def _kv_key(name: str) -> str | None:
-    """``past_key_values.0.key`` and ``present.0.key`` share the key ``0.key``."""
-    match = re.match(r"^(past_key_values|past|present)[._](.+)$", name)
-    return match.group(2) if match else None
-
-
 def _shapes_fit(a: InputSpec, b: InputSpec) -> bool:
     if a.dtype != b.dtype or len(a.shape) != len(b.shape):
         return False
@@ -58,12 +52,12 @@ def detect_state_pairs(inputs: list[InputSpec], outputs: list[InputSpec]) -> dic
     pairs: dict[str, str] = {}
     taken: set[str] = set()
     for spec in inputs:
-        kv = _kv_key(spec.name)
+        kv = tokens.kv_key(spec.name)
         in_cores = _cores(spec.name, _IN_PREFIXES, _IN_ENDINGS)
         for out in outputs:
             if out.name in taken or out.name == spec.name or not _shapes_fit(spec, out):
                 continue
-            if kv is not None and _kv_key(out.name) == kv and out.name.startswith("present"):
+            if kv is not None and tokens.kv_key(out.name) == kv and out.name.startswith("present"):
                 matched = True
             else:
                 matched = bool(in_cores & _cores(out.name, _OUT_PREFIXES, _OUT_ENDINGS))

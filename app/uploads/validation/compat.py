@@ -9,12 +9,12 @@ vocabulary] output).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 
 from app.core.errors import IncompatibleDataset
+from app.core.schemas import tokens
 from app.core.schemas.recipe import Evaluation
 from app.core.schemas.tensors import TensorSpec
 from app.uploads.validation.npz import ArraySpec, DatasetInfo
@@ -24,12 +24,7 @@ LABELS = "labels"
 SEQUENCE_ID = "sequence_id"  # marks the ordered sequences of a stateful model's data; never fed to the model
 LABEL_NAMES = "label_names"  # optional class names, one per class id; never fed to the model
 RESERVED_ARRAYS = (LABELS, SEQUENCE_ID, LABEL_NAMES)
-INPUT_IDS = "input_ids"
-LOGITS = "logits"
-FILLED_FOR_TOKENS = ("attention_mask", "position_ids", "token_type_ids")  # all real, 0..T-1, 0 when absent
-_CACHE = re.compile(r"^(past_key_values|past)[._](.+)$")
-_PRESENT = re.compile(r"^present[._](.+)$")
-FEATURE_NAME = re.compile(r"embed|feature|hidden|state|pool|encod|vector|latent", re.IGNORECASE)
+INPUT_IDS = tokens.INPUT_IDS
 
 
 def _dims_match(expected: list[Any], actual: list[Any]) -> bool:
@@ -76,14 +71,9 @@ def _sequence_id_problem(array: TensorSpec, num_samples: int) -> str | None:
 
 
 def _vocabulary_output(model: ModelInfo) -> TensorSpec | None:
-    """A language model's [batch, sequence, vocabulary] float output: named ``logits``, else the only rank-3 float
-    output not named like features (a BERT's ``last_hidden_state`` is an encoder's)."""
-    candidates = [o for o in model.outputs if len(o.shape) == 3 and o.dtype.startswith(("float", "bfloat"))]
-    named = [o for o in candidates if o.name == LOGITS]
-    if named:
-        return named[0]
-    fitting = [o for o in candidates if not FEATURE_NAME.search(o.name)]
-    return fitting[0] if len(fitting) == 1 else None
+    """A language model's [batch, sequence, vocabulary] float output (app/core/schemas/tokens.py; the embedding table's
+    size is the engine's to read)."""
+    return tokens.vocabulary_output(model.outputs, None, lambda o: o.dtype.startswith(("float", "bfloat")))
 
 
 def _token_ids(model: ModelInfo, evaluation: Evaluation) -> TensorSpec | None:
@@ -99,20 +89,10 @@ def filled_inputs(model: ModelInfo, evaluation: Evaluation | None = None) -> set
     evaluation = evaluation or Evaluation()
     if _token_ids(model, evaluation) is None:
         return set()
-    filled = {s.name for s in model.inputs if s.name in FILLED_FOR_TOKENS}
+    filled = {s.name for s in model.inputs if s.name in tokens.FILLED_FOR_TOKENS}
     if _vocabulary_output(model) is None or evaluation.state:  # an encoder, or a rollout the recipe asked for
         return filled
-    presents = {}
-    for out in model.outputs:
-        match = _PRESENT.match(out.name)
-        if match:
-            presents[match.group(1)] = out
-    for spec in model.inputs:
-        match = _CACHE.match(spec.name)
-        present = presents.get(match.group(2)) if match else None
-        if present is not None and len(present.shape) == len(spec.shape):
-            filled.add(spec.name)
-    return filled
+    return filled | set(tokens.cache_pairs(model.inputs, model.outputs))
 
 
 def _token_id_errors(model: ModelInfo, arrays: dict[str, ArraySpec], evaluation: Evaluation) -> list[dict[str, str]]:

@@ -10,23 +10,17 @@ holds arrays for them. An *encoder* has ``input_ids`` but no vocabulary output (
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from app.core.schemas import tokens
 from worker.engine.errors import EngineError
 from worker.engine.modelio import InputSpec
-from worker.engine.output_metrics import DENSE_NAME
 
-INPUT_IDS = "input_ids"
-LOGITS = "logits"
-ATTENTION_MASK = "attention_mask"
-POSITION_IDS = "position_ids"
-TOKEN_TYPE_IDS = "token_type_ids"
-_CACHE_NAME = re.compile(r"^(past_key_values|past)[._](.+)$")
-_PRESENT_NAME = re.compile(r"^present[._](.+)$")
+INPUT_IDS, LOGITS = tokens.INPUT_IDS, tokens.LOGITS
+ATTENTION_MASK, POSITION_IDS, TOKEN_TYPE_IDS = tokens.ATTENTION_MASK, tokens.POSITION_IDS, tokens.TOKEN_TYPE_IDS
 
 
 @dataclass(frozen=True)
@@ -69,37 +63,12 @@ class Signature:
 
 def cache_pairs(inputs: list[InputSpec], outputs: list[InputSpec]) -> dict[str, str]:
     """``past_key_values.X`` (or ``past.X``) -> ``present.X``, where the output has the input's dtype and rank."""
-    presents = {}
-    for spec in outputs:
-        match = _PRESENT_NAME.match(spec.name)
-        if match:
-            presents[match.group(1)] = spec
-    pairs = {}
-    for spec in inputs:
-        match = _CACHE_NAME.match(spec.name)
-        present = presents.get(match.group(2)) if match else None
-        if present is not None and present.dtype == spec.dtype and len(present.shape) == len(spec.shape):
-            pairs[spec.name] = present.name
-    return pairs
+    return tokens.cache_pairs(inputs, outputs)
 
 
 def _vocabulary_output(outputs: list[InputSpec], rows: int | None) -> InputSpec | None:
-    """The rank-3 float output [batch, sequence, vocabulary]: the one named ``logits``, else the only one that is
-    as wide as the token-embedding table (``rows``; when either is unknown: not named like features, such as
-    a BERT's ``last_hidden_state``)."""
-    candidates = [o for o in outputs if len(o.shape) == 3 and o.dtype.kind == "f"]
-    named = [o for o in candidates if o.name == LOGITS]
-    if named:
-        return named[0]
-
-    def vocabulary_wide(spec: InputSpec) -> bool:
-        width = spec.shape[-1]
-        if isinstance(width, int) and rows is not None:
-            return width == rows
-        return not DENSE_NAME.search(spec.name)
-
-    fitting = [o for o in candidates if vocabulary_wide(o)]
-    return fitting[0] if len(fitting) == 1 else None
+    """The rank-3 float output [batch, sequence, vocabulary] (app/core/schemas/tokens.py ``vocabulary_output``)."""
+    return tokens.vocabulary_output(outputs, rows, lambda spec: spec.dtype.kind == "f")
 
 
 def embedding_rows(model: Any, input_ids: str) -> int | None:
