@@ -36,6 +36,15 @@ FORM_FIELDS = ("name",)  # the form's fields besides the file
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 @dataclass
 class StagedUpload:
     """The uploaded file on local disk, plus the form's text fields. Delete ``path`` when done."""
@@ -52,12 +61,8 @@ class StagedUpload:
 
     def replace_with(self, path: Path, *, blob_suffix: str) -> None:
         """Stand for ``path`` instead (validation's normalized form of the upload); the original is removed."""
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            while chunk := handle.read(1024 * 1024):
-                digest.update(chunk)
         self.discard()
-        self.path, self.size_bytes, self.sha256 = path, path.stat().st_size, digest.hexdigest()
+        self.path, self.size_bytes, self.sha256 = path, path.stat().st_size, sha256_of(path)
         self.blob_suffix = blob_suffix
 
 
@@ -202,16 +207,8 @@ def _bundle(receiver: _Receiver, staging_dir: Path) -> tuple[Path, str, int, str
     with tarfile.open(bundle, "w", format=tarfile.PAX_FORMAT) as tar:
         for name, path in [(model_name, receiver.path), *receiver.data]:
             tar.add(path, arcname=name, recursive=False)
-    digest = hashlib.sha256()
-    with bundle.open("rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return (
-        bundle,
-        model_name.removesuffix(".onnx").removesuffix(".ONNX") + ".tar",
-        bundle.stat().st_size,
-        digest.hexdigest(),
-    )
+    stem = model_name.removesuffix(".onnx").removesuffix(".ONNX")
+    return bundle, stem + ".tar", bundle.stat().st_size, sha256_of(bundle)
 
 
 async def _chunks(request: Request, read_timeout_s: float | None) -> AsyncIterator[bytes]:
