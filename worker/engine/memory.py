@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from app.core.schemas.recipe import Recipe
@@ -157,7 +156,7 @@ def outputs_bytes(model_path: Path, dataset_path: Path, recipe: Recipe, model_fo
     evaluated = min(recipe.split.max_eval_samples, samples - round(samples * recipe.split.calibration_fraction))
     longest = max((d for shape in arrays for d in shape[1:]), default=1)
     try:
-        graph = onnx.load(str(model_path), load_external_data=False).graph
+        model = onnx.load(str(model_path), load_external_data=False)
     except Exception:  # noqa: BLE001 - an unreadable model fails later, at load, with its own error
         return 0
 
@@ -167,7 +166,8 @@ def outputs_bytes(model_path: Path, dataset_path: Path, recipe: Recipe, model_fo
             count *= dim.dim_value if dim.HasField("dim_value") else longest
         return count
 
-    tokens = _language_model(graph, recipe)
+    graph = model.graph
+    tokens = _language_model(model, recipe)
     if tokens is None:
         return max(0, evaluated) * sum(elements(o) for o in graph.output) * 4
     logits, cache = tokens
@@ -179,17 +179,16 @@ def outputs_bytes(model_path: Path, dataset_path: Path, recipe: Recipe, model_fo
     return max(0, evaluated) * (sum(elements(o) for o in kept) * 4 + packed * 8) + transient
 
 
-def _language_model(graph: Any, recipe: Recipe) -> tuple[str, set[str]] | None:
+def _language_model(model: Any, recipe: Recipe) -> tuple[str, set[str]] | None:
     """(the logits output, the KV-cache outputs) when the job judges the model as a language model."""
     from worker.engine import lm_eval, modelio
     from worker.engine.errors import EngineError
 
-    model = SimpleNamespace(graph=graph)
     try:
         signature = lm_eval.detect(
             model,
-            modelio.input_specs(model),  # type: ignore[arg-type]
-            modelio.output_specs(model),  # type: ignore[arg-type]
+            modelio.input_specs(model),
+            modelio.output_specs(model),
             recipe.evaluation.task,
             state_given=bool(recipe.evaluation.state),
         )
