@@ -38,31 +38,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.engine.prune_models import digits  # noqa: E402
+from tests.engine.prune_models import small_cnn as net  # noqa: E402
+
 HELD_OUT = 297
 JOB_EVAL = 300
-
-
-def digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    return (data.images / 16.0).astype(np.float32)[:, None], data.target.astype(np.int64)
-
-
-def net(classes: int) -> Any:
-    from torch import nn
-
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(16, 32, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(512, 64),
-        nn.ReLU(),
-        nn.Linear(64, classes),
-    )
 
 
 def train(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float, seed: int) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -82,6 +83,23 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     data = load_digits()
     x = (data.images / 16.0).astype(np.float32)[:, None]
     return x, data.target.astype(np.int64)
+
+
+def small_cnn(classes: int) -> Any:
+    """A small CNN for 8×8 digits: conv16-conv32-pool-fc64-fc``classes`` (the transfer tests' and benchmark's)."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(512, 64),
+        nn.ReLU(),
+        nn.Linear(64, classes),
+    )
 
 
 def trained_digits_cnn(path: Path, x: np.ndarray, y: np.ndarray, *, epochs: int = 8) -> Path:

@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 
 from app.core.schemas.recipe import Recipe
-from tests.engine.prune_models import digits
+from tests.engine.prune_models import digits, small_cnn
 from worker.engine import optimize
 from worker.engine.errors import EngineError
 from worker.engine.passes.transfer import graph
@@ -26,18 +26,7 @@ def _source_cnn(path: Path, x: np.ndarray, y: np.ndarray, *, softmax: bool = Fal
     from tests.factories import export_onnx
 
     torch.manual_seed(0)
-    layers: list[nn.Module] = [
-        nn.Conv2d(1, 16, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(16, 32, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(512, 64),
-        nn.ReLU(),
-        nn.Linear(64, 5),
-    ]
-    net = nn.Sequential(*layers)
+    net = small_cnn(5)
     optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
     xs, ys = torch.from_numpy(x), torch.from_numpy(y)
     for _ in range(4):
