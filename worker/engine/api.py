@@ -143,11 +143,8 @@ def measure_baseline(
     del model
     cache = signature.cache if signature is not None else {}
     # a token model's cache starts empty, and an unpadded dataset needs no mask: the evaluation fills them in
-    fillable = lm_eval.fillable(signature) if signature is not None else set()
-    stored = lm_eval.stored_arrays(dataset_path) if fillable else set()
-    dataset = load_dataset(
-        dataset_path, [s for s in inputs if s.name not in fillable or (s.name in stored and s.name not in cache)]
-    )
+    fillable = frozenset(lm_eval.fillable(signature)) if signature is not None else frozenset()
+    dataset = load_dataset(dataset_path, [s for s in inputs if s.name not in cache], optional=fillable)
     if dataset.num_samples < 2:
         raise EngineError("dataset_too_small", "the dataset needs at least 2 samples")
     if signature is not None:

@@ -61,8 +61,9 @@ class Split:
         return described
 
 
-def load_dataset(path: Path, inputs: list[InputSpec]) -> Dataset:
-    """Load an .npz (no pickles) and match its arrays to the model's inputs."""
+def load_dataset(path: Path, inputs: list[InputSpec], *, optional: frozenset[str] = frozenset()) -> Dataset:
+    """Load an .npz (no pickles) and match its arrays to the model's inputs; an input named in ``optional`` is
+    matched when the dataset holds an array for it and left out otherwise (the evaluation fills it in)."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
@@ -74,6 +75,8 @@ def load_dataset(path: Path, inputs: list[InputSpec]) -> Dataset:
     feeds: dict[str, np.ndarray] = {}
     per_sample: dict[str, bool] = {}
     for spec in inputs:
+        if spec.name not in arrays and spec.name in optional:
+            continue
         if spec.name not in arrays:
             raise EngineError("dataset_mismatch", f"the dataset has no array for model input {spec.name!r}")
         array = arrays[spec.name]

@@ -22,7 +22,6 @@ The recipe's ``quality.min_next_token_agreement`` and ``quality.max_perplexity_i
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,19 +66,9 @@ __all__ = [
     "prefill_latency",
     "reduce_logits",
     "section",
-    "stored_arrays",
 ]
 
 DEFAULT_DECODE_TOKENS = 16  # timed when the recipe generates no continuation
-
-
-def stored_arrays(dataset_path: Path) -> set[str]:
-    """The names of the arrays in an .npz (nothing is read; an unreadable file: none, load_dataset says why)."""
-    try:
-        with np.load(dataset_path, allow_pickle=False) as archive:
-            return set(archive.files)
-    except (ValueError, OSError, EOFError):
-        return set()
 
 
 def _ratio(timings: Any, names: list[str]) -> dict[str, float] | None:
